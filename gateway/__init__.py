@@ -1,0 +1,1 @@
+"""Mentor Gateway: email-first gateway for e-mentoring programs."""

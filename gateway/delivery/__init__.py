@@ -1,0 +1,1 @@
+"""delivery room of Mentor Gateway (see ARCHITECTURE.md)."""

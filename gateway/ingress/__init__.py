@@ -1,0 +1,1 @@
+"""ingress room of Mentor Gateway (see ARCHITECTURE.md)."""

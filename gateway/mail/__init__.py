@@ -1,0 +1,1 @@
+"""mail room of Mentor Gateway (see ARCHITECTURE.md)."""

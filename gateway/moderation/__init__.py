@@ -1,0 +1,1 @@
+"""moderation room of Mentor Gateway (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""program room of Mentor Gateway (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""reminders room of Mentor Gateway (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""store room of Mentor Gateway (see ARCHITECTURE.md)."""

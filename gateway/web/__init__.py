@@ -1,0 +1,1 @@
+"""web room of Mentor Gateway (see ARCHITECTURE.md)."""
