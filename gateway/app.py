@@ -1,0 +1,168 @@
+"""Wiring only: build every part from settings and run them in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from gateway.clock import Clock, SystemClock
+from gateway.config import Settings
+from gateway.delivery.retry import RetryPolicy
+from gateway.delivery.transports import MaildirTransport, SmtpTransport, Transport
+from gateway.delivery.worker import DeliveryWorker, release_own_claims
+from gateway.durations import parse_duration
+from gateway.ingress.smtp import GatewayHandler, GatewaySMTP, SpecialHandler
+from gateway.ingress.writer import IngestWriter
+from gateway.moderation.decide import make_moderator
+from gateway.moderation.rules import load_rules
+from gateway.relay.processor import process_batch
+from gateway.store.db import Database
+from gateway.store.migrate import migrate
+
+log = logging.getLogger("gateway")
+IDLE_POLL_SECONDS = 1.0
+
+# Extra long-running parts (scheduler, IMAP, web) register here: app -> coroutine until stop.
+Component = Callable[["App"], Awaitable[None]]
+
+
+def build_transports(settings: Settings) -> list[Transport]:
+    out = settings.outbound
+    if out.mode == "maildir":
+        return [MaildirTransport(Path(out.maildir))]
+    password = os.environ.get(out.password_env) if out.username else None
+    return [
+        SmtpTransport(out.host, out.port, starttls=out.starttls, username=out.username or None,
+                      password=password, timeout=out.timeout_seconds,
+                      local_hostname=settings.gateway.domain)
+        for _ in range(out.connections)
+    ]
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        schedule=tuple(parse_duration(s) for s in settings.outbound.retry_schedule),
+        give_up_after=parse_duration(settings.outbound.give_up_after),
+    )
+
+
+class App:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        transports: Sequence[Transport] | None = None,
+        components: Sequence[Component] = (),
+        background: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.instance = settings.gateway.instance_name or f"{socket.gethostname()}:{os.getpid()}"
+        # Fail closed: an invalid rule stops the gateway before it accepts anything.
+        self.rules = load_rules(Path(settings.gateway.rules_dir))
+        self.db = Database(settings.database.url)
+        self._transports = list(transports) if transports is not None else build_transports(settings)
+        self.delivery = DeliveryWorker(self.db, settings, self.clock, retry_policy(settings),
+                                       self._transports, self.instance)
+        self._process_wake = asyncio.Event()
+        self._deliver_wake = asyncio.Event()
+        self.writer = IngestWriter(self.db, self.clock, on_stored=self._process_wake.set)
+        self.special_recipients: dict[str, SpecialHandler] = {}
+        self._components = list(components)
+        self._background = background
+        self._tasks: list[asyncio.Task[None]] = []
+        self._server: asyncio.AbstractServer | None = None
+        self.stopping = asyncio.Event()
+        self.smtp_port = 0
+
+    async def start(self) -> None:
+        await asyncio.to_thread(migrate, self.db.engine)
+        released = await self.db.write(
+            lambda s: release_own_claims(s, None if self.db.is_sqlite else self.instance))
+        if released:
+            log.info("resumed %d outbox row(s) interrupted by the last stop", released)
+        self._tasks.append(asyncio.create_task(self.writer.run(), name="ingest-writer"))
+        await self._start_smtp()
+        if self._background:
+            self._tasks.append(asyncio.create_task(self._process_loop(), name="processor"))
+            self._tasks.append(asyncio.create_task(self._deliver_loop(), name="delivery"))
+        for component in self._components:
+            self._tasks.append(asyncio.create_task(component(self), name="component"))
+        log.info("gateway %s listening for SMTP on %s:%d for @%s", self.instance,
+                 self.settings.smtp.host, self.smtp_port, self.settings.gateway.domain)
+
+    async def _start_smtp(self) -> None:
+        smtp = self.settings.smtp
+        handler = GatewayHandler(self.db, self.writer, domain=self.settings.gateway.domain,
+                                 max_message_bytes=smtp.max_message_bytes,
+                                 special=self.special_recipients)
+        loop = asyncio.get_running_loop()
+
+        def factory() -> GatewaySMTP:
+            return GatewaySMTP(handler, data_size_limit=smtp.max_message_bytes,
+                               hostname=self.settings.gateway.domain, ident="Mentor Gateway")
+
+        self._server = await loop.create_server(factory, host=smtp.host, port=smtp.port)
+        self.smtp_port = self._server.sockets[0].getsockname()[1]
+
+    async def process_once(self) -> int:
+        now = self.clock.now()
+        postgres = not self.db.is_sqlite
+        moderate = make_moderator(self.rules)
+        count = await self.db.write(
+            lambda s: process_batch(s, self.settings, moderate, now, postgres=postgres))
+        if count:
+            self._deliver_wake.set()
+        return count
+
+    def wake_delivery(self) -> None:
+        self._deliver_wake.set()
+
+    async def pump(self) -> None:
+        """Process and deliver until nothing is due now (tests and `run` commands use it)."""
+        while await self.process_once() or await self.delivery.run_once():
+            pass
+
+    async def _process_loop(self) -> None:
+        await self._loop(self.process_once, self._process_wake)
+
+    async def _deliver_loop(self) -> None:
+        await self._loop(self.delivery.run_once, self._deliver_wake)
+
+    async def _loop(self, step: Callable[[], Awaitable[int]], wake: asyncio.Event) -> None:
+        while not self.stopping.is_set():
+            try:
+                done = await step()
+            except Exception:
+                log.exception("worker step failed; retrying shortly")
+                done = 0
+            if done:
+                continue
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), IDLE_POLL_SECONDS)
+
+    async def stop(self) -> None:
+        """Stop accepting, let in-flight sessions and the current work finish, then close."""
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+        self.stopping.set()
+        self._process_wake.set()
+        self._deliver_wake.set()
+        workers = self._tasks[1:]
+        if workers:
+            await asyncio.wait(workers, timeout=30)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.delivery.close()
+        await asyncio.to_thread(self.db.close)
+        log.info("gateway stopped")

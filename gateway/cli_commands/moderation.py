@@ -1,0 +1,146 @@
+"""`queue`, `rules` and `moderator` sub-commands over the moderation services."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway.cli import command, emit, now, with_db
+from gateway.config import Settings
+from gateway.moderation import held
+from gateway.program.staff import add_staff
+
+
+@command
+def register(sub: Any) -> None:
+    queue = sub.add_parser("queue", help="held messages").add_subparsers(dest="action", required=True)
+    p = queue.add_parser("list", help="held messages, oldest first")
+    p.add_argument("--reason", default=None)
+    p.add_argument("--pair", type=int, default=None)
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=queue_list)
+    p = queue.add_parser("show", help="one held message with its evidence")
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=queue_show)
+    p = queue.add_parser("approve", help="deliver a held message")
+    p.add_argument("id", type=int)
+    p.add_argument("--note", default=None)
+    p.add_argument("--redact", action="store_true", help="replace the evidence before delivery")
+    p.add_argument("--as", dest="actor", default="cli", help="who decides (for the audit trail)")
+    p.set_defaults(handler=queue_approve)
+    p = queue.add_parser("reject", help="refuse a held message; the sender gets the reason")
+    p.add_argument("id", type=int)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--as", dest="actor", default="cli")
+    p.set_defaults(handler=queue_reject)
+
+    rules = sub.add_parser("rules", help="moderation rules").add_subparsers(dest="action", required=True)
+    p = rules.add_parser("check", help="validate every rule file")
+    p.set_defaults(handler=rules_check)
+    p = rules.add_parser("test", help="what the rules would decide for a message")
+    p.add_argument("file", type=Path)
+    p.add_argument("--from", dest="sender", choices=("mentor", "mentee"), default="mentee")
+    p.add_argument("--minor", action="store_true")
+    p.add_argument("--first", action="store_true", help="treat it as the pair's first message")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=rules_test)
+
+    mod = sub.add_parser("moderator", help="moderators").add_subparsers(dest="action", required=True)
+    p = mod.add_parser("add", help="register a moderator")
+    p.add_argument("email")
+    p.add_argument("--name", required=True)
+    p.add_argument("--org", default=None)
+    p.add_argument("--lang", default="fr", choices=("fr", "en"))
+    p.set_defaults(handler=moderator_add)
+
+
+def queue_list(args: argparse.Namespace, settings: Settings) -> int:
+    where = held.HeldFilter(reason=args.reason, pair_id=args.pair)
+    items = with_db(settings, lambda s: held.list_held(s, where, limit=args.limit))
+    emit(args, [i.to_json() for i in items],
+         "\n".join(f"{i.id:>7}  pair {i.pair_id:<6} {i.received_at:%Y-%m-%d %H:%M}  "
+                   f"{i.direction:<17} {', '.join(i.reasons)}  {i.subject[:40]}" for i in items)
+         or "the queue is empty")
+    return 0
+
+
+def queue_show(args: argparse.Namespace, settings: Settings) -> int:
+    detail = with_db(settings, lambda s: held.show_held(s, args.id))
+    item = detail.item
+    if args.json:
+        emit(args, {**item.to_json(), "text": detail.text, "pair_state": detail.pair_state}, "")
+        return 0
+    age = now() - item.received_at
+    print(f"message {item.id}  pair {item.pair_id} ({detail.pair_state})  {item.direction}")
+    print(f"from {detail.sender_name} to {detail.recipient_name}, received {item.received_at:%Y-%m-%d %H:%M} "
+          f"({int(age.total_seconds() // 3600)} h ago)")
+    print(f"subject: {item.subject}")
+    for hit in item.hits:
+        print(f"  * {hit['rule']} ({hit['action']}): {hit.get('evidence', '')!r} in {hit.get('field')}")
+    text = detail.text
+    for hit in item.hits:
+        evidence = hit.get("evidence") or ""
+        if evidence:
+            text = text.replace(evidence, f">>>{evidence}<<<")
+    print("\n" + text)
+    return 0
+
+
+def queue_approve(args: argparse.Namespace, settings: Settings) -> int:
+    message = with_db(settings, lambda s: held.approve(
+        s, settings, args.id, actor=args.actor, now=now(), note=args.note, redacted=args.redact))
+    print(f"message {message.id} approved{' with redaction' if args.redact else ''}: queued for delivery")
+    return 0
+
+
+def queue_reject(args: argparse.Namespace, settings: Settings) -> int:
+    message = with_db(settings, lambda s: held.reject(
+        s, settings, args.id, actor=args.actor, now=now(), reason=args.reason))
+    print(f"message {message.id} rejected; the sender will be told why")
+    return 0
+
+
+def rules_check(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.moderation.rules import check_rules
+
+    problems = check_rules(Path(settings.gateway.rules_dir))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 2
+    print(f"{settings.gateway.rules_dir}: all rules are valid")
+    return 0
+
+
+def rules_test(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.moderation.chain import evaluate
+    from gateway.moderation.facts import facts_from_message
+    from gateway.moderation.rules import load_rules
+
+    rules = load_rules(Path(settings.gateway.rules_dir))
+    direction = "mentor_to_mentee" if args.sender == "mentor" else "mentee_to_mentor"
+    facts = facts_from_message(args.file.read_bytes(), direction=direction,
+                               sender_is_minor=args.minor and args.sender == "mentee",
+                               recipient_is_minor=args.minor and args.sender == "mentor",
+                               first_message=args.first)
+    decision = evaluate(rules, facts)
+    if args.json:
+        print(json.dumps(decision.to_json(), ensure_ascii=False))
+        return 0
+    print(f"verdict: {decision.verdict}")
+    for hit in decision.hits:
+        print(f"  {hit.rule} ({hit.action}) in {hit.field}: {hit.evidence!r}")
+    return 0
+
+
+def moderator_add(args: argparse.Namespace, settings: Settings) -> int:
+    staff = with_db(settings, lambda s: add_staff(
+        s, email=args.email, name=args.name, role="moderator", org=args.org, lang=args.lang,
+        now=now()))
+    print(f"moderator {staff.id}: {staff.display_name} <{staff.email}>")
+    return 0

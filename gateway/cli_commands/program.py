@@ -1,0 +1,102 @@
+"""`participant`, `pair` and `org` sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gateway.cli import command, emit, now, with_db
+from gateway.config import Settings
+from gateway.program import service
+
+
+@command
+def register(sub: Any) -> None:
+    org = sub.add_parser("org", help="organizations (schools, programs)").add_subparsers(
+        dest="action", required=True)
+    p = org.add_parser("add", help="add an organization")
+    p.add_argument("name")
+    p.set_defaults(handler=org_add)
+
+    part = sub.add_parser("participant", help="mentors and mentees").add_subparsers(
+        dest="action", required=True)
+    p = part.add_parser("add", help="register a participant")
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True, help="display name shown to the partner")
+    p.add_argument("--role", required=True, choices=service.ROLES)
+    p.add_argument("--lang", default="fr", choices=service.LANGS)
+    p.add_argument("--minor", action="store_true")
+    p.add_argument("--org", default=None, help="organization name")
+    p.add_argument("--tz", default=None, help="IANA time zone, e.g. America/Toronto")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=participant_add)
+
+    pair = sub.add_parser("pair", help="mentor-mentee pairs").add_subparsers(dest="action", required=True)
+    p = pair.add_parser("create", help="pair a mentor and a mentee; sends introductions")
+    p.add_argument("--mentor", required=True)
+    p.add_argument("--mentee", required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=pair_create)
+    p = pair.add_parser("list", help="list pairs")
+    p.add_argument("--state", choices=("active", "paused", "closed"))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=pair_list)
+    p = pair.add_parser("show", help="one pair")
+    p.add_argument("id", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=pair_show)
+    for action in service.PAIR_TRANSITIONS:
+        p = pair.add_parser(action, help=f"{action} a pair")
+        p.add_argument("id", type=int)
+        p.add_argument("--reason", default=None)
+        p.set_defaults(handler=pair_transition, transition=action)
+
+
+def org_add(args: argparse.Namespace, settings: Settings) -> int:
+    org = with_db(settings, lambda s: service.add_organization(s, args.name, now=now()))
+    print(f"organization {org.id}: {org.name}")
+    return 0
+
+
+def participant_add(args: argparse.Namespace, settings: Settings) -> int:
+    person = with_db(settings, lambda s: service.add_participant(
+        s, email=args.email, name=args.name, role=args.role, lang=args.lang, minor=args.minor,
+        org=args.org, time_zone=args.tz, now=now()))
+    emit(args, {"id": person.id, "email": person.email, "role": person.role},
+         f"participant {person.id}: {person.display_name} <{person.email}> ({person.role})")
+    return 0
+
+
+def _describe(view: service.PairView) -> str:
+    return (f"pair {view.id} [{view.state}]\n"
+            f"  mentor: {view.mentor_name} <{view.mentor_email}>  alias {view.mentor_alias}\n"
+            f"  mentee: {view.mentee_name} <{view.mentee_email}>  alias {view.mentee_alias}")
+
+
+def pair_create(args: argparse.Namespace, settings: Settings) -> int:
+    view = with_db(settings, lambda s: service.create_pair(
+        s, settings, mentor=args.mentor, mentee=args.mentee, now=now()))
+    emit(args, {"id": view.id, "mentor_alias": view.mentor_alias, "mentee_alias": view.mentee_alias},
+         _describe(view) + "\n  introductions queued for both participants")
+    return 0
+
+
+def pair_list(args: argparse.Namespace, settings: Settings) -> int:
+    views = with_db(settings, lambda s: service.list_pairs(s, settings, state=args.state))
+    emit(args, [v.to_json() for v in views],
+         "\n".join(f"{v.id:>6}  {v.state:<7} {v.mentor_name} <-> {v.mentee_name}" for v in views)
+         or "no pairs")
+    return 0
+
+
+def pair_show(args: argparse.Namespace, settings: Settings) -> int:
+    view = with_db(settings, lambda s: service.pair_view(s, settings, args.id))
+    emit(args, view.to_json(), _describe(view))
+    return 0
+
+
+def pair_transition(args: argparse.Namespace, settings: Settings) -> int:
+    pair = with_db(settings, lambda s: service.change_pair_state(
+        s, args.id, args.transition, now=now(), reason=args.reason))
+    print(f"pair {pair.id} is now {pair.state}")
+    return 0

@@ -1,0 +1,92 @@
+"""`serve`, `migrate` and `demo` sub-commands: run the gateway and prepare a first try."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from typing import Any
+
+from gateway.cli import command, now, with_db
+from gateway.config import Settings
+from gateway.program import service
+
+
+@command
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run SMTP ingress, workers, scheduler and web page")
+    p.set_defaults(handler=serve)
+    p = sub.add_parser("migrate", help="bring the database to the newest schema")
+    p.set_defaults(handler=migrate_cmd)
+    p = sub.add_parser("demo", help="add a clearly labelled demo pair when the database is empty")
+    p.set_defaults(handler=demo)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command chatter
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    configure_logging()
+    from gateway.app import App
+    from gateway.components import default_components
+
+    async def main() -> None:
+        app = App(settings, components=default_components(settings))
+        await app.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        logging.getLogger("gateway").info("signal received: finishing in-flight work")
+        await app.stop()
+
+    asyncio.run(main())
+    return 0
+
+
+def migrate_cmd(args: argparse.Namespace, settings: Settings) -> int:
+    with_db(settings, lambda s: None)
+    print(f"database at {settings.database.url.split('@')[-1]} is up to date")
+    return 0
+
+
+DEMO_MENTOR = "demo-mentor@example.org"
+DEMO_MENTEE = "demo-mentee@example.org"
+
+
+def demo(args: argparse.Namespace, settings: Settings) -> int:
+    def ensure(s: Any) -> service.PairView:
+        pairs = service.list_pairs(s, settings, limit=1)
+        if pairs:
+            return pairs[0]
+        t = now()
+        service.add_participant(s, email=DEMO_MENTOR, name="DEMO Mentor (Marie)", role="mentor",
+                                lang="fr", now=t)
+        service.add_participant(s, email=DEMO_MENTEE, name="DEMO Mentee (Sam)", role="mentee",
+                                lang="en", now=t)
+        return service.create_pair(s, settings, mentor=DEMO_MENTOR, mentee=DEMO_MENTEE, now=t)
+
+    view = with_db(settings, ensure)
+    host, port = settings.smtp.host, settings.smtp.port
+    print(f"""
+==== Mentor Gateway (demo data is labelled DEMO) ====
+ pair {view.id}: {view.mentor_name} <{view.mentor_email}>  <->  {view.mentee_name} <{view.mentee_email}>
+ the mentee writes to the mentor's alias:  {view.mentor_alias}
+ the mentor writes to the mentee's alias:  {view.mentee_alias}
+
+ Send a test message (in another terminal, once the gateway below is up):
+   .venv/bin/python -m gateway.sendtest --port {port} --from {view.mentee_email} --to {view.mentor_alias}
+ or with swaks:
+   swaks --server {host}:{port} --from {view.mentee_email} --to {view.mentor_alias} \\
+         --header 'From: {view.mentee_email}' --body 'Bonjour !'
+
+ It appears, anonymized, as a file in {settings.outbound.maildir}/new/
+ (outbound mode "{settings.outbound.mode}"; the first message of a pair waits for a moderator:
+  .venv/bin/mentor-gateway queue list   then   .venv/bin/mentor-gateway queue approve ID)
+====================================================
+""")
+    return 0

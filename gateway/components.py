@@ -1,0 +1,13 @@
+"""The optional long-running parts `serve` adds beside SMTP and the workers, chosen by settings."""
+
+from __future__ import annotations
+
+from gateway.app import Component
+from gateway.config import Settings
+
+
+def default_components(settings: Settings) -> list[Component]:
+    from gateway.scheduler import run_scheduler
+
+    components: list[Component] = [run_scheduler]
+    return components

@@ -1,0 +1,282 @@
+"""Load and validate config.toml (plus GATEWAY_* environment overrides) into frozen settings."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from gateway.durations import parse_duration
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the operator: file, key, line, what is wrong."""
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    domain: str = "gateway.localhost"
+    program_name: str = "Mentor Gateway"
+    program_address: str = "program"
+    bounce_address: str = "bounces"
+    time_zone: str = "America/Toronto"
+    rules_dir: str = "relay_rules"
+    templates_dir: str = "templates"
+    instance_name: str = ""
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite:///var/gateway.db"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 2525
+    max_message_bytes: int = 20 * 1024 * 1024
+    max_recipients: int = 10
+
+
+@dataclass(frozen=True)
+class OutboundSettings:
+    mode: Literal["smtp", "maildir"] = "maildir"
+    host: str = "127.0.0.1"
+    port: int = 25
+    starttls: bool = False
+    username: str = ""
+    password_env: str = "GATEWAY_SMTP_PASSWORD"
+    maildir: str = "var/outbox"
+    retry_schedule: list[str] = field(default_factory=lambda: ["1m", "5m", "15m", "1h", "4h"])
+    give_up_after: str = "5d"
+    connections: int = 4
+    timeout_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = 8025
+    secret_env: str = "GATEWAY_WEB_SECRET"
+
+
+@dataclass(frozen=True)
+class ModerationSettings:
+    review_within: str = "24h"
+    notify_sender_on_hold: bool = True
+    moderator_notices: Literal["each", "digest", "none"] = "each"
+    digest_every: str = "1h"
+    token_valid_for: str = "7d"
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 993
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str = ""
+    password_env: str = "GATEWAY_IMAP_PASSWORD"
+    mailbox: str = "INBOX"
+    processed_mailbox: str = "Processed"
+    unroutable_mailbox: str = "Unroutable"
+    idle: bool = True
+    poll_interval: float = 60.0
+
+
+@dataclass(frozen=True)
+class RemindersSettings:
+    enabled: bool = True
+    check_every: str = "15m"
+    send_window: str = "08:00-20:00"
+    weekdays: list[str] = field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    )
+    rules: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Settings:
+    gateway: GatewaySettings = field(default_factory=GatewaySettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    outbound: OutboundSettings = field(default_factory=OutboundSettings)
+    web: WebSettings = field(default_factory=WebSettings)
+    moderation: ModerationSettings = field(default_factory=ModerationSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
+    reminders: RemindersSettings = field(default_factory=RemindersSettings)
+    source: str = "<defaults>"
+
+    def replace(self, **sections: Any) -> Settings:
+        """A copy with some sections' keys changed, e.g. replace(smtp={"port": 0})."""
+        changed = {
+            name: dataclasses.replace(getattr(self, name), **values)
+            for name, values in sections.items()
+        }
+        return dataclasses.replace(self, **changed)
+
+
+SECTIONS: dict[str, type] = {
+    f.name: f.type if isinstance(f.type, type) else get_type_hints(Settings)[f.name]
+    for f in dataclasses.fields(Settings)
+    if f.name != "source"
+}
+DURATION_KEYS = {
+    ("outbound", "give_up_after"),
+    ("moderation", "review_within"),
+    ("moderation", "digest_every"),
+    ("moderation", "token_valid_for"),
+    ("reminders", "check_every"),
+}
+ENV_PREFIX = "GATEWAY_"
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("GATEWAY_CONFIG", "config.toml"))
+
+
+def load_settings(path: Path | None = None, *, env: dict[str, str] | None = None) -> Settings:
+    """Read the file (missing file = all defaults), apply GATEWAY_SECTION_KEY overrides, validate."""
+    path = path or default_config_path()
+    env = dict(os.environ) if env is None else env
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    _apply_env_overrides(data, env)
+    sections: dict[str, Any] = {}
+    for name, values in data.items():
+        if name not in SECTIONS:
+            raise ConfigError(_where(path, text, name, None) + f"unknown section [{name}]")
+        if not isinstance(values, dict):
+            raise ConfigError(_where(path, text, name, None) + f"[{name}] must be a table")
+        sections[name] = _build_section(path, text, name, SECTIONS[name], values)
+    settings = Settings(**sections, source=str(path))
+    _check_values(path, text, settings)
+    return settings
+
+
+def _apply_env_overrides(data: dict[str, Any], env: dict[str, str]) -> None:
+    """GATEWAY_DATABASE_URL=... overrides [database] url; values are parsed as TOML when possible."""
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            value = env.get(f"{ENV_PREFIX}{section}_{f.name}".upper())
+            if value is None:
+                continue
+            try:
+                parsed: Any = tomllib.loads(f"v = {value}")["v"]
+            except tomllib.TOMLDecodeError:
+                parsed = value
+            if get_type_hints(cls)[f.name] is str:
+                parsed = value
+            data.setdefault(section, {})[f.name] = parsed
+
+
+def _build_section(path: Path, text: str, name: str, cls: type, values: dict[str, Any]) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    for key, value in values.items():
+        where = _where(path, text, name, key)
+        if key not in known:
+            raise ConfigError(where + f"unknown key '{key}' in [{name}] (known: {', '.join(sorted(known))})")
+        problem = _type_problem(hints[key], value)
+        if problem:
+            raise ConfigError(where + f"'{name}.{key}' {problem}, got {value!r}")
+    return cls(**values)
+
+
+def _type_problem(expected: Any, value: Any) -> str | None:
+    origin = get_origin(expected)
+    if origin is Literal:
+        allowed = get_args(expected)
+        return None if value in allowed else "must be one of " + ", ".join(map(repr, allowed))
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(expected) if a is not type(None)]
+        return None if any(_type_problem(a, value) is None for a in options) else f"must be {options}"
+    if origin is list:
+        if not isinstance(value, list):
+            return "must be a list"
+        return None
+    if expected is bool:
+        return None if isinstance(value, bool) else "must be true or false"
+    if expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else "must be a whole number"
+    if expected is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else "must be a number"
+    if expected is str:
+        return None if isinstance(value, str) else "must be a string"
+    return None
+
+
+def _check_values(path: Path, text: str, settings: Settings) -> None:
+    for section, key in DURATION_KEYS:
+        _check(path, text, section, key, lambda v: parse_duration(v), settings)
+    for item in settings.outbound.retry_schedule:
+        _check_value(path, text, "outbound", "retry_schedule", parse_duration, item)
+    if not settings.outbound.retry_schedule:
+        raise ConfigError(_where(path, text, "outbound", "retry_schedule") + "must not be empty")
+    if not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+|[a-z0-9-]+", settings.gateway.domain):
+        raise ConfigError(
+            _where(path, text, "gateway", "domain") + "must be a lowercase domain name"
+        )
+    for section, key in (("smtp", "port"), ("outbound", "port"), ("web", "port"), ("imap", "port")):
+        port = getattr(getattr(settings, section), key)
+        if not 0 <= port <= 65535:
+            raise ConfigError(_where(path, text, section, key) + "must be between 0 and 65535")
+    if settings.smtp.max_message_bytes < 1024:
+        raise ConfigError(_where(path, text, "smtp", "max_message_bytes") + "must be >= 1024")
+    if settings.outbound.connections < 1:
+        raise ConfigError(_where(path, text, "outbound", "connections") + "must be >= 1")
+    _check_zone(path, text, settings.gateway.time_zone)
+
+
+def _check_zone(path: Path, text: str, zone: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            _where(path, text, "gateway", "time_zone") + f"unknown time zone {zone!r}"
+        ) from exc
+
+
+def _check(path: Path, text: str, section: str, key: str, parse: Any, settings: Settings) -> None:
+    _check_value(path, text, section, key, parse, getattr(getattr(settings, section), key))
+
+
+def _check_value(path: Path, text: str, section: str, key: str, parse: Any, value: Any) -> None:
+    try:
+        parse(value)
+    except ValueError as exc:
+        raise ConfigError(_where(path, text, section, key) + f"'{section}.{key}': {exc}") from exc
+
+
+def _where(path: Path, text: str, section: str, key: str | None) -> str:
+    line = line_of_key(text, section, key)
+    return f"{path}: line {line}: " if line else f"{path}: "
+
+
+def line_of_key(text: str, section: str, key: str | None) -> int | None:
+    """The line where `key` is set inside [section] (or the section header itself)."""
+    current = ""
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        header = re.match(r"^\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?", stripped)
+        if header:
+            current = header.group(1).split(".")[0]
+            if key is None and current == section:
+                return number
+            continue
+        if key and current == section and re.match(rf"^{re.escape(key)}\s*=", stripped):
+            return number
+    return None

@@ -1,0 +1,175 @@
+"""The outbox worker: claim due rows, send them, record SENT / DEFERRED / FAILED."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from gateway.clock import Clock, as_utc
+from gateway.config import Settings
+from gateway.delivery.retry import RetryPolicy
+from gateway.delivery.transports import SendResult, Transport
+from gateway.relay.forward import load_people
+from gateway.relay.notify import notify_delivery_failure
+from gateway.store.audit import record
+from gateway.store.db import Database
+from gateway.store.models import Message, Outbox, Pair, Participant
+
+log = logging.getLogger("gateway.delivery")
+LEASE = timedelta(minutes=10)
+BATCH = 64
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    envelope_from: str
+    recipient: str
+    data: bytes
+
+
+def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
+              limit: int = BATCH) -> list[Claimed]:
+    due = or_(
+        and_(col(Outbox.state).in_(("queued", "deferred")), Outbox.next_attempt_at <= now),
+        and_(Outbox.state == "sending", col(Outbox.claimed_until) < now),
+    )
+    query = sa_select(Outbox).where(due).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)  # type: ignore[arg-type]
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.execute(query).scalars().all())
+    for row in rows:
+        row.state = "sending"
+        row.claimed_by = instance
+        row.claimed_until = now + LEASE
+        row.first_attempt_at = row.first_attempt_at or now
+        session.add(row)
+    return [Claimed(r.id or 0, r.envelope_from, r.recipient, r.data) for r in rows]
+
+
+def release_own_claims(session: Session, instance: str | None) -> int:
+    """After a restart, rows this process was sending go back to the queue (SQLite: all of them)."""
+    query = sa_select(Outbox).where(Outbox.state == "sending")
+    if instance is not None:
+        query = query.where(Outbox.claimed_by == instance)
+    rows = list(session.execute(query).scalars().all())
+    for row in rows:
+        row.state = "queued"
+        row.claimed_until = None
+        session.add(row)
+    return len(rows)
+
+
+def record_results(session: Session, settings: Settings, policy: RetryPolicy, now: datetime,
+                   results: Sequence[tuple[int, SendResult]], instance: str) -> None:
+    for outbox_id, result in results:
+        row = session.get(Outbox, outbox_id)
+        if row is None or row.state != "sending" or row.claimed_by != instance:
+            continue  # someone else took it over after our lease ran out
+        row.attempts += 1
+        row.claimed_until = None
+        before = row.state
+        if result.status == "sent":
+            row.state, row.sent_at, row.last_error = "sent", now, None
+            _on_delivered(session, row, now)
+        elif result.status == "temporary":
+            first = as_utc(row.first_attempt_at or now)
+            next_at = policy.next_attempt(row.attempts, first, now)
+            row.last_error = result.detail[:1000]
+            if next_at is None:
+                row.state = "failed"
+            else:
+                row.state, row.next_attempt_at = "deferred", next_at
+        else:
+            row.state, row.last_error = "failed", result.detail[:1000]
+        session.add(row)
+        record(session, at=now, actor=instance, subject_type="outbox", subject_id=row.id,
+               action=f"deliver_{result.status}", from_state=before, to_state=row.state,
+               detail=f"{row.kind} attempt {row.attempts}: {result.detail[:200]}")
+        if row.state == "failed":
+            _on_failed(session, settings, row, now)
+
+
+def _on_delivered(session: Session, row: Outbox, now: datetime) -> None:
+    if row.kind != "forward" or row.message_id is None:
+        return
+    message = session.get(Message, row.message_id)
+    if message is None:
+        return
+    message.state, message.updated_at = "delivered", now
+    session.add(message)
+    if message.auto_reply:
+        return  # automatic mail never counts as a conversation turn
+    pair = session.get(Pair, message.pair_id)
+    sender = session.get(Participant, message.sender_id)
+    if pair is not None and sender is not None:
+        pair.last_delivered_at = now
+        pair.last_delivered_from = sender.role
+        pair.last_delivered_message_id = message.id
+        pair.delivered_count += 1
+        session.add(pair)
+
+
+def _on_failed(session: Session, settings: Settings, row: Outbox, now: datetime) -> None:
+    log.warning("outbox %s (%s) FAILED for good: %s", row.id, row.kind, row.last_error)
+    if row.kind != "forward" or row.message_id is None:
+        return
+    message = session.get(Message, row.message_id)
+    if message is None:
+        return
+    message.state, message.updated_at = "failed", now
+    session.add(message)
+    notify_delivery_failure(session, settings, message, load_people(session, settings, message), now)
+
+
+class DeliveryWorker:
+    """Sends with `len(transports)` connections in parallel, one coroutine per connection."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock, policy: RetryPolicy,
+                 transports: Sequence[Transport], instance: str) -> None:
+        self._db = db
+        self._settings = settings
+        self._clock = clock
+        self._policy = policy
+        self._transports = list(transports)
+        self._instance = instance
+
+    async def run_once(self) -> int:
+        """One claim-send-record round; returns how many rows were attempted."""
+        now = self._clock.now()
+        postgres = not self._db.is_sqlite
+        claimed = await self._db.write(
+            lambda s: claim_due(s, now, self._instance, postgres=postgres))
+        if not claimed:
+            return 0
+        results = await self._send_all(claimed)
+        done_at = self._clock.now()
+        await self._db.write(lambda s: record_results(
+            s, self._settings, self._policy, done_at, results, self._instance))
+        return len(claimed)
+
+    async def _send_all(self, claimed: list[Claimed]) -> list[tuple[int, SendResult]]:
+        queue: asyncio.Queue[Claimed] = asyncio.Queue()
+        for item in claimed:
+            queue.put_nowait(item)
+        results: list[tuple[int, SendResult]] = []
+
+        async def sender(transport: Transport) -> None:
+            while not queue.empty():
+                item = queue.get_nowait()
+                result = await transport.send(item.envelope_from, item.recipient, item.data)
+                results.append((item.id, result))
+
+        await asyncio.gather(*(sender(t) for t in self._transports))
+        return results
+
+    async def close(self) -> None:
+        for transport in self._transports:
+            await transport.close()

@@ -1,0 +1,130 @@
+"""The SMTP listener (aiosmtpd): refuse early at RCPT, store durably, then answer 250."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from gateway.ingress.routing import Refusal, Route, resolve_route
+from gateway.ingress.writer import Incoming, IngestWriter
+from gateway.mail.alias import normalize_address, split_address
+from gateway.mail.parse import address_of, header_message_ids, normalize_line_endings
+from gateway.store.db import Database
+
+log = logging.getLogger("gateway.smtp")
+
+TEMPFAIL = "451 4.3.0 Temporary problem on our side; please try again later"
+TOO_BIG = "552 5.3.4 Message too big for this gateway"
+FROM_MISMATCH = (
+    "550 5.7.1 The From address of your message must be the address registered for you"
+    " in the mentoring program; your message was not delivered"
+)
+# A special recipient (bounce address, moderation replies) answers RCPT and DATA itself.
+SpecialHandler = Callable[[str, str, bytes], Awaitable[str]]
+
+
+class GatewaySMTP(SMTP):
+    """aiosmtpd's protocol with enhanced status codes on its own size refusals."""
+
+    async def push(self, status: Any) -> None:
+        text = status.decode() if isinstance(status, bytes) else status
+        if text.startswith("552 Error"):
+            text = TOO_BIG
+        await super().push(text)
+
+
+class GatewayHandler:
+    def __init__(
+        self,
+        db: Database,
+        writer: IngestWriter,
+        *,
+        domain: str,
+        max_message_bytes: int,
+        special: dict[str, SpecialHandler] | None = None,
+    ) -> None:
+        self._db = db
+        self._writer = writer
+        self._domain = domain
+        self._max = max_message_bytes
+        self._special = special or {}
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("SMTP session error: %s: %s", type(error).__name__, error)
+        return TEMPFAIL
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        try:
+            rcpt = normalize_address(address)
+            local, _domain = split_address(rcpt)
+            if _domain == self._domain and local in self._special:
+                envelope.rcpt_tos.append(rcpt)
+                return "250 2.1.5 OK"
+            if getattr(envelope, "special", None):
+                return "452 4.5.3 Please send this message separately"
+            sender = envelope.mail_from or ""
+            route = await self._db.read(
+                lambda s: resolve_route(s, domain=self._domain, rcpt=rcpt, envelope_from=sender)
+            )
+        except Exception:
+            log.exception("RCPT lookup failed")
+            return TEMPFAIL
+        if isinstance(route, Refusal):
+            log.info("refused RCPT %s from %s: %s", rcpt, envelope.mail_from, route.reply[:13])
+            return route.reply
+        routes: list[Route] = getattr(envelope, "routes", [])
+        routes.append(route)
+        envelope.routes = routes  # type: ignore[attr-defined]
+        envelope.rcpt_tos.append(rcpt)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        try:
+            return await self._accept(envelope)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("could not accept message")
+            return TEMPFAIL
+
+    async def _accept(self, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if len(raw) > self._max:
+            return TOO_BIG
+        raw = normalize_line_endings(raw)
+        specials = [r for r in envelope.rcpt_tos if split_address(r)[0] in self._special
+                    and split_address(r)[1] == self._domain]
+        if specials:
+            handler = self._special[split_address(specials[0])[0]]
+            return await handler(envelope.mail_from or "", specials[0], raw)
+        routes: list[Route] = getattr(envelope, "routes", [])
+        headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
+        from_address = address_of(_header(headers, "From"))
+        if from_address is None or from_address != routes[0].sender_email:
+            return FROM_MISMATCH
+        ids = header_message_ids(_header(headers, "Message-ID"))
+        subject = _header(headers, "Subject")
+        stored = []
+        for route in routes:
+            item = Incoming(route=route, raw=raw, envelope_from=normalize_address(envelope.mail_from or ""),
+                            original_message_id=ids[0] if ids else None,
+                            subject=subject[:500] if subject else None)
+            stored.append(await self._writer.store(item))
+        numbers = ", ".join(str(mid) for mid, _dup in stored)
+        return f"250 2.0.0 Queued as {numbers}"
+
+
+def _header(headers: Any, name: str) -> str | None:
+    try:
+        value = headers.get(name)
+        return str(value) if value is not None else None
+    except Exception:  # a malformed header is as good as absent
+        return None

@@ -1,0 +1,25 @@
+"""Adapter from a stored message and its pair to the rule engine's decision."""
+
+from __future__ import annotations
+
+from gateway.moderation.chain import Decision, evaluate
+from gateway.moderation.facts import facts_from_message
+from gateway.moderation.rules import RuleSet
+from gateway.relay.forward import PairPeople
+from gateway.relay.processor import Moderate
+from gateway.store.models import Message
+
+
+def make_moderator(rules: RuleSet) -> Moderate:
+    def moderate(message: Message, people: PairPeople, first_message: bool) -> Decision:
+        facts = facts_from_message(
+            message.raw,
+            direction=message.direction,  # type: ignore[arg-type]
+            sender_is_minor=people.sender.minor,
+            recipient_is_minor=people.recipient.minor,
+            first_message=first_message,
+            pair_aliases=(people.sender_alias, people.recipient_alias),
+        )
+        return evaluate(rules, facts)
+
+    return moderate

@@ -1,0 +1,171 @@
+"""The held-message service: list, show, approve (optionally redacted), reject. CLI, web, email call it."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from gateway.clock import as_utc
+from gateway.config import Settings
+from gateway.mail.parse import parse
+from gateway.mail.rewrite import replace_in_text_parts
+from gateway.mail.text import text_of
+from gateway.relay.forward import load_people, queue_forward
+from gateway.relay.notify import notify_rejection
+from gateway.relay.processor import set_state
+from gateway.store.models import Message, Organization, Pair, Participant
+
+REDACTED = "[retiré / removed]"
+
+
+class QueueError(Exception):
+    """A refused queue action (unknown id, already decided), phrased for the moderator."""
+
+
+@dataclass(frozen=True)
+class HeldItem:
+    id: int
+    pair_id: int
+    org: str | None
+    direction: str
+    received_at: datetime
+    subject: str
+    reasons: list[str]
+    hits: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "pair_id": self.pair_id, "organization": self.org,
+                "direction": self.direction, "received_at": self.received_at.isoformat(),
+                "subject": self.subject, "reasons": self.reasons, "hits": self.hits}
+
+
+@dataclass(frozen=True)
+class HeldFilter:
+    org_ids: tuple[int, ...] | None = None  # None = every organization
+    reason: str | None = None
+    pair_id: int | None = None
+    state: str = "held"
+
+
+def _item(message: Message, org: str | None) -> HeldItem:
+    hits = json.loads(message.hits_json or "[]")
+    reasons = sorted({h["rule"] for h in hits})
+    assert message.id is not None
+    return HeldItem(id=message.id, pair_id=message.pair_id, org=org, direction=message.direction,
+                    received_at=as_utc(message.received_at), subject=message.subject or "",
+                    reasons=reasons, hits=hits)
+
+
+def _filtered(query: Any, where: HeldFilter) -> Any:
+    query = query.where(Message.state == where.state)
+    if where.org_ids is not None:
+        query = query.where(col(Pair.org_id).in_(where.org_ids))
+    if where.pair_id is not None:
+        query = query.where(Message.pair_id == where.pair_id)
+    if where.reason:
+        query = query.where(col(Message.hits_json).contains(f'"rule": "{where.reason}"'))
+    return query
+
+
+def list_held(session: Session, where: HeldFilter = HeldFilter(), *, limit: int = 100,
+              offset: int = 0) -> list[HeldItem]:
+    """Oldest first; one indexed query, so 10,000 held messages page quickly."""
+    query = (select(Message, Organization.name)
+             .join(Pair, Pair.id == Message.pair_id)  # type: ignore[arg-type]
+             .outerjoin(Organization, Organization.id == Pair.org_id)  # type: ignore[arg-type]
+             .order_by(Message.received_at, Message.id).offset(offset).limit(limit))
+    return [_item(m, org) for m, org in session.exec(_filtered(query, where)).all()]
+
+
+def count_held(session: Session, where: HeldFilter = HeldFilter()) -> int:
+    query = select(func.count()).select_from(Message).join(Pair, Pair.id == Message.pair_id)  # type: ignore[arg-type]
+    return int(session.exec(_filtered(query, where)).one())
+
+
+@dataclass(frozen=True)
+class HeldDetail:
+    item: HeldItem
+    text: str
+    sender_name: str
+    recipient_name: str
+    pair_state: str
+
+
+def get_message(session: Session, message_id: int, org_ids: tuple[int, ...] | None = None) -> Message:
+    message = session.get(Message, message_id)
+    if message is None:
+        raise QueueError(f"no message with id {message_id}")
+    if org_ids is not None:
+        pair = session.get(Pair, message.pair_id)
+        if pair is None or pair.org_id not in org_ids:
+            raise QueueError(f"no message with id {message_id}")  # same answer: no probing
+    return message
+
+
+def show_held(session: Session, message_id: int, org_ids: tuple[int, ...] | None = None) -> HeldDetail:
+    message = get_message(session, message_id, org_ids)
+    pair = session.get(Pair, message.pair_id)
+    org = session.get(Organization, pair.org_id) if pair and pair.org_id else None
+    sender = session.get(Participant, message.sender_id)
+    recipient = session.get(Participant, message.recipient_id)
+    assert pair is not None and sender is not None and recipient is not None
+    return HeldDetail(item=_item(message, org.name if org else None), text=text_of(parse(message.raw)),
+                      sender_name=sender.display_name, recipient_name=recipient.display_name,
+                      pair_state=pair.state)
+
+
+def _decidable(session: Session, message_id: int, org_ids: tuple[int, ...] | None) -> Message:
+    message = get_message(session, message_id, org_ids)
+    if message.state != "held":
+        raise QueueError(f"message {message_id} is {message.state}, not held: nothing to do")
+    return message
+
+
+def redact(raw: bytes, evidence: list[str]) -> bytes:
+    """Replace every evidence span in the text parts by the bilingual placeholder."""
+    spans = sorted({e for e in evidence if e.strip()}, key=len, reverse=True)
+    if not spans:
+        return raw
+    msg = parse(raw)
+    pattern = re.compile("|".join(re.escape(s) for s in spans), re.IGNORECASE)
+    replace_in_text_parts(msg, pattern, REDACTED)
+    subject = msg.get("Subject")
+    if subject is not None:
+        del msg["Subject"]
+        msg["Subject"] = pattern.sub(REDACTED, str(subject))
+    return msg.as_bytes()
+
+
+def approve(session: Session, settings: Settings, message_id: int, *, actor: str, now: datetime,
+            note: str | None = None, redacted: bool = False,
+            org_ids: tuple[int, ...] | None = None) -> Message:
+    """Deliver a held message as it is (the rules are not run again), or with evidence removed."""
+    message = _decidable(session, message_id, org_ids)
+    people = load_people(session, settings, message)
+    raw = None
+    if redacted:
+        raw = redact(message.raw, [h.get("evidence", "") for h in json.loads(message.hits_json or "[]")])
+    queue_forward(session, settings, message, people, now, raw=raw, actor=actor)
+    message.decided_by, message.decision_note = actor, note
+    set_state(session, message, "queued", now, actor=actor,
+              detail=("approved with redaction" if redacted else "approved") + (f": {note}" if note else ""))
+    return message
+
+
+def reject(session: Session, settings: Settings, message_id: int, *, actor: str, now: datetime,
+           reason: str, org_ids: tuple[int, ...] | None = None) -> Message:
+    """Refuse a held message; the sender gets `reason` (in the words the moderator chose)."""
+    if not reason.strip():
+        raise QueueError("a rejection needs a reason for the sender")
+    message = _decidable(session, message_id, org_ids)
+    people = load_people(session, settings, message)
+    message.decided_by, message.decision_note = actor, reason
+    set_state(session, message, "rejected", now, actor=actor, detail=f"rejected: {reason}")
+    notify_rejection(session, settings, message, people, (), now, reason=reason.strip())
+    return message

@@ -1,0 +1,1 @@
+"""relay room: from a stored message to a moderated, anonymized forward in the outbox."""

@@ -1,0 +1,113 @@
+"""Turn one stored message into its anonymized forward: thread ids translated, outbox row queued."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from gateway.config import Settings
+from gateway.delivery.outbox import enqueue
+from gateway.mail.parse import header_message_ids, parse
+from gateway.mail.rewrite import Party, RewriteContext, anonymize
+from gateway.mail.threading import new_message_id, reference_ids
+from gateway.notices import bounce_address
+from gateway.store.models import Alias, Message, MessageIdMap, Outbox, Pair, Participant
+
+
+@dataclass(frozen=True)
+class PairPeople:
+    pair: Pair
+    sender: Participant
+    recipient: Participant
+    sender_alias: str
+    recipient_alias: str
+
+
+def load_people(session: Session, settings: Settings, message: Message) -> PairPeople:
+    pair = session.get(Pair, message.pair_id)
+    sender = session.get(Participant, message.sender_id)
+    recipient = session.get(Participant, message.recipient_id)
+    assert pair is not None and sender is not None and recipient is not None
+    aliases = {a.participant_id: a.local_part
+               for a in session.exec(select(Alias).where(Alias.pair_id == pair.id)).all()}
+    domain = settings.gateway.domain
+    return PairPeople(
+        pair=pair, sender=sender, recipient=recipient,
+        sender_alias=f"{aliases[sender.id]}@{domain}",
+        recipient_alias=f"{aliases[recipient.id]}@{domain}",
+    )
+
+
+def translate_references(
+    session: Session, pair_id: int, sender_id: int, recipient_id: int, refs: list[str]
+) -> list[str]:
+    """Map ids the sender's client knows to ids the recipient's client knows; drop the rest.
+
+    An id we minted for the sender's copy stands for the recipient's original; the sender's own
+    original ids become the ids we minted when forwarding them. Unknown ids are dropped, because
+    a client's Message-ID can embed its owner's real address.
+    """
+    translated: list[str] = []
+    for ref in refs:
+        mapped = session.exec(
+            select(MessageIdMap.original_id).where(
+                MessageIdMap.pair_id == pair_id, MessageIdMap.gateway_id == ref,
+                MessageIdMap.sender_id == recipient_id)
+        ).first()
+        if mapped is None:
+            mapped = session.exec(
+                select(MessageIdMap.gateway_id).where(
+                    MessageIdMap.pair_id == pair_id, MessageIdMap.original_id == ref,
+                    MessageIdMap.sender_id == sender_id)
+            ).first()
+        if mapped is not None and mapped not in translated:
+            translated.append(mapped)
+    return translated
+
+
+def queue_forward(
+    session: Session, settings: Settings, message: Message, people: PairPeople, now: datetime,
+    *, raw: bytes | None = None, actor: str = "system",
+) -> Outbox:
+    """Rewrite `raw` (default: the stored message) and queue it for the recipient."""
+    source = raw if raw is not None else message.raw
+    assert message.id is not None and people.pair.id is not None
+    parsed = parse(source)
+    refs = reference_ids(parsed)
+    translated = translate_references(session, people.pair.id, people.sender.id or 0,
+                                      people.recipient.id or 0, refs)
+    replied_to = translate_references(
+        session, people.pair.id, people.sender.id or 0, people.recipient.id or 0,
+        header_message_ids(_safe_header(parsed, "In-Reply-To")),
+    )
+    gateway_id = new_message_id(settings.gateway.domain)
+    context = RewriteContext(
+        sender=Party(people.sender.email, people.sender.display_name, people.sender_alias),
+        recipient=Party(people.recipient.email, people.recipient.display_name, people.recipient_alias),
+        program_name=settings.gateway.program_name,
+        new_message_id=gateway_id,
+        in_reply_to=tuple(replied_to[:1] or translated[-1:]),
+        references=tuple(translated),
+    )
+    data = anonymize(source, context)
+    session.add(MessageIdMap(pair_id=people.pair.id, sender_id=people.sender.id or 0,
+                             original_id=message.original_message_id or gateway_id,
+                             gateway_id=gateway_id))
+    message.gateway_message_id = gateway_id
+    people.pair.forwarded_count += 1
+    session.add(people.pair)
+    return enqueue(
+        session, kind="forward", envelope_from=bounce_address(settings),
+        recipient=people.recipient.email, data=data, now=now, message_id=message.id,
+        pair_id=people.pair.id, recipient_participant_id=people.recipient.id, actor=actor,
+    )
+
+
+def _safe_header(msg: object, name: str) -> str | None:
+    try:
+        value = msg.get(name)  # type: ignore[attr-defined]
+        return str(value) if value is not None else None
+    except Exception:  # malformed header: as good as absent
+        return None

@@ -1,0 +1,100 @@
+"""Move RECEIVED messages on: moderate, then forward (QUEUED), hold (HELD) or refuse (REJECTED)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
+
+from gateway.config import Settings
+from gateway.mail.autoreply import is_auto_reply
+from gateway.mail.parse import parse
+from gateway.moderation.chain import Decision, Hit
+from gateway.relay.forward import PairPeople, load_people, queue_forward
+from gateway.relay.notify import notify_hold, notify_rejection
+from gateway.store.audit import record
+from gateway.store.models import Message
+
+log = logging.getLogger("gateway.relay")
+BATCH = 50
+
+# (message, people, first_message) -> decision; the moderation room provides the real one.
+Moderate = Callable[[Message, PairPeople, bool], Decision]
+
+PAIR_PAUSED = Hit(rule="pair_paused", action="hold", reason_fr="Le jumelage est en pause.",
+                  reason_en="The pair is paused.", field="pair", evidence="", start=0, end=0)
+INTERNAL = Hit(rule="internal_error", action="hold",
+               reason_fr="Message à vérifier.", reason_en="Message needs a check.",
+               field="gateway", evidence="", start=0, end=0)
+
+
+def claim_received(session: Session, *, postgres: bool, limit: int = BATCH) -> list[Message]:
+    query = sa_select(Message).where(Message.state == "received").order_by(Message.id).limit(limit)  # type: ignore[arg-type]
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).scalars().all())
+
+
+def process_batch(session: Session, settings: Settings, moderate: Moderate, now: datetime,
+                  *, postgres: bool) -> int:
+    """Decide every claimed message; one bad message is held for a human, never blocks the rest."""
+    messages = claim_received(session, postgres=postgres)
+    for message in messages:
+        savepoint = session.begin_nested()
+        try:
+            process_one(session, settings, moderate, message, now)
+            savepoint.commit()
+        except Exception:
+            savepoint.rollback()
+            log.exception("message %s could not be processed; holding it for a moderator", message.id)
+            session.refresh(message)
+            set_state(session, message, "held", now, detail="internal error while processing",
+                      hits=(INTERNAL,), verdict="hold")
+    return len(messages)
+
+
+def process_one(session: Session, settings: Settings, moderate: Moderate, message: Message,
+                now: datetime) -> None:
+    people = load_people(session, settings, message)
+    message.auto_reply = is_auto_reply(parse(message.raw))
+    first = people.pair.forwarded_count == 0
+    decision = moderate(message, people, first)
+    hits = decision.hits
+    verdict = decision.verdict
+    if people.pair.state == "paused" and verdict in ("pass", "flag"):
+        verdict, hits = "hold", (*hits, PAIR_PAUSED)
+    if verdict == "reject":
+        set_state(session, message, "rejected", now, hits=hits, verdict=verdict)
+        notify_rejection(session, settings, message, people, hits, now)
+    elif verdict == "hold":
+        set_state(session, message, "held", now, hits=hits, verdict=verdict)
+        notify_hold(session, settings, message, people, now)
+    else:
+        queue_forward(session, settings, message, people, now)
+        set_state(session, message, "queued", now, hits=hits, verdict=verdict)
+
+
+def set_state(session: Session, message: Message, state: str, now: datetime, *,
+              actor: str = "system", detail: str | None = None,
+              hits: tuple[Hit, ...] | None = None, verdict: str | None = None) -> None:
+    before = message.state
+    message.state = state
+    message.updated_at = now
+    if hits is not None:
+        message.hits_json = json.dumps([hit_json(h) for h in hits], ensure_ascii=False)
+    if verdict is not None:
+        message.verdict = verdict
+    session.add(message)
+    if detail is None and hits:
+        detail = ", ".join(h.rule for h in hits)
+    record(session, at=now, actor=actor, subject_type="message", subject_id=message.id,
+           action=state, from_state=before, to_state=state, detail=detail)
+
+
+def hit_json(hit: Hit) -> dict[str, object]:
+    return {"rule": hit.rule, "action": hit.action, "field": hit.field, "evidence": hit.evidence,
+            "start": hit.start, "end": hit.end, "reason_fr": hit.reason_fr, "reason_en": hit.reason_en}

@@ -1,0 +1,49 @@
+"""APScheduler 3 inside `serve`: periodic reminders, hold escalation and the moderators' digest."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from gateway.durations import parse_duration
+from gateway.moderation.escalation import escalate_overdue, send_digest
+
+if TYPE_CHECKING:
+    from gateway.app import App
+
+log = logging.getLogger("gateway.scheduler")
+
+
+async def moderation_chores(app: App) -> None:
+    now = app.clock.now()
+    postgres = not app.db.is_sqlite
+    escalated = await app.db.write(lambda s: escalate_overdue(s, app.settings, now, postgres=postgres))
+    digests = await app.db.write(lambda s: send_digest(s, app.settings, now))
+    if escalated or digests:
+        app.wake_delivery()
+
+
+async def reminder_check(app: App) -> None:
+    from gateway.reminders.service import run_reminders
+
+    count = await run_reminders(app.db, app.settings, app.clock.now())
+    if count:
+        log.info("%d reminder(s) queued", count)
+        app.wake_delivery()
+
+
+async def run_scheduler(app: App) -> None:
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(moderation_chores, "interval", args=[app], minutes=5, max_instances=1,
+                      coalesce=True, id="moderation")
+    if app.settings.reminders.enabled:
+        every = parse_duration(app.settings.reminders.check_every)
+        scheduler.add_job(reminder_check, "interval", args=[app], seconds=every.total_seconds(),
+                          max_instances=1, coalesce=True, id="reminders")
+    scheduler.start()
+    try:
+        await app.stopping.wait()
+    finally:
+        scheduler.shutdown(wait=False)

@@ -1,0 +1,162 @@
+"""The database tables: participants, pairs, aliases, messages, outbox, audit trail and friends."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _ts(index: bool = False, nullable: bool = False) -> datetime:
+    return Field(sa_column=Column(DateTime(timezone=True), index=index, nullable=nullable))
+
+
+class Organization(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=200)
+    created_at: datetime = _ts()
+
+
+class Participant(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=320)
+    display_name: str = Field(max_length=200)
+    role: str = Field(max_length=10)  # mentor | mentee
+    lang: str = Field(default="fr", max_length=5)
+    minor: bool = False
+    org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    time_zone: str | None = Field(default=None, max_length=64)
+    reminders_opt_out: bool = False
+    created_at: datetime = _ts()
+
+
+class Pair(SQLModel, table=True):
+    __table_args__ = (Index("ix_pair_state_last_delivered", "state", "last_delivered_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    mentor_id: int = Field(foreign_key="participant.id", index=True)
+    mentee_id: int = Field(foreign_key="participant.id", index=True)
+    org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    state: str = Field(default="active", max_length=10)  # active | paused | closed
+    created_at: datetime = _ts()
+    # Activity facts kept up to date on every delivery, so reminders never scan message history.
+    last_delivered_at: datetime | None = _ts(nullable=True)
+    last_delivered_from: str | None = Field(default=None, max_length=10)
+    last_delivered_message_id: int | None = None
+    delivered_count: int = 0
+    forwarded_count: int = 0
+
+
+class Alias(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    local_part: str = Field(unique=True, max_length=64)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id")  # whom the alias stands for
+    created_at: datetime = _ts()
+
+
+class Message(SQLModel, table=True):
+    """One inbound message from a participant, from RECEIVED until it is forwarded or refused."""
+
+    __table_args__ = (Index("ix_message_state_id", "state", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    sender_id: int = Field(foreign_key="participant.id")
+    recipient_id: int = Field(foreign_key="participant.id")
+    direction: str = Field(max_length=20)  # mentor_to_mentee | mentee_to_mentor
+    state: str = Field(default="received", max_length=12)
+    source: str = Field(default="smtp", max_length=10)
+    envelope_from: str = Field(max_length=320)
+    original_message_id: str | None = Field(default=None, max_length=998)
+    dedup_key: str = Field(index=True, max_length=64)
+    size: int = 0
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: datetime = _ts(index=True)
+    updated_at: datetime = _ts()
+    gateway_message_id: str | None = Field(default=None, max_length=255)
+    verdict: str | None = Field(default=None, max_length=10)
+    hits_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    subject: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    decided_by: str | None = Field(default=None, max_length=320)
+    decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    escalated: bool = False
+    auto_reply: bool = False  # out-of-office and other automatic mail: relayed, never counted
+
+
+class MessageIdMap(SQLModel, table=True):
+    """A forwarded message's original Message-ID and the one we gave it, for threading."""
+
+    __table_args__ = (Index("ix_msgid_pair_original", "pair_id", "original_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id")
+    sender_id: int = Field(foreign_key="participant.id")
+    original_id: str = Field(max_length=998)
+    gateway_id: str = Field(unique=True, max_length=255)
+
+
+class Outbox(SQLModel, table=True):
+    """Everything that leaves the gateway: forwards, introductions, notices, reminders."""
+
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # forward | introduction | notice | reminder | moderation
+    message_id: int | None = Field(default=None, foreign_key="message.id", index=True)
+    pair_id: int | None = Field(default=None, index=True)
+    recipient_participant_id: int | None = None
+    envelope_from: str = Field(max_length=320)
+    recipient: str = Field(max_length=320)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(default="queued", max_length=10)  # queued|sending|deferred|sent|failed
+    attempts: int = 0
+    created_at: datetime = _ts()
+    first_attempt_at: datetime | None = _ts(nullable=True)
+    next_attempt_at: datetime = _ts()
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_until: datetime | None = _ts(nullable=True)
+    sent_at: datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    dedup_key: str | None = Field(default=None, unique=True, max_length=255)
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _ts(index=True)
+    actor: str = Field(max_length=320)  # "system", "cli", a moderator's address, an instance name
+    subject_type: str = Field(max_length=20)  # message | outbox | pair | participant | staff
+    subject_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=40)
+    from_state: str | None = Field(default=None, max_length=12)
+    to_state: str | None = Field(default=None, max_length=12)
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Staff(SQLModel, table=True):
+    """Moderators and coordinators: people who review messages, never participants."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=320)
+    display_name: str = Field(max_length=200)
+    role: str = Field(max_length=12)  # moderator | coordinator
+    org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    lang: str = Field(default="fr", max_length=5)
+    password_hash: str | None = Field(default=None, max_length=255)
+    active: bool = True
+    created_at: datetime = _ts()
+
+
+class ImapCursor(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("account", "mailbox"),)
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=320)
+    mailbox: str = Field(max_length=200)
+    uidvalidity: int
+    last_uid: int
+
+
+class UsedToken(SQLModel, table=True):
+    """Single-use tokens (moderation reply addresses, password resets) once they have been used."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: str = Field(unique=True, max_length=64)
+    used_at: datetime = _ts()
+    used_by: str = Field(max_length=320)
