@@ -17,6 +17,7 @@ from gateway.delivery.transports import MaildirTransport, SmtpTransport, Transpo
 from gateway.delivery.worker import DeliveryWorker, release_own_claims
 from gateway.durations import parse_duration
 from gateway.ingress.smtp import GatewayHandler, GatewaySMTP, SpecialHandler
+from gateway.ingress.special import install_special_recipients
 from gateway.ingress.writer import IngestWriter
 from gateway.moderation.decide import make_moderator
 from gateway.moderation.rules import load_rules
@@ -74,6 +75,7 @@ class App:
         self._deliver_wake = asyncio.Event()
         self.writer = IngestWriter(self.db, self.clock, on_stored=self._process_wake.set)
         self.special_recipients: dict[str, SpecialHandler] = {}
+        install_special_recipients(self)
         self._components = list(components)
         self._background = background
         self._tasks: list[asyncio.Task[None]] = []

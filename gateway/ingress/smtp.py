@@ -59,13 +59,21 @@ class GatewayHandler:
         log.error("SMTP session error: %s: %s", type(error).__name__, error)
         return TEMPFAIL
 
+    def _special_handler(self, rcpt: str) -> SpecialHandler | None:
+        local, domain = split_address(rcpt)
+        if domain != self._domain:
+            return None
+        return self._special.get(local.split("+", 1)[0])
+
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         try:
             rcpt = normalize_address(address)
-            local, _domain = split_address(rcpt)
-            if _domain == self._domain and local in self._special:
+            if self._special_handler(rcpt) is not None:
+                if envelope.rcpt_tos:
+                    return "452 4.5.3 Please send this message separately"
+                envelope.special = True  # type: ignore[attr-defined]
                 envelope.rcpt_tos.append(rcpt)
                 return "250 2.1.5 OK"
             if getattr(envelope, "special", None):
@@ -100,11 +108,10 @@ class GatewayHandler:
         if len(raw) > self._max:
             return TOO_BIG
         raw = normalize_line_endings(raw)
-        specials = [r for r in envelope.rcpt_tos if split_address(r)[0] in self._special
-                    and split_address(r)[1] == self._domain]
-        if specials:
-            handler = self._special[split_address(specials[0])[0]]
-            return await handler(envelope.mail_from or "", specials[0], raw)
+        for rcpt in envelope.rcpt_tos:
+            handler = self._special_handler(rcpt)
+            if handler is not None:
+                return await handler(envelope.mail_from or "", rcpt, raw)
         routes: list[Route] = getattr(envelope, "routes", [])
         headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
         from_address = address_of(_header(headers, "From"))

@@ -32,7 +32,10 @@ class Participant(SQLModel, table=True):
 
 
 class Pair(SQLModel, table=True):
-    __table_args__ = (Index("ix_pair_state_last_delivered", "state", "last_delivered_at"),)
+    __table_args__ = (
+        Index("ix_pair_state_last_delivered", "state", "last_delivered_at"),
+        Index("ix_pair_state_created", "state", "created_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     mentor_id: int = Field(foreign_key="participant.id", index=True)
     mentee_id: int = Field(foreign_key="participant.id", index=True)
@@ -160,3 +163,10 @@ class UsedToken(SQLModel, table=True):
     token_id: str = Field(unique=True, max_length=64)
     used_at: datetime = _ts()
     used_by: str = Field(max_length=320)
+
+
+class GatewaySecret(SQLModel, table=True):
+    """Signing keys shared by every instance (unsubscribe links, moderation reply addresses)."""
+
+    name: str = Field(primary_key=True, max_length=50)
+    value: str = Field(max_length=200)

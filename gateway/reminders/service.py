@@ -1,0 +1,191 @@
+"""Reminders at the edge: load pair activity with indexed queries, apply the policy, queue mail once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from gateway.clock import as_utc
+from gateway.config import Settings
+from gateway.notices import queue_program_mail
+from gateway.reminders.policy import DueReminder, PairActivity, Person, due_reminders
+from gateway.reminders.rules import (
+    DEFAULT_RULES,
+    ReminderRule,
+    SendWindow,
+    parse_reminder_rules,
+    parse_send_window,
+)
+from gateway.reminders.unsubscribe import unsubscribe_headers
+from gateway.store.db import Database
+from gateway.store.models import Alias, Outbox, Pair, Participant, Staff
+
+log = logging.getLogger("gateway.reminders")
+KEY_PREFIX = "reminder:"
+# Steps can be held back by the send window (a weekend, a night): look a little past the last step.
+GRACE = timedelta(days=3)
+CHUNK = 5000
+
+
+def reminder_rules(settings: Settings) -> tuple[ReminderRule, ...]:
+    raw = settings.reminders.rules
+    return parse_reminder_rules(raw) if raw else DEFAULT_RULES
+
+
+def send_window(settings: Settings) -> SendWindow:
+    return parse_send_window(settings.reminders.send_window, settings.reminders.weekdays)
+
+
+def _bounds(rules: Sequence[ReminderRule]) -> tuple[timedelta, timedelta]:
+    delays = [step.after for rule in rules for step in rule.steps]
+    return min(delays), max(delays) + GRACE
+
+
+def candidate_rows(session: Session, now: datetime, rules: Sequence[ReminderRule]) -> list[Any]:
+    """Active pairs whose last activity falls in the band where some step can be due."""
+    earliest, latest = _bounds(rules)
+    mentor, mentee = aliased(Participant), aliased(Participant)
+    quiet = and_(Pair.last_delivered_at <= now - earliest, Pair.last_delivered_at >= now - latest)  # type: ignore[operator]
+    never = and_(col(Pair.last_delivered_at).is_(None), Pair.created_at <= now - earliest,
+                 Pair.created_at >= now - latest)
+    query = (
+        sa_select(Pair.id, Pair.state, Pair.created_at, Pair.last_delivered_at,
+                  Pair.last_delivered_from, Pair.last_delivered_message_id,
+                  mentor.id, mentor.lang, mentor.time_zone, mentor.reminders_opt_out,
+                  mentee.id, mentee.lang, mentee.time_zone, mentee.reminders_opt_out)
+        .join(mentor, mentor.id == Pair.mentor_id)
+        .join(mentee, mentee.id == Pair.mentee_id)
+        .where(Pair.state == "active", or_(quiet, never))
+    )
+    return list(session.execute(query).all())
+
+
+def _sent_keys(session: Session, pair_ids: Sequence[int]) -> dict[int, set[str]]:
+    keys: dict[int, set[str]] = {}
+    for start in range(0, len(pair_ids), CHUNK):
+        chunk = pair_ids[start:start + CHUNK]
+        rows = session.execute(
+            sa_select(Outbox.pair_id, Outbox.dedup_key)
+            .where(Outbox.kind == "reminder", col(Outbox.pair_id).in_(chunk))
+        ).all()
+        for pair_id, key in rows:
+            if key:
+                keys.setdefault(pair_id, set()).add(key.removeprefix(KEY_PREFIX))
+    return keys
+
+
+def load_activity(session: Session, settings: Settings, now: datetime,
+                  rules: Sequence[ReminderRule]) -> list[PairActivity]:
+    rows = candidate_rows(session, now, rules)
+    sent = _sent_keys(session, [r[0] for r in rows])
+    default_tz = settings.gateway.time_zone
+    return [
+        PairActivity(
+            pair_id=r[0], state=r[1], created_at=as_utc(r[2]),
+            last_delivered_at=as_utc(r[3]) if r[3] else None, last_delivered_from=r[4],
+            last_delivered_message_id=r[5],
+            mentor=Person(r[6], "mentor", r[7], r[8] or default_tz, r[9]),
+            mentee=Person(r[10], "mentee", r[11], r[12] or default_tz, r[13]),
+            sent_keys=frozenset(sent.get(r[0], ())),
+        )
+        for r in rows
+    ]
+
+
+def find_due(session: Session, settings: Settings, now: datetime) -> list[DueReminder]:
+    rules = reminder_rules(settings)
+    activity = load_activity(session, settings, now, rules)
+    return due_reminders(activity, rules, send_window(settings), settings.gateway.time_zone, now)
+
+
+def queue_reminders(session: Session, settings: Settings, due: Iterable[DueReminder],
+                    now: datetime) -> int:
+    """Each reminder is an outbox row with a unique key: a second instance's insert fails, harmlessly."""
+    queued = 0
+    for reminder in due:
+        savepoint = session.begin_nested()
+        try:
+            if _queue_one(session, settings, reminder, now):
+                queued += 1
+            savepoint.commit()
+        except IntegrityError:
+            savepoint.rollback()  # another instance queued this one first
+    return queued
+
+
+def _queue_one(session: Session, settings: Settings, reminder: DueReminder, now: datetime) -> bool:
+    pair = session.get(Pair, reminder.pair_id)
+    if pair is None or pair.state != "active":
+        return False
+    people = {p.role: p for p in (session.get(Participant, pair.mentor_id),
+                                  session.get(Participant, pair.mentee_id)) if p is not None}
+    aliases = {a.participant_id: f"{a.local_part}@{settings.gateway.domain}"
+               for a in session.exec(select(Alias).where(Alias.pair_id == pair.id)).all()}
+    days = _silent_days(pair, now)
+    if reminder.to_role == "coordinator":
+        return _queue_escalation(session, settings, reminder, pair, people, days, now)
+    recipient = people[reminder.to_role]
+    partner = people["mentee" if reminder.to_role == "mentor" else "mentor"]
+    headers = unsubscribe_headers(settings, recipient.id or 0, session)
+    queue_program_mail(
+        session, settings, kind="reminder", to_address=recipient.email,
+        to_name=recipient.display_name, template=reminder.template, lang=recipient.lang,
+        context={"recipient_name": recipient.display_name, "partner_name": partner.display_name,
+                 "partner_alias": aliases[partner.id], "days": days,
+                 "unsubscribe_url": headers["url"]},
+        now=now, pair_id=pair.id, recipient_participant_id=recipient.id,
+        reply_to=aliases[partner.id], extra_headers=headers["headers"],
+        dedup_key=KEY_PREFIX + reminder.key,
+    )
+    session.flush()
+    return True
+
+
+def _queue_escalation(session: Session, settings: Settings, reminder: DueReminder, pair: Pair,
+                      people: dict[str, Participant], days: int, now: datetime) -> bool:
+    staff = coordinators_for(session, pair.org_id)
+    for index, person in enumerate(staff):
+        queue_program_mail(
+            session, settings, kind="reminder", to_address=person.email,
+            to_name=person.display_name, template="reminder_escalation", lang=person.lang,
+            context={"recipient_name": person.display_name, "pair_id": pair.id,
+                     "mentor_name": people["mentor"].display_name,
+                     "mentee_name": people["mentee"].display_name, "days": days,
+                     "partner_name": "", "partner_alias": "", "unsubscribe_url": ""},
+            now=now, pair_id=pair.id,
+            dedup_key=KEY_PREFIX + reminder.key + ("" if index == 0 else f":{person.id}"),
+        )
+    session.flush()
+    return bool(staff)
+
+
+def coordinators_for(session: Session, org_id: int | None) -> list[Staff]:
+    """The pair's coordinators; the moderators when the organization has none."""
+    active = Staff.active == True  # noqa: E712
+    if org_id is not None:
+        found = session.exec(select(Staff).where(Staff.role == "coordinator", Staff.org_id == org_id,
+                                                 active)).all()
+        if found:
+            return list(found)
+    return list(session.exec(select(Staff).where(Staff.role == "moderator", active)
+                             .order_by(Staff.id)).all())
+
+
+def _silent_days(pair: Pair, now: datetime) -> int:
+    since = pair.last_delivered_at or pair.created_at
+    return max(0, (now - as_utc(since)).days)
+
+
+async def run_reminders(db: Database, settings: Settings, now: datetime) -> int:
+    due = await db.read(lambda s: find_due(s, settings, now))
+    if not due:
+        return 0
+    return await db.write(lambda s: queue_reminders(s, settings, due, now))
