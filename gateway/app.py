@@ -19,6 +19,7 @@ from gateway.durations import parse_duration
 from gateway.ingress.smtp import GatewayHandler, GatewaySMTP, SpecialHandler
 from gateway.ingress.special import install_special_recipients
 from gateway.ingress.writer import IngestWriter
+from gateway.moderation.by_email import install_moderation_by_email
 from gateway.moderation.decide import make_moderator
 from gateway.moderation.rules import load_rules
 from gateway.relay.processor import process_batch
@@ -76,6 +77,7 @@ class App:
         self.writer = IngestWriter(self.db, self.clock, on_stored=self._process_wake.set)
         self.special_recipients: dict[str, SpecialHandler] = {}
         install_special_recipients(self)
+        install_moderation_by_email(self)
         self._components = list(components)
         self._background = background
         self._tasks: list[asyncio.Task[None]] = []

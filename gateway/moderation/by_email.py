@@ -1,0 +1,144 @@
+"""Moderation by e-mail: signed, single-use, expiring reply addresses that approve or reject."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from gateway.config import Settings
+from gateway.durations import parse_duration
+from gateway.mail.alias import split_address
+from gateway.mail.parse import address_of, parse
+from gateway.mail.text import text_of
+from gateway.moderation import held
+from gateway.notices import queue_program_mail
+from gateway.program.staff import org_scope
+from gateway.relay.notify import register_moderator_actions
+from gateway.store.audit import record
+from gateway.store.models import Message, Staff, UsedToken
+from gateway.tokens import sign, signing_secret, verify
+
+if TYPE_CHECKING:
+    from gateway.app import App
+
+log = logging.getLogger("gateway.moderation.email")
+LOCAL_PART = "moderate"
+PURPOSE = "moderate"
+ACTIONS = {"a": "approve", "r": "reject"}
+QUOTE_START = re.compile(
+    r"^(>|On .+ wrote:|Le .+ a écrit\s*:|-----Original Message-----|De\s*:|From\s*:|_{5,})",
+    re.IGNORECASE)
+
+
+def reply_addresses(session: Session, settings: Settings, moderator: Staff, message: Message,
+                    now: datetime) -> dict[str, str]:
+    secret = signing_secret(session, settings.web.secret_env)
+    expires = int((now + parse_duration(settings.moderation.token_valid_for)).timestamp() // 60)
+    domain = settings.gateway.domain
+    return {
+        name: f"{LOCAL_PART}+{sign(secret, PURPOSE, str(message.id), code, str(moderator.id), str(expires))}@{domain}"
+        for code, name in ACTIONS.items()
+    }
+
+
+def reply_text(raw: bytes) -> str:
+    """What the moderator typed above the quoted notice."""
+    lines: list[str] = []
+    for line in text_of(parse(raw)).splitlines():
+        if QUOTE_START.match(line.strip()):
+            break
+        lines.append(line)
+    return "\n".join(lines).strip()
+
+
+class Refused(Exception):
+    """Nothing happened to the message; the text goes back to the moderator."""
+
+
+def _checked_token(session: Session, settings: Settings, token: str, now: datetime) -> tuple[int, str, int]:
+    parts = verify(signing_secret(session, settings.web.secret_env), PURPOSE, token)
+    if parts is None or len(parts) != 4 or parts[1] not in ACTIONS:
+        raise Refused("forged")
+    message_id, code, moderator_id, expires = parts
+    if now > datetime.fromtimestamp(int(expires) * 60, UTC):
+        raise Refused("expired")
+    return int(message_id), ACTIONS[code], int(moderator_id)
+
+
+def _use_token(session: Session, token: str, now: datetime, actor: str) -> None:
+    token_id = hashlib.sha256(token.encode()).hexdigest()
+    if session.exec(select(UsedToken).where(UsedToken.token_id == token_id)).first():
+        raise Refused("used")
+    session.add(UsedToken(token_id=token_id, used_at=now, used_by=actor))
+    session.flush()
+
+
+def act_on_reply(session: Session, settings: Settings, *, sender: str, rcpt: str, raw: bytes,
+                 now: datetime) -> str:
+    """Returns the SMTP reply. Only a registered, active moderator's mail is obeyed."""
+    from_header = address_of(str(parse(raw).get("From", "")))
+    moderator = session.exec(select(Staff).where(Staff.email == (sender or "").lower())).first()
+    if moderator is None or not moderator.active or moderator.role != "moderator" or from_header != moderator.email:
+        record(session, at=now, actor=sender or "<>", subject_type="message", subject_id=None,
+               action="moderation_reply_refused", detail="not a registered moderator")
+        return "550 5.7.1 Only the program's moderators may use this address"
+    token = split_address(rcpt)[0].partition("+")[2]
+    try:
+        message_id, action, moderator_id = _checked_token(session, settings, token, now)
+        if moderator_id != moderator.id:
+            raise Refused("forged")
+        _apply(session, settings, moderator, message_id, action, raw, token, now)
+    except (Refused, held.QueueError) as exc:
+        _explain(session, settings, moderator, str(exc), now)
+        record(session, at=now, actor=moderator.email, subject_type="message", subject_id=None,
+               action="moderation_reply_refused", detail=str(exc))
+        return "250 2.0.0 Reply received; nothing was changed (see our explanation)"
+    return "250 2.0.0 Decision recorded"
+
+
+def _apply(session: Session, settings: Settings, moderator: Staff, message_id: int, action: str,
+           raw: bytes, token: str, now: datetime) -> None:
+    scope = org_scope(moderator)
+    reason = reply_text(raw)
+    if action == "reject" and not reason:
+        raise Refused("no_reason")
+    _use_token(session, token, now, moderator.email)
+    if action == "approve":
+        held.approve(session, settings, message_id, actor=moderator.email, now=now,
+                     note=reason or "approved by e-mail", org_ids=scope)
+    else:
+        held.reject(session, settings, message_id, actor=moderator.email, now=now, reason=reason,
+                    org_ids=scope)
+
+
+def _explain(session: Session, settings: Settings, moderator: Staff, problem: str, now: datetime) -> None:
+    queue_program_mail(
+        session, settings, kind="moderation", to_address=moderator.email,
+        to_name=moderator.display_name, template="moderation_reply_refused", lang=moderator.lang,
+        context={"recipient_name": moderator.display_name, "problem": problem}, now=now,
+        auto_submitted="auto-replied",
+    )
+
+
+def install_moderation_by_email(app: App) -> None:
+    settings = app.settings
+    register_moderator_actions(
+        lambda session, moderator, message, now: reply_addresses(session, settings, moderator, message, now))
+
+    async def handle(mail_from: str, rcpt: str, raw: bytes) -> str:
+        now = app.clock.now()
+        try:
+            reply = await app.db.write(lambda s: act_on_reply(
+                s, settings, sender=mail_from, rcpt=rcpt, raw=raw, now=now))
+        except IntegrityError:  # the same token used at the same moment by two deliveries
+            return "250 2.0.0 Reply received; nothing was changed"
+        app.wake_delivery()
+        return reply
+
+    app.special_recipients[LOCAL_PART] = handle
