@@ -1,0 +1,106 @@
+"""Log in (throttled per address and IP), log out, switch language."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.program.staff import hash_password, staff_by_email, verify_password
+from gateway.store.models import Staff
+from gateway.web.i18n import LANGS, pick_lang
+from gateway.web.pages import (
+    checked_form,
+    gateway_of,
+    redirect,
+    render,
+    request_lang,
+    safe_next,
+)
+from gateway.web.throttle import LoginThrottle
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Unknown addresses cost the same argon2 work as known ones: no timing oracle for addresses.
+    return hash_password(secrets.token_hex(16))
+
+
+def throttle_of(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.throttle
+    return throttle
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+async def login_page(request: Request) -> Response:
+    if isinstance(request.session.get("staff_id"), int):
+        return redirect("/queue")
+    return render(request, "login.html", email="", error=None)
+
+
+async def login(request: Request) -> Response:
+    form = await checked_form(request)
+    address = str(form.get("email") or "").strip()[:320]
+    password = str(form.get("password") or "")[:1024]
+    gateway = gateway_of(request)
+    throttle = throttle_of(request)
+    key = LoginThrottle.key(address, client_ip(request))
+    wait = throttle.retry_after(key, gateway.clock.now())
+    if wait is not None:
+        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+        return render(request, "login.html", status=429, email=address,
+                      error=("too_many_attempts", {"minutes": minutes}))
+
+    def check(session: Any) -> tuple[int, str] | None:
+        staff = staff_by_email(session, address) if address else None
+        if staff is None or not staff.active:
+            verify_password(Staff(email="", display_name="", role="", password_hash=_dummy_hash()),
+                            password)
+            return None
+        if not verify_password(staff, password):
+            return None
+        assert staff.id is not None
+        return staff.id, staff.lang
+
+    found = await gateway.db.read(check)
+    if found is None:
+        throttle.failed(key, gateway.clock.now())
+        return render(request, "login.html", status=401, email=address,
+                      error=("login_failed", {}))
+    throttle.succeeded(key)
+    lang = request_lang(request)
+    request.session.clear()  # a fresh session (and CSRF token) on every login: no fixation
+    request.session.update({"staff_id": found[0], "lang": pick_lang(found[1], lang),
+                            "csrf": secrets.token_urlsafe(32)})
+    return redirect(safe_next(form.get("next")))
+
+
+async def logout(request: Request) -> Response:
+    await checked_form(request)
+    lang = request_lang(request)
+    request.session.clear()
+    request.session["lang"] = lang
+    return redirect("/login")
+
+
+async def switch_lang(request: Request) -> Response:
+    form = await checked_form(request)
+    current = request_lang(request)
+    wanted = form.get("lang")
+    request.session["lang"] = wanted if wanted in LANGS else ("en" if current == "fr" else "fr")
+    return redirect(safe_next(form.get("next")))
+
+
+ROUTES = [
+    Route("/login", login_page, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/lang", switch_lang, methods=["POST"]),
+]

@@ -1,0 +1,66 @@
+"""Approve, reject and pause from the page: one transaction per message, through the held service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from gateway.store.models import Participant
+from gateway.web.i18n import reason_text
+
+if TYPE_CHECKING:
+    from gateway.app import App
+    from gateway.web.pages import Viewer
+
+
+@dataclass
+class Outcome:
+    done: list[int] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def chosen_reason(session: Any, message: Any, reason_key: str, free_text: str) -> str:
+    """Free text wins; else the common reason in the sender's language (they are the one reading)."""
+    if free_text.strip():
+        return free_text.strip()[:1000]
+    sender = session.get(Participant, message.sender_id)
+    return reason_text(reason_key, sender.lang if sender else "fr") or ""
+
+
+async def decide(gateway: App, viewer: Viewer, ids: list[int], action: str, *, reason_key: str = "",
+                 free_text: str = "", note: str | None = None) -> Outcome:
+    """Apply `action` (approve | approve_redacted | reject) to each id; refusals are collected."""
+    from gateway.moderation import held
+    from gateway.program.service import ProgramError
+
+    outcome = Outcome()
+    for message_id in ids:
+        def apply(session: Any, message_id: int = message_id) -> None:
+            now = gateway.clock.now()
+            if action == "reject":
+                message = held.get_message(session, message_id, viewer.org_ids)
+                reason = chosen_reason(session, message, reason_key, free_text)
+                held.reject(session, gateway.settings, message_id, actor=viewer.email, now=now,
+                            reason=reason, org_ids=viewer.org_ids)
+            else:
+                held.approve(session, gateway.settings, message_id, actor=viewer.email, now=now,
+                             note=note or None, redacted=action == "approve_redacted",
+                             org_ids=viewer.org_ids)
+
+        try:
+            await gateway.db.write(apply)
+            outcome.done.append(message_id)
+        except (held.QueueError, ProgramError) as exc:
+            outcome.refused.append(f"{message_id}: {exc}")
+    if outcome.done:
+        gateway.wake_delivery()
+    return outcome
+
+
+def parse_ids(values: list[Any], limit: int = 500) -> list[int]:
+    ids: list[int] = []
+    for value in values[:limit]:
+        text = str(value)
+        if text.isdigit() and int(text) not in ids:
+            ids.append(int(text))
+    return ids

@@ -1,0 +1,167 @@
+"""The web page's words in French and English, and the common rejection reasons offered to moderators."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+LANGS = ("fr", "en")
+
+# key -> (French, English). Every string a staff member reads on the page lives here.
+CATALOG: dict[str, tuple[str, str]] = {
+    "app_title": ("Passerelle de mentorat — modération", "Mentor Gateway — review"),
+    "login": ("Connexion", "Log in"),
+    "logout": ("Déconnexion", "Log out"),
+    "email": ("Courriel", "E-mail"),
+    "password": ("Mot de passe", "Password"),
+    "login_failed": ("Courriel ou mot de passe incorrect.", "Wrong e-mail or password."),
+    "too_many_attempts": (
+        "Trop de tentatives. Réessayez dans {minutes} minutes.",
+        "Too many attempts. Try again in {minutes} minutes.",
+    ),
+    "csrf_failed": (
+        "Le formulaire a expiré ou ne vient pas de cette page. Rechargez la page et recommencez.",
+        "This form expired or did not come from this page. Reload the page and try again.",
+    ),
+    "not_found": ("Introuvable.", "Not found."),
+    "forbidden": ("Vous n'avez pas accès à cette action.", "You may not do this."),
+    "queue": ("File d'attente", "Review queue"),
+    "pairs": ("Jumelages", "Pairs"),
+    "audit": ("Journal", "Audit trail"),
+    "held_count": ("{count} message(s) en attente", "{count} held message(s)"),
+    "empty_queue": ("Aucun message en attente.", "No held message."),
+    "age": ("Attente", "Waiting"),
+    "organization": ("Organisation", "Organization"),
+    "all_organizations": ("Toutes", "All"),
+    "pair": ("Jumelage", "Pair"),
+    "direction": ("Sens", "Direction"),
+    "mentor_to_mentee": ("mentor → jeune", "mentor → mentee"),
+    "mentee_to_mentor": ("jeune → mentor", "mentee → mentor"),
+    "reasons": ("Raisons", "Reasons"),
+    "subject": ("Objet", "Subject"),
+    "first_line": ("Début du message", "First line"),
+    "filter": ("Filtrer", "Filter"),
+    "reason": ("Raison", "Reason"),
+    "any": ("Toutes", "Any"),
+    "previous": ("Précédent", "Previous"),
+    "next": ("Suivant", "Next"),
+    "page": ("Page {page} sur {pages}", "Page {page} of {pages}"),
+    "approve": ("Approuver", "Approve"),
+    "approve_redacted": ("Approuver en retirant les passages signalés",
+                         "Approve with flagged passages removed"),
+    "reject": ("Refuser", "Reject"),
+    "bulk_approve": ("Approuver la sélection", "Approve selected"),
+    "bulk_reject": ("Refuser la sélection", "Reject selected"),
+    "reject_reason": ("Raison donnée à l'expéditeur", "Reason given to the sender"),
+    "other_reason": ("Autre raison (texte libre)", "Other reason (free text)"),
+    "note": ("Note interne (facultative)", "Internal note (optional)"),
+    "pause_pair": ("Mettre le jumelage en pause", "Pause the pair"),
+    "resume_pair": ("Reprendre le jumelage", "Resume the pair"),
+    "close_pair": ("Fermer le jumelage", "Close the pair"),
+    "message": ("Message", "Message"),
+    "from_to": ("De {sender} à {recipient}", "From {sender} to {recipient}"),
+    "received": ("Reçu", "Received"),
+    "state": ("État", "State"),
+    "evidence": ("Passages signalés", "Flagged passages"),
+    "text": ("Texte", "Text"),
+    "html_part": ("Version HTML (nettoyée, sans contenu distant)",
+                  "HTML version (sanitized, no remote content)"),
+    "headers": ("En-têtes", "Headers"),
+    "attachments": ("Pièces jointes", "Attachments"),
+    "no_attachments": ("Aucune pièce jointe.", "No attachments."),
+    "history": ("Historique du jumelage", "Pair history"),
+    "read_only": ("Lecture seule : seuls les modérateurs décident.",
+                  "Read-only: only moderators decide."),
+    "done_approved": ("{count} message(s) approuvé(s).", "{count} message(s) approved."),
+    "done_rejected": ("{count} message(s) refusé(s).", "{count} message(s) rejected."),
+    "done_pair": ("Jumelage {pair} : {state}.", "Pair {pair}: {state}."),
+    "refused_items": ("Non traité(s) : {items}", "Not done: {items}"),
+    "nothing_selected": ("Aucun message sélectionné.", "No message selected."),
+    "reason_required": ("Un refus demande une raison.", "A rejection needs a reason."),
+    "search": ("Rechercher", "Search"),
+    "search_hint": ("nom, courriel ou no de jumelage", "name, e-mail or pair number"),
+    "mentor": ("Mentor", "Mentor"),
+    "mentee": ("Jeune", "Mentee"),
+    "last_activity": ("Dernière activité", "Last activity"),
+    "never": ("jamais", "never"),
+    "actions": ("Actions", "Actions"),
+    "when": ("Quand", "When"),
+    "who": ("Qui", "Who"),
+    "what": ("Quoi", "What"),
+    "on": ("Sur", "On"),
+    "detail": ("Détail", "Detail"),
+    "language": ("English", "Français"),  # the label of the switch names the other language
+    "active": ("actif", "active"),
+    "paused": ("en pause", "paused"),
+    "closed": ("fermé", "closed"),
+    "held": ("en attente", "held"),
+    "queued": ("approuvé", "approved"),
+    "sent": ("transmis", "sent"),
+    "rejected": ("refusé", "rejected"),
+    "received_state": ("reçu", "received"),
+    "reset_title": ("Choisir un nouveau mot de passe", "Choose a new password"),
+    "reset_invalid": ("Ce lien n'est plus valide. Demandez-en un nouveau.",
+                      "This link is no longer valid. Ask for a new one."),
+    "reset_done": ("Mot de passe changé. Vous pouvez vous connecter.",
+                   "Password changed. You can log in."),
+    "password_too_short": ("Le mot de passe doit compter au moins 10 caractères.",
+                           "The password needs at least 10 characters."),
+    "save": ("Enregistrer", "Save"),
+    "minutes": ("{n} min", "{n} min"),
+    "hours": ("{n} h", "{n} h"),
+    "days": ("{n} j", "{n} d"),
+}
+
+# Reasons a moderator can pick when rejecting; the sender reads the one in their language.
+COMMON_REASONS: dict[str, tuple[str, str]] = {
+    "contact": ("Les coordonnées personnelles (téléphone, adresse, réseaux sociaux) ne peuvent pas "
+                "être échangées.",
+                "Personal contact details (phone, address, social media) may not be exchanged."),
+    "meeting": ("Les rencontres en personne s'organisent avec l'équipe du programme.",
+                "In-person meetings are arranged with the program team."),
+    "language": ("Le ton ou les mots employés ne conviennent pas à un échange de mentorat.",
+                 "The tone or words used are not right for a mentoring exchange."),
+    "links": ("Les liens et pièces jointes de ce type ne sont pas permis.",
+              "Links and attachments of this kind are not allowed."),
+    "off_topic": ("Ce message sort du cadre du programme de mentorat.",
+                  "This message is outside the scope of the mentoring program."),
+}
+
+STATE_KEYS = {"received": "received_state"}
+
+
+def pick_lang(value: str | None, fallback: str = "fr") -> str:
+    return value if value in LANGS else fallback
+
+
+def lang_from_accept(header: str | None) -> str:
+    """The first of fr/en named in an Accept-Language header; French when neither is."""
+    for part in (header or "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGS:
+            return code
+    return "fr"
+
+
+def translate(lang: str, key: str, **values: object) -> str:
+    french, english = CATALOG.get(key, (key, key))
+    text = english if lang == "en" else french
+    return text.format(**values) if values else text
+
+
+def translator(lang: str) -> Callable[..., str]:
+    def t(key: str, **values: object) -> str:
+        return translate(lang, key, **values)
+
+    return t
+
+
+def state_label(lang: str, state: str) -> str:
+    key = STATE_KEYS.get(state, state)
+    return translate(lang, key) if key in CATALOG else state
+
+
+def reason_text(key: str, lang: str) -> str | None:
+    pair = COMMON_REASONS.get(key)
+    if pair is None:
+        return None
+    return pair[1] if lang == "en" else pair[0]

@@ -1,0 +1,78 @@
+"""The web page as an App component: uvicorn on the gateway's own event loop, stopped with the app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from gateway.tokens import signing_secret
+from gateway.web.site import create_web_app
+
+if TYPE_CHECKING:
+    from gateway.app import App
+
+log = logging.getLogger("gateway.web")
+STARTUP_TIMEOUT = 10.0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the gateway owns SIGTERM and stops us in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class WebServer:
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    port: int
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(self.task), 10)
+        if not self.task.done():
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
+async def start_web(app: App, *, host: str | None = None, port: int | None = None) -> WebServer:
+    """Serve the page on [web] host/port (port 0 = any free port; the bound one is returned)."""
+    settings = app.settings.web
+    secret = await app.db.write(lambda s: signing_secret(s, settings.secret_env))
+    web = create_web_app(app, secret)
+    config = uvicorn.Config(web, host=host or settings.host,
+                            port=settings.port if port is None else port, lifespan="off",
+                            log_level="warning", access_log=False, server_header=False)
+    server = _EmbeddedServer(config)
+    task = asyncio.create_task(server.serve(), name="web")
+    deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT
+    while not server.started:
+        if task.done():
+            task.result()  # raises the bind error, e.g. the port is taken
+            raise RuntimeError("the web server stopped during start-up")
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("the web server did not start in time")
+        await asyncio.sleep(0.02)
+    bound = server.servers[0].sockets[0].getsockname()[1]
+    log.info("review page on http://%s:%d/", config.host, bound)
+    return WebServer(server, task, bound)
+
+
+async def run_web(app: App) -> None:
+    """App component: serve until the gateway is stopping."""
+    web = await start_web(app)
+    app.web_port = web.port  # type: ignore[attr-defined]
+    try:
+        await app.stopping.wait()
+    finally:
+        await web.stop()

@@ -1,0 +1,114 @@
+"""Build the Starlette application: routes, signed session cookie, security headers, error pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.web import auth, pair_pages, queue_pages, reset
+from gateway.web.i18n import translate
+from gateway.web.pages import LoginRequired, PageError, gateway_of, render, request_lang
+from gateway.web.throttle import LoginThrottle
+
+if TYPE_CHECKING:
+    from gateway.app import App
+
+CSP = ("default-src 'self'; img-src 'self' data:; frame-src 'self'; script-src 'none'; "
+       "style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+SESSION_HOURS = 8
+MAX_FORM_BYTES = 256 * 1024
+
+
+class SecurityHeaders:
+    """Adds the headers to every response; pages are never cached (they show participants' mail)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in names]
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+async def healthz(request: Request) -> Response:
+    try:
+        await gateway_of(request).db.read(lambda s: s.exec(text("SELECT 1")).one())  # type: ignore[call-overload]
+    except Exception:
+        return PlainTextResponse("database unavailable", status_code=503)
+    return PlainTextResponse("ok")
+
+
+async def stylesheet(request: Request) -> Response:
+    folder = Path(gateway_of(request).settings.gateway.templates_dir) / "web" / "static"
+    css = (folder / "web.css").read_text(encoding="utf-8")
+    return Response(css, media_type="text/css", headers={"cache-control": "max-age=3600"})
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+async def page_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PageError)
+    message = translate(request_lang(request), exc.key, **exc.values)
+    return render(request, "error.html", status=exc.status, message=message)
+
+
+async def login_required(request: Request, exc: Exception) -> Response:
+    return RedirectResponse("/login", status_code=303)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return render(request, "error.html", status=404,
+                  message=translate(request_lang(request), "not_found"))
+
+
+def create_web_app(gateway: App, secret: bytes, *, secure_cookie: bool = False,
+                   throttle: LoginThrottle | None = None) -> Starlette:
+    routes: list[Any] = [
+        Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
+        *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *reset.ROUTES,
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=secret.hex(), session_cookie="mg_session",
+                   max_age=SESSION_HOURS * 3600, same_site="strict", https_only=secure_cookie),
+    ]
+    handlers: dict[Any, Any] = {PageError: page_error, LoginRequired: login_required,
+                                404: not_found}
+    web = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers,
+                    max_body_size=MAX_FORM_BYTES)
+    web.state.gateway = gateway
+    web.state.throttle = throttle or LoginThrottle(max_failures=5, window=timedelta(minutes=15))
+    return web
