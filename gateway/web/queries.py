@@ -57,7 +57,7 @@ class HistoryRow:
 def pair_history(session: Session, pair_id: int, limit: int = 30) -> list[HistoryRow]:
     query = (sa_select(col(Message.id), col(Message.received_at), col(Message.direction),
                        col(Message.state), col(Message.subject))
-             .where(Message.pair_id == pair_id)
+             .where(col(Message.pair_id) == pair_id)
              .order_by(col(Message.received_at).desc(), col(Message.id).desc()).limit(limit))
     return [HistoryRow(i, as_utc(at), d, st, su or "") for i, at, d, st, su in session.execute(query).all()]
 
