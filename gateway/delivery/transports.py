@@ -1,0 +1,262 @@
+"""Hand one finished message to the outside world (SMTP smarthost or local maildir) and say how it went."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import itertools
+import logging
+import os
+import secrets
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import aiosmtplib
+
+log = logging.getLogger("gateway.delivery.transports")
+
+Status = Literal["sent", "temporary", "permanent"]
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What happened to one message. `detail` is the server's own reply ("451 4.3.0 try later"),
+    or a short plain description of a network failure; never a traceback."""
+
+    status: Status
+    detail: str
+
+
+class Transport(Protocol):
+    async def send(self, envelope_from: str, recipient: str, data: bytes) -> SendResult: ...
+
+    async def close(self) -> None: ...
+
+
+def _from_reply(code: int, message: str) -> SendResult:
+    """2xx sent, 4xx temporary, 5xx (and anything unexpected) permanent, as RFC 5321 says."""
+    detail = f"{code} {message}".strip()
+    if 200 <= code < 300:
+        return SendResult("sent", detail)
+    if 400 <= code < 500:
+        return SendResult("temporary", detail)
+    return SendResult("permanent", detail)
+
+
+def _needs_smtputf8(*addresses: str) -> bool:
+    return any(not address.isascii() for address in addresses)
+
+
+class SmtpTransport:
+    """One SMTP connection to the smarthost, opened on first use and reused for every message.
+
+    Sends are serialized by an internal lock, so sharing one instance between coroutines is safe
+    but gives no parallelism: for N parallel senders, make N transports.
+    Failures while connecting (refused, timeout, bad greeting, STARTTLS or AUTH refused) are
+    always "temporary": they describe the smarthost or our settings, not the message, and the
+    message must survive until an operator fixes them.
+    """
+
+    def __init__(self, host: str, port: int, *, starttls: bool = False,
+                 username: str | None = None, password: str | None = None,
+                 timeout: float = 30.0, local_hostname: str | None = None,
+                 tls_context: ssl.SSLContext | None = None) -> None:
+        self.host = host
+        self.port = port
+        self._starttls = starttls
+        self._username = username
+        self._password = password
+        self._timeout = timeout
+        self._local_hostname = local_hostname
+        self._tls_context = tls_context
+        self._client: aiosmtplib.SMTP | None = None
+        self._lock = asyncio.Lock()
+        self.connections_opened = 0
+
+    @property
+    def _where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def send(self, envelope_from: str, recipient: str, data: bytes) -> SendResult:
+        async with self._lock:
+            try:
+                return await self._send_with_one_reconnect(envelope_from, recipient, data)
+            except Exception as exc:  # the contract: every failure becomes a SendResult
+                log.exception("unexpected error sending to %s", self._where)
+                self._drop_connection()
+                return SendResult("temporary", f"unexpected error talking to {self._where}: "
+                                               f"{type(exc).__name__}")
+
+    async def _send_with_one_reconnect(self, envelope_from: str, recipient: str,
+                                       data: bytes) -> SendResult:
+        reused = self._client is not None and self._client.is_connected
+        result = await self._send_once(envelope_from, recipient, data)
+        if result is None and reused:
+            # The server closed a connection we kept open (idle timeout): one fresh try.
+            result = await self._send_once(envelope_from, recipient, data)
+        if result is None:
+            return SendResult("temporary", f"{self._where} closed the connection")
+        return result
+
+    async def _send_once(self, envelope_from: str, recipient: str,
+                         data: bytes) -> SendResult | None:
+        """One attempt; None means "the server hung up on us", which may deserve a retry."""
+        failure = await self._ensure_connected()
+        if failure is not None:
+            return failure
+        assert self._client is not None
+        options = ["SMTPUTF8"] if _needs_smtputf8(envelope_from, recipient) else []
+        try:
+            _, message = await self._client.sendmail(envelope_from, [recipient], data,
+                                                     mail_options=options)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            refused = exc.recipients[0]
+            return self._after_reply(_from_reply(refused.code, refused.message))
+        except aiosmtplib.SMTPResponseException as exc:
+            return self._after_reply(_from_reply(exc.code, exc.message))
+        except aiosmtplib.SMTPServerDisconnected:
+            self._drop_connection()
+            return None
+        except aiosmtplib.SMTPNotSupported:
+            return SendResult("permanent", f"{self._where} does not accept international "
+                                           "addresses (no SMTPUTF8)")
+        except (aiosmtplib.SMTPTimeoutError, TimeoutError):
+            self._drop_connection()  # the session is in an unknown state: never reuse it
+            return SendResult("temporary", f"no answer from {self._where} within "
+                                           f"{self._timeout:g}s")
+        except ValueError as exc:  # an address aiosmtplib refuses to put on the wire
+            return SendResult("permanent", f"invalid address: {exc}")
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            self._drop_connection()
+            return SendResult("temporary", f"connection to {self._where} failed: {exc}")
+        return SendResult("sent", f"250 {message}".strip())
+
+    def _after_reply(self, result: SendResult) -> SendResult:
+        if result.detail.startswith("421"):
+            self._drop_connection()  # 421: the server is closing the channel
+        return result
+
+    async def _ensure_connected(self) -> SendResult | None:
+        if self._client is not None and self._client.is_connected:
+            return None
+        self._drop_connection()
+        client = aiosmtplib.SMTP(
+            hostname=self.host, port=self.port, timeout=self._timeout,
+            local_hostname=self._local_hostname, start_tls=self._starttls,
+            tls_context=self._tls_context, username=self._username, password=self._password,
+        )
+        try:
+            await client.connect()
+        except aiosmtplib.SMTPResponseException as exc:
+            client.close()
+            return SendResult("temporary", f"{exc.code} {exc.message}".strip())
+        except (aiosmtplib.SMTPTimeoutError, TimeoutError):
+            client.close()
+            return SendResult("temporary", f"no answer from {self._where} within "
+                                           f"{self._timeout:g}s")
+        except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
+            client.close()
+            return SendResult("temporary", f"cannot connect to {self._where}: {exc}")
+        self._client = client
+        self.connections_opened += 1
+        return None
+
+    def _drop_connection(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def close(self) -> None:
+        async with self._lock:
+            client, self._client = self._client, None
+            if client is None or not client.is_connected:
+                return
+            try:
+                await client.quit(timeout=min(self._timeout, 5.0))
+            except Exception:  # closing politely is a courtesy; the socket goes either way
+                client.close()
+
+
+_SEQUENCE = itertools.count()
+
+
+def _maildir_safe(text: str) -> str:
+    return text.replace("/", "\\057").replace(":", "\\072")
+
+
+def _unique_name() -> str:
+    """Maildir-style name: time, microseconds, pid, a per-process counter, randomness, host."""
+    now_ns = time.time_ns()
+    seconds, micros = divmod(now_ns // 1000, 1_000_000)
+    return (f"{seconds}.M{micros}P{os.getpid()}Q{next(_SEQUENCE)}R{secrets.token_hex(6)}"
+            f".{_maildir_safe(socket.gethostname())}")
+
+
+class MaildirTransport:
+    """Drops each message into `<root>/new` as one file, written whole in `tmp/` first, then renamed.
+
+    A reader of `new/` never sees a partial file. Safe to share between coroutines and threads.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    async def send(self, envelope_from: str, recipient: str, data: bytes) -> SendResult:
+        try:
+            name = await asyncio.to_thread(self._deliver, data)
+        except OSError as exc:
+            full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+            reason = "disk full" if full else (exc.strerror or type(exc).__name__)
+            return SendResult("temporary", f"cannot write to maildir {self.root}: {reason}")
+        except Exception as exc:  # the contract: every failure becomes a SendResult
+            log.exception("unexpected error writing to maildir %s", self.root)
+            return SendResult("temporary", f"unexpected error writing to maildir: "
+                                           f"{type(exc).__name__}")
+        return SendResult("sent", f"delivered to maildir as {name}")
+
+    def _deliver(self, data: bytes) -> str:
+        for folder in ("tmp", "new", "cur"):
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+        name = _unique_name()
+        temporary = self.root / "tmp" / name
+        final = self.root / "new" / name
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(temporary, final)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        _fsync_directory(self.root / "new")  # make the rename itself survive a power cut
+        return name
+
+    async def close(self) -> None:
+        return None
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def build_transport(mode: Literal["smtp", "maildir"], **kwargs: Any) -> Transport:
+    """`build_transport("smtp", host=..., port=...)` or `build_transport("maildir", root=...)`."""
+    if mode == "smtp":
+        return SmtpTransport(**kwargs)
+    if mode == "maildir":
+        return MaildirTransport(**kwargs)
+    raise ValueError(f"unknown outbound mode {mode!r}: use \"smtp\" or \"maildir\"")
