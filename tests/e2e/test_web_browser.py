@@ -1,0 +1,230 @@
+"""Chromium drives the review page against the real gateway and the recording smarthost.
+
+SQLite only: the browser exercises the same routes and services as test_web_http.py, which runs
+on both databases; a second database would only double the (slow) browser run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.clock import MovableClock
+from tests.conftest import ROOT, skip_or_fail
+from tests.e2e.test_web_http import (
+    HOLD_ALL_RULE,
+    PASSWORD,
+    PHONE_RULE,
+    Site,
+    send_held,
+    start_site,
+    stop_site,
+)
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOTS = ROOT / "docs" / "img"
+
+
+def shoot() -> bool:
+    """Screenshots for docs/moderators.md are refreshed on demand, not on every run."""
+    return os.environ.get("GATEWAY_WEB_SCREENSHOTS") == "1"
+
+
+@pytest.fixture
+async def browser_page() -> AsyncIterator[Any]:
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"{CHROMIUM} is missing (apt install chromium)")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        skip_or_fail("the playwright Python package is not installed")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await context.new_page()
+        try:
+            yield page
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+async def site(sqlite_url: str, tmp_path: Path, clock: MovableClock,
+               smarthost: Any) -> AsyncIterator[Site]:
+    # The phone rule gives evidence to highlight; the any-rule holds the hostile HTML mail too.
+    rules = {"phone.toml": PHONE_RULE, "hold_all.toml": HOLD_ALL_RULE}
+    running = await start_site(sqlite_url, tmp_path, clock, smarthost.port, rules)
+    try:
+        yield running
+    finally:
+        await stop_site(running)
+
+
+async def log_in(page: Any, site: Site, email: str = "mod@program.test") -> None:
+    await page.goto(f"{site.base}/login")
+    await page.fill("input[name=email]", email)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await page.wait_for_url(f"{site.base}/queue")
+
+
+def recorded_since(smarthost: Any, before: int) -> list[Any]:
+    return list(smarthost.messages)[before:]
+
+
+def body_of(data: bytes) -> str:
+    msg = message_from_bytes(data, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    part = msg.get_body(("plain",))
+    return str(part.get_content()) if part is not None else ""
+
+
+async def settle(site: Site) -> None:
+    await site.harness.pump()
+    await asyncio.sleep(0.05)
+
+
+async def test_approve_a_held_message_delivers_it_once_anonymized(
+        site: Site, browser_page: Any, smarthost: Any) -> None:
+    page = browser_page
+    pair = await site.harness.make_pair(org="École A")
+    held_id = await send_held(site, pair, subject="Mon numéro",
+                              body="Salut ! Appelle-moi au 514-555-1234 ce soir.\n")
+    await settle(site)
+    before = len(smarthost.messages)
+    await log_in(page, site)
+    row = page.locator(f"tr[data-id='{held_id}']")
+    assert "phone" in await row.inner_text()
+    if shoot():
+        await page.screenshot(path=str(SCREENSHOTS / "queue.png"), full_page=True)
+    await row.locator("a.subject").click()
+    assert await page.locator("#body mark").all_inner_texts() == ["514-555-1234"]
+    assert await page.locator("#subject").inner_text() == "Mon numéro"
+    if shoot():
+        await page.screenshot(path=str(SCREENSHOTS / "message.png"), full_page=True)
+    await page.click("#approve")
+    await page.wait_for_url(f"{site.base}/queue")
+    assert "1" in await page.locator(".flash").inner_text()
+    await settle(site)
+    arrived = recorded_since(smarthost, before)
+    assert len(arrived) == 1
+    forward = arrived[0]
+    assert [r.lower() for r in forward.rcpt_tos] == [pair.mentor_email.lower()]
+    assert pair.mentee_email.encode() not in forward.data.lower()
+    assert "514-555-1234" in body_of(forward.data)
+    await settle(site)
+    assert len(recorded_since(smarthost, before)) == 1  # once, even after another pump
+
+
+async def test_bulk_reject_sends_three_notices(site: Site, browser_page: Any, smarthost: Any) -> None:
+    page = browser_page
+    pair = await site.harness.make_pair(org="École A")
+    ids = [await send_held(site, pair, subject=f"Essai {n}", body=f"Texte {n} 438-555-000{n}\n")
+           for n in range(3)]
+    await settle(site)
+    before = len(smarthost.messages)
+    await log_in(page, site)
+    for held_id in ids:
+        await page.check(f"input[name=ids][value='{held_id}']")
+    await page.select_option("select[name=reason_key]", "contact")
+    await page.click("button[name=action][value=reject]")
+    await page.wait_for_url(f"{site.base}/queue")
+    assert "3" in await page.locator(".flash").inner_text()
+    await settle(site)
+    notices = recorded_since(smarthost, before)
+    assert len(notices) == 3
+    for notice in notices:
+        assert [r.lower() for r in notice.rcpt_tos] == [pair.mentee_email.lower()]
+        assert "coordonnées personnelles" in body_of(notice.data)  # the mentee reads French
+
+
+class CountingServer:
+    """A tiny local HTTP server that counts requests: the tracking pixel's owner."""
+
+    def __init__(self) -> None:
+        counter = self
+        self.count = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                counter.count += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "image/png")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def tracker() -> Iterator[CountingServer]:
+    server = CountingServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def hostile_message(sender: str, to: str, tracker_port: int) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = "<img src=x onerror=alert(1)>"
+    msg.set_content("Bonjour, regarde la version HTML.\n")
+    msg.add_alternative(
+        "<p id='hello'>Bonjour du HTML</p>"
+        "<script>document.title='pwned'; window.pwned = 1;</script>"
+        f"<img src='http://127.0.0.1:{tracker_port}/track.png'>"
+        "<img src=x onerror=\"document.title='pwned'\">"
+        f"<div style=\"background:url(http://127.0.0.1:{tracker_port}/bg.png)\">x</div>",
+        subtype="html")
+    return msg.as_bytes(policy=SMTP_POLICY)
+
+
+async def test_hostile_html_and_subject_run_nothing_and_fetch_nothing(
+        site: Site, browser_page: Any, tracker: CountingServer) -> None:
+    import urllib.request
+
+    await asyncio.to_thread(urllib.request.urlopen, f"http://127.0.0.1:{tracker.port}/probe")
+    assert tracker.count == 1, "the counting server works"
+    tracker.count = 0
+    page = browser_page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+    pair = await site.harness.make_pair(org="École A")
+    raw = hostile_message(pair.mentee_email, pair.mentor_alias, tracker.port)
+    held_id = await send_held(site, pair, raw=raw)
+    await log_in(page, site)
+    await page.goto(f"{site.base}/messages/{held_id}")
+    await page.wait_for_load_state("networkidle")
+    frame = page.frame_locator("iframe.html-part")
+    assert await frame.locator("#hello").inner_text() == "Bonjour du HTML"
+    assert await page.locator("#subject").inner_text() == "<img src=x onerror=alert(1)>"
+    await asyncio.sleep(0.5)
+    assert await page.title() != "pwned"
+    assert await page.evaluate("window.pwned") is None
+    assert dialogs == []
+    assert tracker.count == 0
+    if shoot():
+        await page.screenshot(path=str(SCREENSHOTS / "message-html.png"), full_page=True)
