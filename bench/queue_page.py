@@ -50,7 +50,7 @@ def seed(session: Any, held: int, now: datetime) -> int:
                           org_id=orgs[(i // 2) % 5].id) for i in range(PAIRS * 2)]
     session.add_all(people)
     session.flush()
-    pairs = [Pair(mentor_id=people[2 * i].id, mentee_id=people[2 * i + 1].id,
+    pairs = [Pair(mentor_id=int(people[2 * i].id or 0), mentee_id=int(people[2 * i + 1].id or 0),
                   org_id=orgs[i % 5].id, created_at=now) for i in range(PAIRS)]
     session.add_all(pairs)
     session.flush()
