@@ -10,4 +10,8 @@ def default_components(settings: Settings) -> list[Component]:
     from gateway.scheduler import run_scheduler
 
     components: list[Component] = [run_scheduler]
+    if settings.web.enabled:
+        from gateway.web.server import run_web
+
+        components.append(run_web)
     return components
