@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from functools import lru_cache
 from typing import Any
@@ -54,7 +55,7 @@ async def login(request: Request) -> Response:
     key = LoginThrottle.key(address, client_ip(request))
     wait = throttle.retry_after(key, gateway.clock.now())
     if wait is not None:
-        minutes = max(1, int(wait.total_seconds() // 60) + 1)
+        minutes = max(1, math.ceil(wait.total_seconds() / 60))
         return render(request, "login.html", status=429, email=address,
                       error=("too_many_attempts", {"minutes": minutes}))
 
