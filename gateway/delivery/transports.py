@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import aiosmtplib
+from aiosmtplib.email import parse_address as aiosmtplib_parse_address
 
 log = logging.getLogger("gateway.delivery.transports")
 
@@ -45,6 +46,28 @@ def _from_reply(code: int, message: str) -> SendResult:
     if 400 <= code < 500:
         return SendResult("temporary", detail)
     return SendResult("permanent", detail)
+
+
+def _address_problem(address: str, *, may_be_empty: bool = False) -> str | None:
+    """Why this address cannot go on the wire as it is, or None.
+
+    aiosmtplib would otherwise pick an address out of a messy string ("x\r\nRCPT TO:<y@z>"
+    becomes y@z): an envelope must name exactly the mailbox we were given, or nothing.
+    """
+    if address == "" and may_be_empty:
+        return None  # the null reverse-path <>, for notices that must never bounce
+    if any(ch.isspace() or not ch.isprintable() or ch in "<>" for ch in address):
+        return "invalid address: spaces, control characters or <> are not allowed"
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return "invalid address: expected local-part@domain"
+    try:
+        on_the_wire = aiosmtplib_parse_address(address)
+    except ValueError:
+        on_the_wire = None
+    if on_the_wire != address:
+        return "invalid address: not a plain mailbox"
+    return None
 
 
 def _needs_smtputf8(*addresses: str) -> bool:
@@ -93,21 +116,23 @@ class SmtpTransport:
 
     async def _send_with_one_reconnect(self, envelope_from: str, recipient: str,
                                        data: bytes) -> SendResult:
+        problem = _address_problem(envelope_from, may_be_empty=True) or _address_problem(recipient)
+        if problem is not None:
+            return SendResult("permanent", problem)
         reused = self._client is not None and self._client.is_connected
-        result = await self._send_once(envelope_from, recipient, data)
-        if result is None and reused:
-            # The server closed a connection we kept open (idle timeout): one fresh try.
-            result = await self._send_once(envelope_from, recipient, data)
-        if result is None:
-            return SendResult("temporary", f"{self._where} closed the connection")
+        result, hung_up = await self._send_once(envelope_from, recipient, data)
+        if hung_up and reused:
+            # The server closed a connection we kept open (idle timeout, often announced with
+            # an unsolicited 421): nothing was accepted, so one fresh try is safe.
+            result, _ = await self._send_once(envelope_from, recipient, data)
         return result
 
     async def _send_once(self, envelope_from: str, recipient: str,
-                         data: bytes) -> SendResult | None:
-        """One attempt; None means "the server hung up on us", which may deserve a retry."""
+                         data: bytes) -> tuple[SendResult, bool]:
+        """One attempt; the flag says "the server hung up on us", which may deserve a retry."""
         failure = await self._ensure_connected()
         if failure is not None:
-            return failure
+            return failure, False
         assert self._client is not None
         options = ["SMTPUTF8"] if _needs_smtputf8(envelope_from, recipient) else []
         try:
@@ -120,25 +145,26 @@ class SmtpTransport:
             return self._after_reply(_from_reply(exc.code, exc.message))
         except aiosmtplib.SMTPServerDisconnected:
             self._drop_connection()
-            return None
+            return SendResult("temporary", f"{self._where} closed the connection"), True
         except aiosmtplib.SMTPNotSupported:
             return SendResult("permanent", f"{self._where} does not accept international "
-                                           "addresses (no SMTPUTF8)")
+                                           "addresses (no SMTPUTF8)"), False
         except (aiosmtplib.SMTPTimeoutError, TimeoutError):
             self._drop_connection()  # the session is in an unknown state: never reuse it
             return SendResult("temporary", f"no answer from {self._where} within "
-                                           f"{self._timeout:g}s")
+                                           f"{self._timeout:g}s"), False
         except ValueError as exc:  # an address aiosmtplib refuses to put on the wire
-            return SendResult("permanent", f"invalid address: {exc}")
+            return SendResult("permanent", f"invalid address: {exc}"), False
         except (aiosmtplib.SMTPException, OSError) as exc:
             self._drop_connection()
-            return SendResult("temporary", f"connection to {self._where} failed: {exc}")
-        return SendResult("sent", f"250 {message}".strip())
+            return SendResult("temporary", f"connection to {self._where} failed: {exc}"), False
+        return SendResult("sent", f"250 {message}".strip()), False
 
-    def _after_reply(self, result: SendResult) -> SendResult:
+    def _after_reply(self, result: SendResult) -> tuple[SendResult, bool]:
         if result.detail.startswith("421"):
             self._drop_connection()  # 421: the server is closing the channel
-        return result
+            return result, True
+        return result, False
 
     async def _ensure_connected(self) -> SendResult | None:
         if self._client is not None and self._client.is_connected:

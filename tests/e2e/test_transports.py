@@ -1,0 +1,234 @@
+"""Outbound transports against a real SMTP server and a real maildir: what the worker will see."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+
+import pytest
+
+from gateway.delivery.transports import SendResult, SmtpTransport, build_transport
+from tests.e2e.smarthost import (
+    Smarthost,
+    smarthost,  # noqa: F401  (fixture)
+)
+
+pytestmark = pytest.mark.e2e
+
+SENDER = "bounces+42@gateway.example.org"
+RECIPIENT = "jeune.1@eleves.example.net"
+
+
+def message(number: int = 1, body: str = "Bonjour, ça va ?\n") -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "Marie <m-abc123@gateway.example.org>"
+    msg["To"] = RECIPIENT
+    msg["Subject"] = f"Message {number}"
+    msg["Message-ID"] = f"<{number}.test@gateway.example.org>"
+    msg.set_content(body)
+    return msg.as_bytes(policy=SMTP_POLICY)
+
+
+def transport_for(host: Smarthost, timeout: float = 5.0) -> SmtpTransport:
+    return SmtpTransport("127.0.0.1", host.port, timeout=timeout, local_hostname="gw.test")
+
+
+async def test_message_arrives_with_envelope_and_exact_bytes(smarthost: Smarthost) -> None:  # noqa: F811
+    transport = transport_for(smarthost)
+    data = message()
+    try:
+        result = await transport.send(SENDER, RECIPIENT, data)
+    finally:
+        await transport.close()
+    assert result.status == "sent"
+    assert result.detail.startswith("250")
+    [got] = await smarthost.wait_for_async(1)
+    assert got.envelope_from == SENDER
+    assert got.rcpt_tos == (RECIPIENT,)
+    assert got.data == data
+
+
+async def test_scripted_451_twice_then_250_on_one_transport(smarthost: Smarthost) -> None:  # noqa: F811
+    smarthost.script("451 4.3.0 try later", "451 4.3.0 try later", "250")
+    transport = transport_for(smarthost)
+    try:
+        results = [await transport.send(SENDER, RECIPIENT, message()) for _ in range(3)]
+    finally:
+        await transport.close()
+    assert [r.status for r in results] == ["temporary", "temporary", "sent"]
+    assert results[0].detail == "451 4.3.0 try later"
+    assert len(smarthost.messages) == 1
+    assert smarthost.connections == 1  # a 4xx does not cost a reconnect
+
+
+async def test_550_is_permanent_and_carries_the_server_text(smarthost: Smarthost) -> None:  # noqa: F811
+    smarthost.always("550 5.1.1 no such user")
+    transport = transport_for(smarthost)
+    try:
+        result = await transport.send(SENDER, RECIPIENT, message())
+        smarthost.reset()
+        after = await transport.send(SENDER, RECIPIENT, message(2))
+    finally:
+        await transport.close()
+    assert result == SendResult("permanent", "550 5.1.1 no such user")
+    assert after.status == "sent"  # the session survived the refusal
+    assert smarthost.connections == 1
+
+
+async def test_recipient_refused_at_rcpt(smarthost: Smarthost) -> None:  # noqa: F811
+    smarthost.script("550 5.1.1 no such user", "450 4.2.1 mailbox busy", stage="rcpt")
+    transport = transport_for(smarthost)
+    try:
+        first = await transport.send(SENDER, RECIPIENT, message())
+        second = await transport.send(SENDER, RECIPIENT, message(2))
+        third = await transport.send(SENDER, RECIPIENT, message(3))
+    finally:
+        await transport.close()
+    assert first == SendResult("permanent", "550 5.1.1 no such user")
+    assert second == SendResult("temporary", "450 4.2.1 mailbox busy")
+    assert third.status == "sent"
+    assert len(smarthost.messages) == 1
+
+
+async def test_smarthost_down_is_temporary_and_up_again_delivers(smarthost: Smarthost) -> None:  # noqa: F811
+    transport = transport_for(smarthost)
+    try:
+        assert (await transport.send(SENDER, RECIPIENT, message(1))).status == "sent"
+        smarthost.down()
+        refused = await transport.send(SENDER, RECIPIENT, message(2))
+        smarthost.up()
+        back = await transport.send(SENDER, RECIPIENT, message(3))
+    finally:
+        await transport.close()
+    assert refused.status == "temporary"
+    assert str(smarthost.port) in refused.detail
+    assert "Traceback" not in refused.detail
+    assert back.status == "sent"
+    assert [m.data for m in smarthost.messages] == [message(1), message(3)]
+
+
+async def test_hanging_server_times_out_as_temporary(smarthost: Smarthost) -> None:  # noqa: F811
+    smarthost.hang()
+    transport = transport_for(smarthost, timeout=0.5)
+    started = time.monotonic()
+    try:
+        result = await transport.send(SENDER, RECIPIENT, message())
+        smarthost.reset()
+        after = await transport.send(SENDER, RECIPIENT, message(2))
+    finally:
+        await transport.close()
+    assert result.status == "temporary"
+    assert "0.5s" in result.detail
+    assert time.monotonic() - started < 5
+    assert after.status == "sent"  # a fresh connection, not the stuck one
+    assert smarthost.connections == 2
+
+
+async def test_server_dropping_connection_during_data_is_temporary(smarthost: Smarthost) -> None:  # noqa: F811
+    smarthost.script("disconnect")
+    transport = transport_for(smarthost)
+    try:
+        result = await transport.send(SENDER, RECIPIENT, message())
+    finally:
+        await transport.close()
+    assert result.status == "temporary"
+    assert smarthost.messages == []
+
+
+async def test_idle_connection_closed_by_server_reconnects_transparently(
+        smarthost: Smarthost) -> None:  # noqa: F811
+    transport = transport_for(smarthost)
+    try:
+        assert (await transport.send(SENDER, RECIPIENT, message(1))).status == "sent"
+        smarthost.drop_connections()
+        await asyncio.sleep(0.2)  # the client sees the close while idle
+        result = await transport.send(SENDER, RECIPIENT, message(2))
+    finally:
+        await transport.close()
+    assert result.status == "sent"
+    assert smarthost.connections == 2
+    assert [m.connection for m in smarthost.messages] == [1, 2]
+
+
+async def test_stale_connection_noticed_only_on_send_is_retried_once(
+        smarthost: Smarthost) -> None:  # noqa: F811
+    # The client has not yet seen the close when it starts sending: the send itself hits the
+    # dead socket, and the transport must reconnect and deliver without reporting a failure.
+    transport = transport_for(smarthost)
+    try:
+        assert (await transport.send(SENDER, RECIPIENT, message(1))).status == "sent"
+        smarthost.drop_connections()
+        result = await transport.send(SENDER, RECIPIENT, message(2))
+    finally:
+        await transport.close()
+    assert result.status == "sent"
+    assert len(smarthost.messages) == 2
+    assert smarthost.connections == 2
+
+
+async def test_hundred_messages_share_one_connection(smarthost: Smarthost) -> None:  # noqa: F811
+    transport = transport_for(smarthost)
+    try:
+        results = [await transport.send(SENDER, RECIPIENT, message(n)) for n in range(100)]
+    finally:
+        await transport.close()
+    assert {r.status for r in results} == {"sent"}
+    recorded = await smarthost.wait_for_async(100)
+    assert smarthost.connections == 1
+    assert {m.connection for m in recorded} == {1}
+    assert [m.data for m in recorded] == [message(n) for n in range(100)]
+
+
+async def test_concurrent_senders_on_one_transport_do_not_interleave(
+        smarthost: Smarthost) -> None:  # noqa: F811
+    transport = transport_for(smarthost)
+    try:
+        results = await asyncio.gather(
+            *(transport.send(SENDER, f"user{n}@example.net", message(n)) for n in range(20)))
+    finally:
+        await transport.close()
+    assert {r.status for r in results} == {"sent"}
+    by_rcpt = {m.rcpt_tos: m.data for m in smarthost.messages}
+    assert by_rcpt == {(f"user{n}@example.net",): message(n) for n in range(20)}
+
+
+async def test_international_recipient_uses_smtputf8(smarthost: Smarthost) -> None:  # noqa: F811
+    transport = transport_for(smarthost)
+    try:
+        result = await transport.send(SENDER, "léa@exemple.fr", message())
+    finally:
+        await transport.close()
+    assert result.status == "sent"
+    assert smarthost.messages[0].rcpt_tos == ("léa@exemple.fr",)
+
+
+async def test_invalid_address_is_permanent_and_never_raises(smarthost: Smarthost) -> None:  # noqa: F811
+    transport = transport_for(smarthost)
+    try:
+        result = await transport.send(SENDER, "not an address\r\nRCPT TO:<x@y>", message())
+        after = await transport.send(SENDER, RECIPIENT, message(2))
+    finally:
+        await transport.close()
+    assert result.status == "permanent"
+    assert after.status == "sent"
+    assert [m.rcpt_tos for m in smarthost.messages] == [(RECIPIENT,)]
+
+
+async def test_build_transport_smtp(smarthost: Smarthost) -> None:  # noqa: F811
+    transport = build_transport("smtp", host="127.0.0.1", port=smarthost.port, timeout=5.0)
+    try:
+        assert (await transport.send(SENDER, RECIPIENT, message())).status == "sent"
+    finally:
+        await transport.close()
+    assert len(smarthost.messages) == 1
+
+
+async def test_close_without_any_send_and_twice_is_harmless(smarthost: Smarthost) -> None:  # noqa: F811
+    transport = transport_for(smarthost)
+    await transport.close()
+    assert (await transport.send(SENDER, RECIPIENT, message())).status == "sent"
+    await transport.close()
+    await transport.close()
+    assert smarthost.connections == 1
