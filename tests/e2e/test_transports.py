@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import smtplib
+import threading
 import time
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -315,3 +317,70 @@ async def test_maildir_concurrent_sends_get_unique_names(tmp_path: Path) -> None
 def test_build_transport_refuses_unknown_mode() -> None:
     with pytest.raises(ValueError, match="smtp"):
         build_transport("pigeon", root=Path("."))  # type: ignore[arg-type]
+
+
+# ----- the recording smarthost itself, as every other end-to-end test relies on it -----
+
+SMTPLIB_DATA = b"Subject: hi\r\n\r\nhello\r\n"
+
+
+def smtplib_send(port: int, data: bytes = SMTPLIB_DATA, rcpt: str = "b@example.net") -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+        client.sendmail("a@example.org", [rcpt], data)
+
+
+def test_wait_for_wakes_when_a_message_arrives_from_another_thread(smarthost: Smarthost) -> None:  # noqa: F811
+    sender = threading.Timer(0.2, smtplib_send, args=(smarthost.port,))
+    started = time.monotonic()
+    sender.start()
+    try:
+        assert len(smarthost.wait_for(1, timeout=5)) == 1
+    finally:
+        sender.join()
+    assert time.monotonic() - started < 3
+
+
+def test_wait_for_fails_clearly_when_nothing_comes(smarthost: Smarthost) -> None:  # noqa: F811
+    with pytest.raises(AssertionError, match="expected 1 message"):
+        smarthost.wait_for(1, timeout=0.2)
+
+
+def test_scripted_replies_then_default(smarthost: Smarthost) -> None:  # noqa: F811
+    smarthost.script("451 4.3.0 try later", "550 5.1.1 no such user")
+    codes = []
+    for _ in range(3):
+        try:
+            smtplib_send(smarthost.port)
+            codes.append(250)
+        except smtplib.SMTPDataError as exc:
+            codes.append(exc.smtp_code)
+    assert codes == [451, 550, 250]
+    assert len(smarthost.messages) == 1
+    assert smarthost.data_commands == 3
+
+
+def test_down_refuses_and_up_listens_on_the_same_port(smarthost: Smarthost) -> None:  # noqa: F811
+    port = smarthost.port
+    smarthost.down()
+    with pytest.raises(ConnectionRefusedError):
+        smtplib_send(port)
+    smarthost.up()
+    assert smarthost.port == port
+    smtplib_send(port)
+    assert len(smarthost.wait_for(1)) == 1
+
+
+def test_stop_does_not_wait_for_a_hanging_session() -> None:
+    host = Smarthost().start()
+    host.hang()
+    client = smtplib.SMTP("127.0.0.1", host.port, timeout=5)
+    client.ehlo()
+    client.mail("a@example.org")
+    client.rcpt("b@example.net")
+    client.putcmd("data")
+    client.getreply()
+    client.send(SMTPLIB_DATA + b".\r\n")  # the message is now in flight and will never be answered
+    started = time.monotonic()
+    host.stop()
+    client.close()
+    assert time.monotonic() - started < 5
