@@ -38,12 +38,17 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+# "Authenticate first" / "STARTTLS first" / "bad credentials": our settings are wrong, not the
+# message; failing every queued message for good over a config typo would lose mail.
+_SESSION_NOT_AUTHORIZED = frozenset({530, 534, 535, 538})
+
+
 def _from_reply(code: int, message: str) -> SendResult:
     """2xx sent, 4xx temporary, 5xx (and anything unexpected) permanent, as RFC 5321 says."""
     detail = f"{code} {message}".strip()
     if 200 <= code < 300:
         return SendResult("sent", detail)
-    if 400 <= code < 500:
+    if 400 <= code < 500 or code in _SESSION_NOT_AUTHORIZED:
         return SendResult("temporary", detail)
     return SendResult("permanent", detail)
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pytest
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 Stage = Literal["rcpt", "data"]
 HANG = "hang"
@@ -105,10 +106,16 @@ class _Handler:
 class Smarthost:
     """Start with `start()`, stop with `stop()`; or use the `smarthost` fixture."""
 
-    def __init__(self, *, host: str = "127.0.0.1", smtputf8: bool = True) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", smtputf8: bool = True,
+                 tls_context: ssl.SSLContext | None = None,
+                 credentials: dict[str, str] | None = None) -> None:
+        """`tls_context` offers STARTTLS (and then requires it); `credentials` requires AUTH."""
         self.host = host
         self.port = 0
         self._smtputf8 = smtputf8
+        self._tls_context = tls_context
+        self._credentials = credentials
+        self.authenticated: list[str] = []  # logins that succeeded, in order
         self._condition = threading.Condition()
         self._recorded: list[Recorded] = []
         self._scripts: dict[str, collections.deque[str]] = {
@@ -251,8 +258,26 @@ class Smarthost:
             self._live.discard(session)
 
     def _protocol(self) -> _RecordingSMTP:
+        auth: dict[str, Any] = {}
+        if self._credentials is not None:
+            auth = {"auth_required": True, "authenticator": self._authenticate,
+                    "auth_require_tls": self._tls_context is not None}
         return _RecordingSMTP(self, self._handler, enable_SMTPUTF8=self._smtputf8,
-                              hostname="smarthost.test", loop=self._loop)
+                              hostname="smarthost.test", loop=self._loop,
+                              tls_context=self._tls_context,
+                              require_starttls=self._tls_context is not None, **auth)
+
+    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope,
+                      mechanism: str, auth_data: Any) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword) or self._credentials is None:
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode(errors="replace")
+        password = auth_data.password.decode(errors="replace")
+        if self._credentials.get(login) != password:
+            return AuthResult(success=False, handled=False)
+        with self._condition:
+            self.authenticated.append(login)
+        return AuthResult(success=True)
 
     async def _listen(self) -> None:
         if self._server is not None:

@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import shutil
 import smtplib
+import ssl
+import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -384,3 +389,63 @@ def test_stop_does_not_wait_for_a_hanging_session() -> None:
     host.stop()
     client.close()
     assert time.monotonic() - started < 5
+
+
+# ----- STARTTLS and AUTH -----
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture
+def tls_smarthost(tls_files: tuple[Path, Path]) -> Iterator[Smarthost]:
+    cert, key = tls_files
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    host = Smarthost(tls_context=server_context, credentials={"gw": "s3cret"}).start()
+    try:
+        yield host
+    finally:
+        host.stop()
+
+
+def tls_transport(host: Smarthost, cert: Path, **kwargs: Any) -> SmtpTransport:
+    return SmtpTransport("127.0.0.1", host.port, timeout=5.0,
+                         tls_context=ssl.create_default_context(cafile=str(cert)), **kwargs)
+
+
+async def test_starttls_and_auth_deliver(tls_smarthost: Smarthost,
+                                         tls_files: tuple[Path, Path]) -> None:
+    transport = tls_transport(tls_smarthost, tls_files[0], starttls=True, username="gw",
+                              password="s3cret")
+    try:
+        results = [await transport.send(SENDER, RECIPIENT, message(n)) for n in range(3)]
+    finally:
+        await transport.close()
+    assert [r.status for r in results] == ["sent"] * 3
+    assert tls_smarthost.authenticated == ["gw"]  # one login for the reused connection
+    assert tls_smarthost.connections == 1
+
+
+@pytest.mark.parametrize("settings", [
+    {"starttls": True, "username": "gw", "password": "wrong"},
+    {"starttls": False, "username": None, "password": None},
+    {"starttls": True, "username": None, "password": None},
+])
+async def test_smarthost_settings_mistakes_keep_mail_for_later(
+        tls_smarthost: Smarthost, tls_files: tuple[Path, Path], settings: dict[str, Any]) -> None:
+    transport = tls_transport(tls_smarthost, tls_files[0], **settings)
+    try:
+        result = await transport.send(SENDER, RECIPIENT, message())
+    finally:
+        await transport.close()
+    assert result.status == "temporary"
+    assert result.detail[:1] == "5"  # the server's own refusal, shown to the operator
+    assert tls_smarthost.messages == []
