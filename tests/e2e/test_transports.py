@@ -371,3 +371,13 @@ async def test_smarthost_settings_mistakes_keep_mail_for_later(
     assert result.status == "temporary"
     assert result.detail[:1] == "5"  # the server's own refusal, shown to the operator
     assert tls_smarthost.messages == []
+
+
+async def test_null_reverse_path_for_notices(smarthost: Smarthost) -> None:  # noqa: F811
+    transport = transport_for(smarthost)
+    try:
+        result = await transport.send("", RECIPIENT, message())
+    finally:
+        await transport.close()
+    assert result.status == "sent"
+    assert smarthost.messages[0].envelope_from == "<>"
