@@ -1,0 +1,62 @@
+"""Run every applicable rule on a message and combine all hits into one decision."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gateway.moderation.detectors.fields import FieldTexts
+from gateway.moderation.facts import MessageFacts
+from gateway.moderation.rules import RuleSet
+
+Verdict = Literal["pass", "flag", "hold", "reject"]
+STRENGTH: dict[str, int] = {"pass": 0, "flag": 1, "hold": 2, "reject": 3}
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: str
+    action: str
+    reason_fr: str
+    reason_en: str
+    field: str  # subject, text, html, attachment_names, header:<Name> or message
+    evidence: str
+    start: int  # offsets of the evidence in the field's text
+    end: int
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    hits: tuple[Hit, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.verdict,
+                "hits": [{"rule": h.rule, "action": h.action, "evidence": h.evidence,
+                          "field": h.field, "start": h.start, "end": h.end,
+                          "reason_fr": h.reason_fr, "reason_en": h.reason_en}
+                         for h in self.hits]}
+
+
+def strongest(actions: list[str]) -> Verdict:
+    """reject > hold > flag > pass, whatever the order the actions come in."""
+    best: Verdict = "pass"
+    for action in actions:
+        if STRENGTH.get(action, 0) > STRENGTH[best]:
+            best = action  # type: ignore[assignment]  # checked against STRENGTH's keys
+    return best
+
+
+def evaluate(rules: RuleSet, facts: MessageFacts) -> Decision:
+    """Every hit of every applicable rule, and the strongest of their actions as the verdict."""
+    fields = FieldTexts(facts)
+    hits: list[Hit] = []
+    for rule in rules.rules:
+        if not rule.applies_to(facts):
+            continue
+        for finding in dict.fromkeys(rule.matcher.find(fields)):
+            hits.append(Hit(rule=rule.name, action=rule.action, reason_fr=rule.reason_fr,
+                            reason_en=rule.reason_en, field=finding.field,
+                            evidence=finding.evidence, start=finding.start, end=finding.end))
+    hits.sort(key=lambda h: (-STRENGTH[h.action], h.rule, h.field, h.start, h.end))
+    return Decision(verdict=strongest([h.action for h in hits]), hits=tuple(hits))

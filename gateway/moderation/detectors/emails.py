@@ -1,0 +1,55 @@
+"""Find email addresses, also written as "jo arobase gmail point com" or "jo (at) gmail (dot) com"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from gateway.moderation.detectors import Finding
+
+_PLAIN = re.compile(
+    r"(?<![\w.%+-])[a-z0-9][a-z0-9._%+-]{0,63}@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}(?![\w-])")
+
+# Obfuscated forms must end in a well-known top-level domain, so that "meet at school" is safe.
+_TLDS = ("com|net|org|ca|fr|be|ch|io|me|info|edu|gouv|gov|uk|co|us|de|es|it|live|qc|ac|"
+         "online|app|dev|xyz")
+_AT = r"(?:\s*(?:@|[(\[{<]\s*(?:at|arobase|a)\s*[)\]}>])\s*|\s+(?:at|arobase|chez)\s+)"
+_DOT = r"(?:\s*(?:\.|[(\[{<]\s*(?:dot|point|pt)\s*[)\]}>])\s*|\s+(?:dot|point)\s+)"
+_LABEL = r"[a-z0-9](?:[a-z0-9_-]{0,62})"
+_OBFUSCATED = re.compile(
+    rf"(?<![\w.+-]){_LABEL}(?:{_DOT}{_LABEL})*{_AT}{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}(?:{_TLDS})(?![\w-])")
+_SEPARATOR_AT = re.compile(_AT)
+_SEPARATOR_DOT = re.compile(_DOT)
+
+
+def canonical(evidence: str) -> str:
+    """The address an obfuscated spelling stands for: "jo (at) x (dot) com" -> "jo@x.com"."""
+    text = evidence.strip().lower()
+    text = _SEPARATOR_AT.sub("@", text, count=1)
+    return _SEPARATOR_DOT.sub(".", text).replace(" ", "")
+
+
+def find_emails(field: str, text: str, folded: str, allowed: Iterable[str] = ()) -> list[Finding]:
+    """Email addresses in `text`, except the `allowed` ones (the pair's own aliases)."""
+    allowed_set = {address.lower() for address in allowed}
+    findings: list[Finding] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in (_PLAIN, _OBFUSCATED):
+        if pattern is _OBFUSCATED and not _looks_obfuscated(folded):
+            continue
+        for match in pattern.finditer(folded):
+            start, end = match.span()
+            if any(s < end and start < e for s, e in taken):
+                continue
+            taken.append((start, end))
+            if canonical(match.group()) in allowed_set:
+                continue
+            findings.append(Finding(field, start, end, text[start:end]))
+    return findings
+
+
+_HINTS = re.compile(r"arobase|\bat\b|\bchez\b|\bdot\b|\bpoint\b|[(\[{<]\s*a")
+
+
+def _looks_obfuscated(folded: str) -> bool:
+    return _HINTS.search(folded) is not None

@@ -1,0 +1,35 @@
+"""Find social-media handles and "add me on …" invitations (Instagram, Snapchat, Discord…)."""
+
+from __future__ import annotations
+
+import re
+
+from gateway.moderation.detectors import Finding
+
+_PLATFORMS = (
+    r"insta(?:gram)?|ig|snap(?:chat)?|sc|tik\s?tok|discord|whats\s?app|wa|messenger|fb|"
+    r"facebook|telegram|signal|kik|twitter|x|threads|twitch|roblox|fortnite|steam|"
+    r"psn|xbox|reddit|bereal|viber|wechat|skype|teams|zoom|youtube|yt"
+)
+_HANDLE_NAME = r"@?[a-z0-9_](?:[a-z0-9_.#-]{1,31})"
+_HANDLES = re.compile(
+    rf"""
+    (?:add|follow|dm|message|text|find|hit|reach|contact|friend|call)\s+me\s+(?:up\s+)?
+        (?:on|at|via|in)\s+(?:{_PLATFORMS})\b
+    | (?:ajoute|ajoutez|rajoute|suis|suivez|ecris|ecrivez|texte|contacte|appelle|trouve)
+        [\s-]*(?:moi|-moi)\s+(?:sur|via|par|dans)\s+(?:{_PLATFORMS})\b
+    | (?:on\s+se\s+parle|parlons|let'?s\s+talk|let'?s\s+chat|on\s+peut\s+parler)\s+
+        (?:sur|on|via)\s+(?:{_PLATFORMS})\b
+    | \b(?:my|mon|ma|our|notre)\s+(?:{_PLATFORMS})\b(?:\s+(?:is|c'est|cest|est|name|id|handle))?
+        \s*[:=-]?\s*{_HANDLE_NAME}
+    | \b(?:{_PLATFORMS})\s*[:=]\s*{_HANDLE_NAME}
+    | (?<![\w.@+-])@[a-z0-9_](?:[a-z0-9_.]{{1,29}})(?<!\.)(?![\w@-]|\.[a-z])
+    """,
+    re.VERBOSE,
+)
+
+
+def find_handles(field: str, text: str, folded: str) -> list[Finding]:
+    """Handles such as "@jo_123", "snap: jo.b" and invitations such as "ajoute-moi sur insta"."""
+    return [Finding(field, m.start(), m.end(), text[m.start():m.end()])
+            for m in _HANDLES.finditer(folded)]

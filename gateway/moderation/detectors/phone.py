@@ -1,0 +1,127 @@
+"""Find phone numbers (North American, French, international), also spelled out or split up."""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+import phonenumbers
+
+from gateway.moderation.detectors import Finding
+
+SPOKEN_DIGITS = {
+    "zero": "0", "un": "1", "une": "1", "deux": "2", "trois": "3", "quatre": "4", "cinq": "5",
+    "six": "6", "sept": "7", "huit": "8", "neuf": "9",
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "seven": "7",
+    "eight": "8", "nine": "9",
+}
+_WORDS = "|".join(sorted(SPOKEN_DIGITS, key=len, reverse=True))
+# A digit group (the letter o may stand for a zero inside it) or a spelled-out digit.
+_TOKEN = re.compile(rf"(?<![^\W\d_])(?:[0-9o]*[0-9][0-9o]*|{_WORDS})(?![^\W\d_])")
+# What may sit between two pieces of one number: spaces, one line break, . - ( ) / , _
+_GAP = re.compile(r"[ \t.\-_()/,]{0,4}(?:\r?\n[ \t>]*)?[ \t.\-_()/,]{0,4}")
+_MAX_DIGITS = 15
+
+# Look-alikes that are not phone numbers, blanked out before the search.
+_NOT_PHONES = re.compile(
+    r"""
+    \b\d{4}-\d{1,2}-\d{1,2}\b                       # ISO date 2025-11-03
+    | (?<![\d./])\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b(?![./]\d)  # 03/11/2025
+    | \b\d{1,2}\s?(?::|h)\s?\d{2}\b                 # 10:30, 14 h 30
+    | \b(?:19|20)\d\d\s?[-/]\s?(?:19|20)?\d\d\b      # school year 2024-2025
+    | (?<![\d.])v?\d{1,2}\.\d{1,2}\.\d{1,3}(?![\d.])  # version 3.11.7
+    | [$€£]\s?\d[\d\s,.']*                          # $1,299.00
+    | \d[\d\s,.']*\s?(?:[$€£]|euros?\b|dollars?\b|cad\b|usd\b)  # 19,99 $
+    """,
+    re.VERBOSE,
+)
+
+
+class _Piece(NamedTuple):
+    start: int
+    end: int
+    digits: str
+    plus: bool  # a "+" (international prefix) comes right before this piece
+    spoken: bool  # a spelled-out digit ("cinq", "five")
+
+
+def _mask(folded: str) -> str:
+    return _NOT_PHONES.sub(lambda m: "#" * (m.end() - m.start()), folded)
+
+
+def _pieces(masked: str) -> list[list[_Piece]]:
+    """Runs of consecutive number pieces separated only by small gaps."""
+    runs: list[list[_Piece]] = []
+    previous_end = -1
+    for match in _TOKEN.finditer(masked):
+        word = match.group()
+        digits = SPOKEN_DIGITS.get(word) or word.replace("o", "0")
+        before = masked[max(0, match.start() - 2):match.start()]
+        piece = _Piece(match.start(), match.end(), digits, "+" in before, word in SPOKEN_DIGITS)
+        gap = masked[previous_end:match.start()] if previous_end >= 0 else None
+        if gap is not None and "+" not in gap and _GAP.fullmatch(gap):
+            runs[-1].append(piece)
+        else:
+            runs.append([piece])
+        previous_end = match.end()
+    return runs
+
+
+def _is_phone(digits: str, plus: bool) -> bool:
+    if plus or digits.startswith("00"):
+        national = digits[2:] if not plus else digits
+        if not 8 <= len(national) <= _MAX_DIGITS:
+            return False
+        try:
+            return phonenumbers.is_possible_number(phonenumbers.parse("+" + national))
+        except phonenumbers.NumberParseException:
+            return False
+    if len(digits) == 11 and digits[0] == "1":
+        digits = digits[1:]
+    if len(digits) != 10:
+        return False
+    north_american = digits[0] in "23456789" and digits[3] in "23456789"
+    french = digits[0] == "0" and digits[1] in "123456789"
+    return north_american or french
+
+
+def _longest_phone_from(run: list[_Piece], first: int) -> int | None:
+    digits = ""
+    found = None
+    for last in range(first, len(run)):
+        digits += run[last].digits
+        if len(digits) > _MAX_DIGITS + 2:
+            break
+        if _is_phone(digits, run[first].plus):
+            found = last
+    return found
+
+
+def _phones_in_run(run: list[_Piece]) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    first = 0
+    while first < len(run):
+        last = _longest_phone_from(run, first)
+        if last is None:
+            first += 1
+            continue
+        # "un 514 555 1234": leave a leading spelled-out article out of the evidence.
+        if run[first].spoken and _is_phone("".join(p.digits for p in run[first + 1:last + 1]),
+                                           run[first + 1].plus if first < last else False):
+            first += 1
+        spans.append((run[first].start, run[last].end))
+        first = last + 1
+    return spans
+
+
+def find_phones(field: str, text: str, folded: str) -> list[Finding]:
+    """Phone numbers in `text` (`folded` is its same-length folded copy)."""
+    findings = []
+    for run in _pieces(_mask(folded)):
+        if sum(len(p.digits) for p in run) < 8:
+            continue
+        for start, end in _phones_in_run(run):
+            while start >= 1 and folded[start - 1] in "+(":
+                start -= 1
+            findings.append(Finding(field, start, end, text[start:end]))
+    return findings
