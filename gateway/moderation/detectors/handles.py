@@ -11,7 +11,7 @@ _PLATFORMS = (
     r"facebook|telegram|signal|kik|twitter|x|threads|twitch|roblox|fortnite|steam|"
     r"psn|xbox|reddit|bereal|viber|wechat|skype|teams|zoom|youtube|yt"
 )
-_HANDLE_NAME = r"@?[a-z0-9_](?:[a-z0-9_.#-]{1,31})"
+_HANDLE_NAME = r"@?[a-z0-9_](?:[a-z0-9_.#-]{1,31})(?<![.-])(?![\w:/])"  # not a URL scheme
 _HANDLES = re.compile(
     rf"""
     (?:add|follow|dm|message|text|find|hit|reach|contact|friend|call)\s+me\s+(?:up\s+)?
