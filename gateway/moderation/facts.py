@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from types import MappingProxyType
 from typing import Literal
@@ -58,20 +59,28 @@ def _raw_header(message: EmailMessage, name: str) -> str:
     return ""
 
 
+def _decoded(raw_value: str) -> str:
+    # Only encoded words ("=?utf-8?q?...?=") need the (slow) header parser.
+    if "=?" not in raw_value:
+        return raw_value
+    try:
+        return str(make_header(decode_header(raw_value)))
+    except Exception:  # noqa: BLE001 - an undecodable header is searched as it was written
+        return raw_value
+
+
 def _headers(message: EmailMessage) -> Mapping[str, tuple[str, ...]]:
     collected: dict[str, list[str]] = {}
     for key, raw_value in message.raw_items():
-        try:
-            value = str(message.policy.header_fetch_parse(key, raw_value))
-        except Exception:  # noqa: BLE001
-            value = str(raw_value)
-        collected.setdefault(key.lower(), []).append(value)
+        collected.setdefault(key.lower(), []).append(_decoded(str(raw_value)))
     return MappingProxyType({k: tuple(v) for k, v in collected.items()})
 
 
 def _links(text: str, html: str) -> tuple[str, ...]:
-    found = [m.group().rstrip(".,;:!?") for m in _TEXT_URL.finditer(text)]
-    found += html_links(html) if html else ()
+    found: list[str] = []
+    if "://" in text or "www." in text.lower():
+        found += [m.group().rstrip(".,;:!?") for m in _TEXT_URL.finditer(text)]
+    found += html_links(html) if html else []
     return tuple(dict.fromkeys(link for link in found if link))
 
 

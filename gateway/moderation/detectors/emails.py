@@ -34,22 +34,32 @@ def find_emails(field: str, text: str, folded: str, allowed: Iterable[str] = ())
     allowed_set = {address.lower() for address in allowed}
     findings: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    for pattern in (_PLAIN, _OBFUSCATED):
-        if pattern is _OBFUSCATED and not _looks_obfuscated(folded):
+    for start, end in _candidates(folded):
+        if any(s < end and start < e for s, e in taken):
             continue
-        for match in pattern.finditer(folded):
-            start, end = match.span()
-            if any(s < end and start < e for s, e in taken):
-                continue
-            taken.append((start, end))
-            if canonical(match.group()) in allowed_set:
-                continue
-            findings.append(Finding(field, start, end, text[start:end]))
+        taken.append((start, end))
+        if canonical(folded[start:end]) in allowed_set:
+            continue
+        findings.append(Finding(field, start, end, text[start:end]))
     return findings
 
 
-_HINTS = re.compile(r"arobase|\bat\b|\bchez\b|\bdot\b|\bpoint\b|[(\[{<]\s*a")
+# Where an "at" may be: only there is the (slower) full pattern tried, on a small window.
+_AT_MARKER = re.compile(r"@|arobase|\bchez\b|\bat\b|[(\[{<]\s*a\s*[)\]}>]")
+_DOMAIN_AFTER = re.compile(rf"[^\s\w]*\s*{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[a-z]{{2,24}}")
+_WINDOW = 80
 
 
-def _looks_obfuscated(folded: str) -> bool:
-    return _HINTS.search(folded) is not None
+def _candidates(folded: str) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    if "@" in folded:
+        spans += [m.span() for m in _PLAIN.finditer(folded)]
+    for marker in _AT_MARKER.finditer(folded):
+        after = marker.end()
+        if not _DOMAIN_AFTER.match(folded, after, after + _WINDOW):
+            continue
+        start = max(0, marker.start() - _WINDOW)
+        for match in _OBFUSCATED.finditer(folded, start, after + _WINDOW):
+            if match.start() <= marker.start() < match.end():
+                spans.append(match.span())
+    return spans

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 
@@ -27,13 +28,19 @@ def _fold_table() -> dict[int, str]:
 
 
 _TABLE = _fold_table()
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def _fold_char(match: re.Match[str]) -> str:
+    return match.group().translate(_TABLE)
 
 
 def fold(text: str) -> str:
     """Lowercase, accent-free ASCII-ish copy of `text` with exactly the same length."""
     if text.isascii():
         return text.lower()
-    folded = text.translate(_TABLE)
+    # Only the (few) non-ASCII characters go through the table: str.translate is slow on long text.
+    folded = _NON_ASCII.sub(_fold_char, text)
     # Other scripts: lower() only where it keeps the length, so offsets stay valid.
     lowered = folded.lower()
     return lowered if len(lowered) == len(folded) else folded

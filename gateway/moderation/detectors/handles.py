@@ -23,13 +23,23 @@ _HANDLES = re.compile(
     | \b(?:my|mon|ma|our|notre)\s+(?:{_PLATFORMS})\b(?:\s+(?:is|c'est|cest|est|name|id|handle))?
         \s*[:=-]?\s*{_HANDLE_NAME}
     | \b(?:{_PLATFORMS})\s*[:=]\s*{_HANDLE_NAME}
-    | (?<![\w.@+-])@[a-z0-9_](?:[a-z0-9_.]{{1,29}})(?<!\.)(?![\w@-]|\.[a-z])
     """,
     re.VERBOSE,
 )
+_AT_HANDLE = re.compile(r"(?<![\w.@+-])@[a-z0-9_](?:[a-z0-9_.]{1,29})(?<!\.)(?![\w@-]|\.[a-z])")
+# Every phrase names a platform: the full pattern runs only on windows around those names.
+_PLATFORM = re.compile(rf"\b(?:{_PLATFORMS})\b")
+_BEFORE, _AFTER = 60, 60
 
 
 def find_handles(field: str, text: str, folded: str) -> list[Finding]:
     """Handles such as "@jo_123", "snap: jo.b" and invitations such as "ajoute-moi sur insta"."""
-    return [Finding(field, m.start(), m.end(), text[m.start():m.end()])
-            for m in _HANDLES.finditer(folded)]
+    spans = [m.span() for m in _AT_HANDLE.finditer(folded)] if "@" in folded else []
+    for mention in _PLATFORM.finditer(folded):
+        window_start, window_end = max(0, mention.start() - _BEFORE), mention.end() + _AFTER
+        spans += [m.span() for m in _HANDLES.finditer(folded, window_start, window_end)]
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if not any(s < end and start < e for s, e in kept):
+            kept.append((start, end))
+    return [Finding(field, start, end, text[start:end]) for start, end in kept]

@@ -73,7 +73,9 @@ class LinksMatcher:
     def find(self, fields: FieldTexts) -> list[Finding]:
         found: list[Finding] = []
         for field in self.fields:
-            found += _search(self.pattern, field, fields.text(field), fields.folded(field))
+            folded = fields.folded(field)
+            if any(domain in folded for domain in self.domains):  # cheap scan before the regex
+                found += _search(self.pattern, field, fields.text(field), folded)
         seen_in_text = " ".join(f.evidence.lower() for f in found)
         html = fields.facts.html
         for link in fields.facts.links:

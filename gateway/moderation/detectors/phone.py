@@ -20,7 +20,10 @@ _WORDS = "|".join(sorted(SPOKEN_DIGITS, key=len, reverse=True))
 _TOKEN = re.compile(rf"(?<![^\W\d_])(?:[0-9o]*[0-9][0-9o]*|{_WORDS})(?![^\W\d_])")
 # What may sit between two pieces of one number: spaces, one line break, . - ( ) / , _
 _GAP = re.compile(r"[ \t.\-_()/,]{0,4}(?:\r?\n[ \t>]*)?[ \t.\-_()/,]{0,4}")
+# A whole run of pieces in one regex pass, so ordinary text costs no Python per word.
+_RUN = re.compile(rf"{_TOKEN.pattern}(?:{_GAP.pattern}{_TOKEN.pattern})*")
 _MAX_DIGITS = 15
+_CONTEXT = 24  # characters around a run that decide whether it is a date, a price…
 
 # Look-alikes that are not phone numbers, blanked out before the search.
 _NOT_PHONES = re.compile(
@@ -49,11 +52,11 @@ def _mask(folded: str) -> str:
     return _NOT_PHONES.sub(lambda m: "#" * (m.end() - m.start()), folded)
 
 
-def _pieces(masked: str) -> list[list[_Piece]]:
+def _pieces(masked: str, start: int = 0) -> list[list[_Piece]]:
     """Runs of consecutive number pieces separated only by small gaps."""
     runs: list[list[_Piece]] = []
     previous_end = -1
-    for match in _TOKEN.finditer(masked):
+    for match in _TOKEN.finditer(masked, start):
         word = match.group()
         digits = SPOKEN_DIGITS.get(word) or word.replace("o", "0")
         before = masked[max(0, match.start() - 2):match.start()]
@@ -114,12 +117,23 @@ def _phones_in_run(run: list[_Piece]) -> list[tuple[int, int]]:
     return spans
 
 
+def _candidate_runs(folded: str) -> list[list[_Piece]]:
+    """Runs long enough to hold a number, re-read with look-alikes blanked around them only."""
+    runs: list[list[_Piece]] = []
+    for rough in _RUN.finditer(folded):
+        if rough.end() - rough.start() < 8:  # eight digits need at least eight characters
+            continue
+        start = max(0, rough.start() - _CONTEXT)
+        masked = "#" * start + _mask(folded[start:rough.end() + _CONTEXT])
+        runs += [run for run in _pieces(masked, start)
+                 if sum(len(p.digits) for p in run) >= 8]
+    return runs
+
+
 def find_phones(field: str, text: str, folded: str) -> list[Finding]:
     """Phone numbers in `text` (`folded` is its same-length folded copy)."""
     findings = []
-    for run in _pieces(_mask(folded)):
-        if sum(len(p.digits) for p in run) < 8:
-            continue
+    for run in _candidate_runs(folded):
         for start, end in _phones_in_run(run):
             while start >= 1 and folded[start - 1] in "+(":
                 start -= 1

@@ -6,7 +6,7 @@ import re
 
 from gateway.moderation.detectors import Finding
 
-_NUMBER = r"(?<![\w.,])\d{1,5}(?:\s?(?:bis|ter|[a-dA-D]))?(?:\s*,)?\s+"
+_NUMBER = r"\d(?<![\w.,]\d)\d{0,4}(?:\s?(?:bis|ter|[a-dA-D]))?(?:\s*,)?\s+"
 _FRENCH_TYPES = (r"rue|avenue|av\.|boulevard|boul\.|bd|chemin|ch\.|allee|impasse|rang|montee|"
                  r"quai|promenade|croissant|terrasse|ruelle|sentier|voie|cite")
 _FRENCH_LINK = r"(?:de\s+la\s+|de\s+l'|du\s+|des\s+|de\s+|d'|la\s+|le\s+|l')?"
