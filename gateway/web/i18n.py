@@ -79,6 +79,8 @@ CATALOG: dict[str, tuple[str, str]] = {
     "reason_required": ("Un refus demande une raison.", "A rejection needs a reason."),
     "search": ("Rechercher", "Search"),
     "search_hint": ("nom, courriel ou no de jumelage", "name, e-mail or pair number"),
+    "moderator": ("modération", "moderator"),
+    "coordinator": ("coordination", "coordinator"),
     "mentor": ("Mentor", "Mentor"),
     "mentee": ("Jeune", "Mentee"),
     "last_activity": ("Dernière activité", "Last activity"),

@@ -141,4 +141,5 @@ def render(request: Request, name: str, *, status: int = 200, viewer: Viewer | N
         flash=flash_text, path=request.url.path, state_label=lambda s: state_label(lang, s),
         **context,
     )
-    return HTMLResponse(html, status_code=status)
+    # Last line of defence: a stray surrogate from a broken message must not turn the page into a 500.
+    return HTMLResponse(html.encode("utf-8", "replace").decode("utf-8"), status_code=status)

@@ -92,13 +92,18 @@ class MimeSummary:
     attachments: list[Attachment]
 
 
+def readable(value: str) -> str:
+    """A str safe to send: raw 8-bit header bytes (surrogate escapes) decoded as UTF-8 or replaced."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _text_of_part(part: EmailMessage) -> str:
     try:
         content = part.get_content()
     except Exception:  # undeclared or broken charset: show what can be decoded
         payload = part.get_payload(decode=True)
         content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
-    return content if isinstance(content, str) else ""
+    return readable(content) if isinstance(content, str) else ""
 
 
 def _attachment(part: EmailMessage) -> Attachment:
@@ -107,7 +112,7 @@ def _attachment(part: EmailMessage) -> Attachment:
         name = part.get_filename() or "(sans nom / unnamed)"
     except Exception:
         name = "(sans nom / unnamed)"
-    return Attachment(filename=str(name), content_type=part.get_content_type(),
+    return Attachment(filename=readable(str(name)), content_type=part.get_content_type(),
                       size=len(payload) if isinstance(payload, bytes) else 0)
 
 
@@ -120,7 +125,7 @@ def mime_summary(raw: bytes) -> MimeSummary:
     assert isinstance(msg, EmailMessage)
     headers: list[tuple[str, str]] = []
     for name, value in msg.raw_items():
-        headers.append((name, " ".join(str(value).split())[:MAX_HEADER_VALUE]))
+        headers.append((readable(name), readable(" ".join(str(value).split()))[:MAX_HEADER_VALUE]))
     html: str | None = None
     attachments: list[Attachment] = []
     for part in msg.walk():

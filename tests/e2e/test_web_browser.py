@@ -193,7 +193,7 @@ def hostile_message(sender: str, to: str, tracker_port: int) -> bytes:
     msg["Subject"] = "<img src=x onerror=alert(1)>"
     msg.set_content("Bonjour, regarde la version HTML.\n")
     msg.add_alternative(
-        "<p id='hello'>Bonjour du HTML</p>"
+        "<h3>Bonjour du HTML</h3>"
         "<script>document.title='pwned'; window.pwned = 1;</script>"
         f"<img src='http://127.0.0.1:{tracker_port}/track.png'>"
         "<img src=x onerror=\"document.title='pwned'\">"
@@ -219,7 +219,7 @@ async def test_hostile_html_and_subject_run_nothing_and_fetch_nothing(
     await page.goto(f"{site.base}/messages/{held_id}")
     await page.wait_for_load_state("networkidle")
     frame = page.frame_locator("iframe.html-part")
-    assert await frame.locator("#hello").inner_text() == "Bonjour du HTML"
+    assert await frame.locator("h3").inner_text() == "Bonjour du HTML"
     assert await page.locator("#subject").inner_text() == "<img src=x onerror=alert(1)>"
     await asyncio.sleep(0.5)
     assert await page.title() != "pwned"

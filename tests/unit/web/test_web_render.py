@@ -92,3 +92,11 @@ def test_age_is_shown_in_the_reader_language() -> None:
     assert age_label(now, now - timedelta(hours=5), translator("en")) == "5 h"
     assert age_label(now, now - timedelta(days=3), translator("fr")) == "3 j"
     assert age_label(now, now - timedelta(days=3), translator("en")) == "3 d"
+
+
+def test_raw_8bit_headers_are_decoded_not_crashing() -> None:
+    raw = "From: Marie-Ève <m@example.com>\r\nSubject: Déjà\r\n\r\nx\r\n".encode()
+    summary = mime_summary(raw + b"\xff")
+    values = dict(summary.headers)
+    assert values["From"] == "Marie-Ève <m@example.com>" and values["Subject"] == "Déjà"
+    assert all(value.encode("utf-8") for value in values.values())
