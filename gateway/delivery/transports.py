@@ -113,6 +113,11 @@ class SmtpTransport:
         async with self._lock:
             try:
                 return await self._send_with_one_reconnect(envelope_from, recipient, data)
+            except asyncio.CancelledError:
+                # Stopped mid-command: the session's next reply belongs to this abandoned
+                # message, so reusing it would answer the next message with a stale reply.
+                self._drop_connection()
+                raise
             except Exception as exc:  # the contract: every failure becomes a SendResult
                 log.exception("unexpected error sending to %s", self._where)
                 self._drop_connection()

@@ -381,3 +381,27 @@ async def test_null_reverse_path_for_notices(smarthost: Smarthost) -> None:  # n
         await transport.close()
     assert result.status == "sent"
     assert smarthost.messages[0].envelope_from == "<>"
+
+
+async def test_send_cancelled_mid_data_never_reuses_the_half_finished_session(
+        smarthost: Smarthost) -> None:  # noqa: F811
+    # A worker shutting down cancels a send stuck in DATA. The next send must not read the
+    # stuck session's late reply as its own: it gets a fresh connection and its own answer.
+    smarthost.hang()
+    transport = transport_for(smarthost)
+    try:
+        stuck = asyncio.ensure_future(transport.send(SENDER, RECIPIENT, message(1)))
+        await asyncio.sleep(0.3)
+        stuck.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await stuck
+        smarthost.reset()
+        smarthost.script("550 5.7.1 refused")
+        refused = await transport.send(SENDER, RECIPIENT, message(2))
+        after = await transport.send(SENDER, RECIPIENT, message(3))
+    finally:
+        await transport.close()
+    assert refused == SendResult("permanent", "550 5.7.1 refused")
+    assert after.status == "sent"
+    assert [m.data for m in smarthost.messages] == [message(3)]
+    assert smarthost.connections == 2
