@@ -405,3 +405,16 @@ async def test_send_cancelled_mid_data_never_reuses_the_half_finished_session(
     assert after.status == "sent"
     assert [m.data for m in smarthost.messages] == [message(3)]
     assert smarthost.connections == 2
+
+
+async def test_lines_starting_with_a_dot_arrive_whole(smarthost: Smarthost) -> None:  # noqa: F811
+    # A line holding only "." ends DATA on the wire: without dot-stuffing the rest would be lost.
+    data = message(body="Avant\n.\n..deux points\n.fin\nAprès\n")
+    transport = transport_for(smarthost)
+    try:
+        result = await transport.send(SENDER, RECIPIENT, data)
+    finally:
+        await transport.close()
+    assert result.status == "sent"
+    [got] = await smarthost.wait_for_async(1)
+    assert got.data == data
