@@ -6,6 +6,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -81,9 +82,11 @@ class Dovecot:
         raise RuntimeError(f"dovecot did not listen within 15 s\n{self.log}")
 
     def stop(self) -> None:
+        """Stop the master and every process it started, so open IMAP connections drop now."""
         process, self._process = self._process, None
         if process is None:
             return
+        children = _descendants(process.pid)
         process.terminate()
         try:
             process.wait(timeout=15)
@@ -92,6 +95,7 @@ class Dovecot:
             process.wait()
         if process.stderr:
             process.stderr.close()
+        _wait_gone(children)
         deadline = time.monotonic() + 10
         while _accepts(self.imap_port) and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -154,6 +158,8 @@ default_login_user = {login_user}
 mail_location = maildir:{root}/mail/%u
 first_valid_uid = 0
 first_valid_gid = 0
+# Tests log in with a wrong password on purpose; do not make them wait.
+auth_failure_delay = 0
 {capability_line}
 passdb {{
   driver = passwd-file
@@ -210,6 +216,41 @@ def _make_certificate(root: Path) -> None:
         check=True,
         capture_output=True,
     )
+
+
+def _descendants(pid: int) -> list[int]:
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            children_file = task / "children"
+            with contextlib.suppress(OSError):
+                children = [int(child) for child in children_file.read_text().split()]
+                found.extend(children)
+                pending.extend(children)
+    return found
+
+
+def _wait_gone(pids: list[int], grace: float = 2.0) -> None:
+    """End what the master left behind (its imap processes outlive it): TERM, then KILL."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            if _alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signum)
+        deadline = time.monotonic() + grace
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs; a zombie (exited, not yet reaped) counts as gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def _accepts(port: int) -> bool:
