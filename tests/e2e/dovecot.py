@@ -261,6 +261,20 @@ def _accepts(port: int) -> bool:
         return False
 
 
+async def append_all(client: aioimaplib.IMAP4, messages: list[bytes], mailbox: str = "INBOX") -> None:
+    """APPEND each message (CRLF line ends) to the mailbox."""
+    for raw in messages:
+        response = await client.append(raw, mailbox=mailbox)
+        assert response.result == "OK", response
+
+
+async def uids(client: aioimaplib.IMAP4, mailbox: str, *criteria: str) -> list[int]:
+    """UIDs in the mailbox matching the criteria (all by default)."""
+    assert (await client.select(f'"{mailbox}"')).result == "OK"
+    response = await client.uid_search(*(criteria or ("ALL",)), charset=None)
+    return [int(t) for line in response.lines[:-1] for t in bytes(line).split() if t.isdigit()]
+
+
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
     """A running Dovecot, always stopped and removed afterwards."""

@@ -15,7 +15,7 @@ import pytest
 from gateway.ingress.imap import ImapPoller
 from gateway.ingress.ports import AcceptOutcome, ImapSettings
 from tests.e2e import dovecot as harness
-from tests.e2e.dovecot import Dovecot, require_dovecot
+from tests.e2e.dovecot import Dovecot, append_all, require_dovecot, uids
 
 # The harness's fixtures, made visible to pytest in this module.
 dovecot = harness.dovecot
@@ -121,18 +121,6 @@ def settings_for(server: Dovecot, **overrides: object) -> ImapSettings:
     }
     values.update(overrides)
     return ImapSettings(**values)  # type: ignore[arg-type]
-
-
-async def append_all(client: aioimaplib.IMAP4, messages: list[bytes], mailbox: str = "INBOX") -> None:
-    for raw in messages:
-        response = await client.append(raw, mailbox=mailbox)
-        assert response.result == "OK", response
-
-
-async def uids(client: aioimaplib.IMAP4, mailbox: str, *criteria: str) -> list[int]:
-    assert (await client.select(f'"{mailbox}"')).result == "OK"
-    response = await client.uid_search(*(criteria or ("ALL",)), charset=None)
-    return [int(t) for line in response.lines[:-1] for t in bytes(line).split() if t.isdigit()]
 
 
 @pytest.fixture
