@@ -1,0 +1,63 @@
+"""Find participants' real addresses in text, in any case or web spelling, and swap in aliases."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+# How an "@" can be spelled in text and HTML: plain, percent-encoded (mailto: links, RFC 2231
+# filenames), as a numeric or named HTML character reference.
+_AT_SPELLINGS = r"(?:@|%40|&#0*64;|&#x0*40;|&commat;)"
+
+
+def _address_regex(address: str) -> str:
+    local, _at, domain = address.strip().strip("<>").rpartition("@")
+    if not _at:
+        return re.escape(address)
+    return re.escape(local) + _AT_SPELLINGS + re.escape(domain)
+
+
+class AddressScrubber:
+    """Replaces each real address by its alias; built once per message, used on every part."""
+
+    def __init__(self, replacements: Mapping[str, str]) -> None:
+        self._aliases: list[str] = []
+        alternatives: list[str] = []
+        # Longer addresses first so that one address containing another is replaced whole.
+        for real in sorted(replacements, key=len, reverse=True):
+            if not real.strip():
+                continue
+            alternatives.append(f"(?P<a{len(self._aliases)}>{_address_regex(real)})")
+            self._aliases.append(replacements[real])
+        self._pattern = (re.compile("|".join(alternatives), re.IGNORECASE)
+                         if alternatives else None)
+
+    def _alias_for(self, match: re.Match[str]) -> str:
+        index = int((match.lastgroup or "a0")[1:])
+        return self._aliases[index]
+
+    def subn(self, text: str) -> tuple[str, int]:
+        """The text with every real address replaced, and how many were replaced."""
+        if self._pattern is None:
+            return text, 0
+        return self._pattern.subn(self._alias_for, text)
+
+    def count(self, text: str) -> int:
+        """How many real addresses the text holds."""
+        if self._pattern is None:
+            return 0
+        return sum(1 for _ in self._pattern.finditer(text))
+
+
+def decode_raw_header(value: str) -> str:
+    """Undo surrogate escapes left by the parser for 8-bit header bytes (UTF-8, else Latin-1)."""
+    try:
+        value.encode("ascii")
+        return value
+    except UnicodeEncodeError:
+        pass
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
