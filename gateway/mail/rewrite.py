@@ -67,11 +67,11 @@ def _mailbox(display_name: str, address: str) -> str:
     return formataddr((name, address), charset="utf-8")
 
 
-def _encoded(value: str) -> str:
+def _encoded(name: str, value: str) -> str | Header:
     """A header value safe to store raw: ASCII as is, anything else as UTF-8 encoded-words."""
     if value.isascii():
         return value
-    return Header(value, "utf-8").encode(linesep="\r\n")
+    return Header(value, "utf-8", header_name=name)
 
 
 def _decoded(raw: str) -> str:
@@ -84,13 +84,13 @@ def _decoded(raw: str) -> str:
         return value
 
 
-def _scrubbed_header(raw: str, scrubber: AddressScrubber) -> str | None:
+def _scrubbed_header(name: str, raw: str, scrubber: AddressScrubber) -> str | Header | None:
     """The raw value with real addresses replaced, or None when it held none."""
     scrubbed, count = scrubber.subn(raw)
     if "=?" in scrubbed:
         decoded, decoded_count = scrubber.subn(_decoded(scrubbed))
         if decoded_count:
-            return _encoded(_CONTROL.sub(" ", decoded).strip())
+            return _encoded(name, _CONTROL.sub(" ", decoded).strip())
     if "%" in scrubbed or count:
         return scrubbed if count else None
     return None
@@ -109,8 +109,9 @@ def _keep_headers(msg: Message, kept: frozenset[str], scrubber: AddressScrubber)
         if lower in seen and lower in _SINGLE:
             continue
         seen.add(lower)
-        scrubbed = _scrubbed_header(raw, scrubber)
-        msg.set_raw(name, raw if scrubbed is None else scrubbed)
+        scrubbed = _scrubbed_header(name, raw, scrubber)
+        # compat32's generator folds a Header object itself, so encoded-words stay well formed.
+        msg.set_raw(name, raw if scrubbed is None else scrubbed)  # type: ignore[arg-type]
 
 
 def _set_top_headers(msg: Message, ctx: RewriteContext, scrubber: AddressScrubber) -> None:
