@@ -36,6 +36,11 @@ PLACEHOLDER_TEXT = (
     "[Ce message n'a pas pu être transmis tel quel ; l'équipe du programme peut vous aider.]\n"
     "[This message could not be forwarded as is; the program team can help you.]\n"
 )
+_MINIMAL_PLACEHOLDER = (
+    b"Subject: Message du programme / Message from the program\r\nMIME-Version: 1.0\r\n"
+    b"Content-Type: text/plain; charset=us-ascii\r\n\r\n"
+    b"[This message could not be forwarded as is; the program team can help you.]\r\n"
+)
 PLACEHOLDER_SUBJECT = "Message du programme / Message from the program"
 
 
@@ -64,7 +69,10 @@ def _scrubber(ctx: RewriteContext) -> AddressScrubber:
 def _mailbox(display_name: str, address: str) -> str:
     """`"Name" <address>`, the name quoted or RFC 2047-encoded as its characters require."""
     name = _CONTROL.sub(" ", display_name).strip()
-    return formataddr((name, address), charset="utf-8")
+    try:
+        return formataddr((name, address), charset="utf-8")
+    except (UnicodeError, ValueError):  # a non-ASCII address (SMTPUTF8) goes out bare
+        return _CONTROL.sub("", address)
 
 
 def _encoded(name: str, value: str) -> str | Header:
@@ -223,9 +231,14 @@ def anonymize(raw: bytes, ctx: RewriteContext) -> bytes:
     scrubber = _scrubber(ctx)
     try:
         out = _rewrite(raw, ctx, scrubber)
+        if _is_safe(out, ctx, scrubber):
+            return out
     except Exception:  # malformed beyond repair: send the placeholder rather than fail or leak
+        pass
+    try:
         return _placeholder(ctx)
-    return out if _is_safe(out, ctx, scrubber) else _placeholder(ctx)
+    except Exception:  # a context the email package refuses: still answer, with no content
+        return _MINIMAL_PLACEHOLDER
 
 
 def replace_in_text_parts(msg: EmailMessage, pattern: re.Pattern[str],

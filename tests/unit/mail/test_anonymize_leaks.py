@@ -175,7 +175,10 @@ def test_address_split_by_soft_line_break_is_replaced() -> None:
 def test_forwarded_message_headers_are_scrubbed_and_trimmed() -> None:
     out = _parse(anonymize(load_eml("18_forwarded_rfc822.eml"), CTX))
     inner = [p for p in out.walk() if p.get_content_type() == "message/rfc822"][0]
-    forwarded = inner.get_payload()[0]
+    payload = inner.get_payload()
+    assert isinstance(payload, list)
+    forwarded = payload[0]
+    assert isinstance(forwarded, Message)
     assert forwarded["Subject"] == f"Offre de stage pour {MENTEE.alias}"
     assert MENTOR.alias in str(forwarded["From"])
     assert forwarded["Received"] is None and forwarded["X-Originating-IP"] is None
