@@ -29,6 +29,7 @@ from gateway.mail.scrub import AddressScrubber, decode_raw_header
 
 _TOP_KEPT = frozenset({"subject", "date", "mime-version"})
 _NESTED_KEPT = frozenset({"subject", "date", "mime-version", "from", "to", "cc", "reply-to"})
+_BODY_PART_KEPT = frozenset({"mime-version"})  # plus Content-*, as everywhere
 _SINGLE = frozenset({"subject", "date", "mime-version", "content-type",
                      "content-transfer-encoding"})
 _SHORT_FOLDED_ASCII = re.compile(r"[\x20-\x7e\t]{0,900}(?:\r\n[ \t][\x20-\x7e\t]{0,900})*")
@@ -122,9 +123,24 @@ def _scrubbed_header(name: str, raw: str, scrubber: AddressScrubber) -> str | He
     return None
 
 
+def _needs_header_rewrite(items: list[tuple[str, str]], kept: frozenset[str],
+                          scrubber: AddressScrubber) -> bool:
+    """False when every header is allowed and names nobody: the common body part costs nothing."""
+    for name, raw in items:
+        lower = name.lower()
+        if lower not in kept and not lower.startswith("content-"):
+            return True
+        if "=?" in raw or "%" in raw or scrubber.count(raw):
+            return True
+    return len({name.lower() for name, _ in items} & _SINGLE) != len(
+        [name for name, _ in items if name.lower() in _SINGLE])
+
+
 def _keep_headers(msg: Message, kept: frozenset[str], scrubber: AddressScrubber) -> None:
     """Keep only allow-listed headers (plus Content-*), with addresses in their values replaced."""
     items = list(msg.raw_items())
+    if not _needs_header_rewrite(items, kept, scrubber):
+        return
     for name in {name for name, _ in items}:
         del msg[name]
     seen: set[str] = set()
@@ -163,8 +179,11 @@ def _set_top_headers(msg: Message, ctx: RewriteContext, scrubber: AddressScrubbe
 
 
 def _walk_leaves(part: Message, on_leaf: Callable[[Message], int],
-                 on_nested: Callable[[Message], None], depth: int = 0) -> int:
-    """Visit every leaf under `part`; nested messages get `on_nested` before their bodies."""
+                 on_child: Callable[[Message, bool], None], depth: int = 0) -> int:
+    """Visit every leaf under `part`; each sub-part first gets `on_child(child, is_message)`.
+
+    `is_message` is True for a message/* part's body: a whole forwarded message with its headers.
+    """
     if depth > 50:
         raise ValueError("MIME nesting too deep")
     payload = part.get_payload()
@@ -174,9 +193,8 @@ def _walk_leaves(part: Message, on_leaf: Callable[[Message], int],
     is_message = part.get_content_maintype() == "message"
     for child in payload:
         if isinstance(child, Message):
-            if is_message:
-                on_nested(child)
-            total += _walk_leaves(child, on_leaf, on_nested, depth + 1)
+            on_child(child, is_message)
+            total += _walk_leaves(child, on_leaf, on_child, depth + 1)
     return total
 
 
@@ -214,7 +232,8 @@ def _rewrite(raw: bytes, ctx: RewriteContext, scrubber: AddressScrubber) -> byte
     msg = email.message_from_bytes(normalize_line_endings(raw), policy=email.policy.compat32)
     _set_top_headers(msg, ctx, scrubber)
     _walk_leaves(msg, lambda leaf: _anonymize_leaf(leaf, scrubber.subn),
-                 lambda nested: _keep_headers(nested, _NESTED_KEPT, scrubber))
+                 lambda child, is_message: _keep_headers(
+                     child, _NESTED_KEPT if is_message else _BODY_PART_KEPT, scrubber))
     _scrub_boundaries_text(msg, scrubber)
     out = BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=_OUTPUT_POLICY).flatten(msg)
@@ -270,4 +289,4 @@ def replace_in_text_parts(msg: EmailMessage, pattern: re.Pattern[str],
     def on_leaf(part: Message) -> int:
         return rewrite_text_leaf(part, substitute) if accepts(part) else 0
 
-    return _walk_leaves(msg, on_leaf, lambda nested: None)
+    return _walk_leaves(msg, on_leaf, lambda child, is_message: None)

@@ -41,7 +41,9 @@ class AddressScrubber:
 
     def _alias_for(self, match: re.Match[str]) -> str:
         index = int((match.lastgroup or "a0")[1:])
-        return self._aliases[index]
+        alias = self._aliases[index]
+        # A percent-encoded "@" sits in a URL or an RFC 2231 value, where a bare "@" is invalid.
+        return alias.replace("@", "%40") if "%40" in match.group(0) else alias
 
     def subn(self, text: str) -> tuple[str, int]:
         """The text with every real address replaced, and how many were replaced."""
