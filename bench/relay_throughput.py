@@ -139,18 +139,19 @@ def gateway_run(args: argparse.Namespace, work: Path) -> dict[str, float]:
     sink = start_sink(sink_port, record)
     config, sender, alias = prepare_gateway(work, db_url, sink_port, smtp_port)
     env = {**os.environ, "GATEWAY_CONFIG": str(config)}
-    log = open(work / "gateway.log", "wb")
-    gateway = subprocess.Popen([PY, "-m", "gateway", "serve"], env=env, stdout=log, stderr=log, cwd=work)
-    try:
-        wait_port(smtp_port)
-        result = loadgen(smtp_port, work / "gateway.json", args, sender, alias)
-        deadline = time.time() + 600
-        while delivered_count(db_url) < args.count and time.time() < deadline:
-            time.sleep(0.2)
-    finally:
-        gateway.send_signal(signal.SIGTERM)
-        gateway.wait(timeout=60)
-        stop(sink)
+    with open(work / "gateway.log", "wb") as log:
+        gateway = subprocess.Popen([PY, "-m", "gateway", "serve"], env=env, stdout=log, stderr=log,
+                                   cwd=work)
+        try:
+            wait_port(smtp_port)
+            result = loadgen(smtp_port, work / "gateway.json", args, sender, alias)
+            deadline = time.time() + 600
+            while delivered_count(db_url) < args.count and time.time() < deadline:
+                time.sleep(0.2)
+        finally:
+            gateway.send_signal(signal.SIGTERM)
+            gateway.wait(timeout=60)
+            stop(sink)
     arrivals = {int(n): float(t) for n, t in (line.split() for line in record.read_text().splitlines())}
     accepted = {int(k): v for k, v in result["accepted"].items()}
     latencies = sorted(arrivals[n] - accepted[n] for n in accepted if n in arrivals)

@@ -7,8 +7,9 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
+from typing import Any
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
@@ -30,7 +31,7 @@ log = logging.getLogger("gateway")
 IDLE_POLL_SECONDS = 1.0
 
 # Extra long-running parts (scheduler, IMAP, web) register here: app -> coroutine until stop.
-Component = Callable[["App"], Awaitable[None]]
+Component = Callable[["App"], Coroutine[Any, Any, None]]
 
 
 def build_transports(settings: Settings) -> list[Transport]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -14,7 +15,6 @@ from gateway.mail.compose import compose
 from gateway.mail.threading import new_message_id
 from gateway.store.models import Outbox
 from gateway.templating import render_email
-from pathlib import Path
 
 
 def program_address(settings: Settings) -> str:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from gateway.cli import command, emit, now, with_db
 from gateway.config import Settings
@@ -123,7 +123,8 @@ def rules_test(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.moderation.rules import load_rules
 
     rules = load_rules(Path(settings.gateway.rules_dir))
-    direction = "mentor_to_mentee" if args.sender == "mentor" else "mentee_to_mentor"
+    direction: Literal["mentor_to_mentee", "mentee_to_mentor"] = (
+        "mentor_to_mentee" if args.sender == "mentor" else "mentee_to_mentor")
     facts = facts_from_message(args.file.read_bytes(), direction=direction,
                                sender_is_minor=args.minor and args.sender == "mentee",
                                recipient_is_minor=args.minor and args.sender == "mentor",

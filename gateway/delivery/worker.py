@@ -38,8 +38,8 @@ class Claimed:
 def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
               limit: int = BATCH) -> list[Claimed]:
     due = or_(
-        and_(col(Outbox.state).in_(("queued", "deferred")), Outbox.next_attempt_at <= now),
-        and_(Outbox.state == "sending", col(Outbox.claimed_until) < now),
+        and_(col(Outbox.state).in_(("queued", "deferred")), col(Outbox.next_attempt_at) <= now),
+        and_(col(Outbox.state) == "sending", col(Outbox.claimed_until) < now),
     )
     query = sa_select(Outbox).where(due).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)  # type: ignore[arg-type]
     if postgres:
@@ -56,9 +56,9 @@ def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
 
 def release_own_claims(session: Session, instance: str | None) -> int:
     """After a restart, rows this process was sending go back to the queue (SQLite: all of them)."""
-    query = sa_select(Outbox).where(Outbox.state == "sending")
+    query = sa_select(Outbox).where(col(Outbox.state) == "sending")
     if instance is not None:
-        query = query.where(Outbox.claimed_by == instance)
+        query = query.where(col(Outbox.claimed_by) == instance)
     rows = list(session.execute(query).scalars().all())
     for row in rows:
         row.state = "queued"

@@ -6,7 +6,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from gateway.mail.alias import split_address
-from gateway.reminders.unsubscribe import LOCAL_PART as UNSUBSCRIBE, apply_unsubscribe
+from gateway.reminders.unsubscribe import LOCAL_PART as UNSUBSCRIBE
+from gateway.reminders.unsubscribe import apply_unsubscribe
 from gateway.store.audit import record
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -103,7 +103,7 @@ class IngestWriter:
         return results
 
 
-def _message_row(item: Incoming, key: str, now: object) -> Message:
+def _message_row(item: Incoming, key: str, now: datetime) -> Message:
     route = item.route
     return Message(
         pair_id=route.pair_id, sender_id=route.sender_id, recipient_id=route.recipient_id,

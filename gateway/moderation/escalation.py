@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.config import Settings
@@ -20,8 +20,8 @@ from gateway.store.models import Message, Staff
 def escalate_overdue(session: Session, settings: Settings, now: datetime, *, postgres: bool) -> int:
     """Every hold older than review_within goes to all moderators, once."""
     cutoff = now - parse_duration(settings.moderation.review_within)
-    query = (sa_select(Message).where(Message.state == "held", Message.escalated == False,  # noqa: E712
-                                      Message.received_at < cutoff).order_by(Message.id).limit(500))
+    query = (sa_select(Message).where(col(Message.state) == "held", col(Message.escalated).is_(False),
+                                      col(Message.received_at) < cutoff).order_by(col(Message.id)).limit(500))
     if postgres:
         query = query.with_for_update(skip_locked=True)
     messages = list(session.execute(query).scalars().all())

@@ -79,7 +79,7 @@ def list_held(session: Session, where: HeldFilter = HeldFilter(), *, limit: int 
     query = (select(Message, Organization.name)
              .join(Pair, Pair.id == Message.pair_id)  # type: ignore[arg-type]
              .outerjoin(Organization, Organization.id == Pair.org_id)  # type: ignore[arg-type]
-             .order_by(Message.received_at, Message.id).offset(offset).limit(limit))
+             .order_by(col(Message.received_at), col(Message.id)).offset(offset).limit(limit))
     return [_item(m, org) for m, org in session.exec(_filtered(query, where)).all()]
 
 

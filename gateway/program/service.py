@@ -203,7 +203,7 @@ def pair_view(session: Session, settings: Settings, pair_id: int) -> PairView:
     mentor = session.get(Participant, pair.mentor_id)
     mentee = session.get(Participant, pair.mentee_id)
     assert mentor is not None and mentee is not None
-    aliases = {a.participant_id: a.local_part for a in
+    aliases: dict[int | None, str] = {a.participant_id: a.local_part for a in
                session.exec(select(Alias).where(Alias.pair_id == pair_id)).all()}
     org = session.get(Organization, pair.org_id) if pair.org_id else None
     domain = settings.gateway.domain

@@ -30,7 +30,7 @@ def load_people(session: Session, settings: Settings, message: Message) -> PairP
     sender = session.get(Participant, message.sender_id)
     recipient = session.get(Participant, message.recipient_id)
     assert pair is not None and sender is not None and recipient is not None
-    aliases = {a.participant_id: a.local_part
+    aliases: dict[int | None, str] = {a.participant_id: a.local_part
                for a in session.exec(select(Alias).where(Alias.pair_id == pair.id)).all()}
     domain = settings.gateway.domain
     return PairPeople(

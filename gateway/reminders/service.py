@@ -53,17 +53,19 @@ def candidate_rows(session: Session, now: datetime, rules: Sequence[ReminderRule
     """Active pairs whose last activity falls in the band where some step can be due."""
     earliest, latest = _bounds(rules)
     mentor, mentee = aliased(Participant), aliased(Participant)
-    quiet = and_(Pair.last_delivered_at <= now - earliest, Pair.last_delivered_at >= now - latest)  # type: ignore[operator]
-    never = and_(col(Pair.last_delivered_at).is_(None), Pair.created_at <= now - earliest,
-                 Pair.created_at >= now - latest)
+    quiet = and_(col(Pair.last_delivered_at) <= now - earliest,
+                 col(Pair.last_delivered_at) >= now - latest)
+    never = and_(col(Pair.last_delivered_at).is_(None), col(Pair.created_at) <= now - earliest,
+                 col(Pair.created_at) >= now - latest)
     query = (
-        sa_select(Pair.id, Pair.state, Pair.created_at, Pair.last_delivered_at,
-                  Pair.last_delivered_from, Pair.last_delivered_message_id,
-                  mentor.id, mentor.lang, mentor.time_zone, mentor.reminders_opt_out,
-                  mentee.id, mentee.lang, mentee.time_zone, mentee.reminders_opt_out)
-        .join(mentor, mentor.id == Pair.mentor_id)
-        .join(mentee, mentee.id == Pair.mentee_id)
-        .where(Pair.state == "active", or_(quiet, never))
+        sa_select(*[col(c) for c in (
+            Pair.id, Pair.state, Pair.created_at, Pair.last_delivered_at,
+            Pair.last_delivered_from, Pair.last_delivered_message_id,
+            mentor.id, mentor.lang, mentor.time_zone, mentor.reminders_opt_out,
+            mentee.id, mentee.lang, mentee.time_zone, mentee.reminders_opt_out)])
+        .join(mentor, col(mentor.id) == col(Pair.mentor_id))
+        .join(mentee, col(mentee.id) == col(Pair.mentee_id))
+        .where(col(Pair.state) == "active", or_(quiet, never))
     )
     return list(session.execute(query).all())
 
@@ -73,8 +75,8 @@ def _sent_keys(session: Session, pair_ids: Sequence[int]) -> dict[int, set[str]]
     for start in range(0, len(pair_ids), CHUNK):
         chunk = pair_ids[start:start + CHUNK]
         rows = session.execute(
-            sa_select(Outbox.pair_id, Outbox.dedup_key)
-            .where(Outbox.kind == "reminder", col(Outbox.pair_id).in_(chunk))
+            sa_select(col(Outbox.pair_id), col(Outbox.dedup_key))
+            .where(col(Outbox.kind) == "reminder", col(Outbox.pair_id).in_(chunk))
         ).all()
         for pair_id, key in rows:
             if key:
@@ -127,7 +129,7 @@ def _queue_one(session: Session, settings: Settings, reminder: DueReminder, now:
         return False
     people = {p.role: p for p in (session.get(Participant, pair.mentor_id),
                                   session.get(Participant, pair.mentee_id)) if p is not None}
-    aliases = {a.participant_id: f"{a.local_part}@{settings.gateway.domain}"
+    aliases: dict[int | None, str] = {a.participant_id: f"{a.local_part}@{settings.gateway.domain}"
                for a in session.exec(select(Alias).where(Alias.pair_id == pair.id)).all()}
     days = _silent_days(pair, now)
     if reminder.to_role == "coordinator":
@@ -176,7 +178,7 @@ def coordinators_for(session: Session, org_id: int | None) -> list[Staff]:
         if found:
             return list(found)
     return list(session.exec(select(Staff).where(Staff.role == "moderator", active)
-                             .order_by(Staff.id)).all())
+                             .order_by(col(Staff.id))).all())
 
 
 def _silent_days(pair: Pair, now: datetime) -> int:

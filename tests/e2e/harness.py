@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import smtplib
 import asyncio
+import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY

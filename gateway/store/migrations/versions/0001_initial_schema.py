@@ -1,18 +1,17 @@
 """initial schema
 
-Revision ID: 34044b5b0869
-Revises: 
-Create Date: 2026-11-28 15:39:41.014903
+Revision ID: 3635359a3eea
+Revises:
+Create Date: 2026-11-29 12:54:03.189402
 """
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
-
-revision: str = '34044b5b0869'
+revision: str = '3635359a3eea'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -36,6 +35,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_auditevent_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_auditevent_subject_id'), ['subject_id'], unique=False)
 
+    op.create_table('gatewaysecret',
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+    sa.Column('value', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.PrimaryKeyConstraint('name')
+    )
     op.create_table('imapcursor',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
@@ -116,6 +120,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_pair_mentee_id'), ['mentee_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_pair_mentor_id'), ['mentor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_pair_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_pair_state_created', ['state', 'created_at'], unique=False)
         batch_op.create_index('ix_pair_state_last_delivered', ['state', 'last_delivered_at'], unique=False)
 
     op.create_table('alias',
@@ -236,6 +241,7 @@ def downgrade() -> None:
     op.drop_table('alias')
     with op.batch_alter_table('pair', schema=None) as batch_op:
         batch_op.drop_index('ix_pair_state_last_delivered')
+        batch_op.drop_index('ix_pair_state_created')
         batch_op.drop_index(batch_op.f('ix_pair_org_id'))
         batch_op.drop_index(batch_op.f('ix_pair_mentor_id'))
         batch_op.drop_index(batch_op.f('ix_pair_mentee_id'))
@@ -252,6 +258,7 @@ def downgrade() -> None:
     op.drop_table('usedtoken')
     op.drop_table('organization')
     op.drop_table('imapcursor')
+    op.drop_table('gatewaysecret')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditevent_subject_id'))
         batch_op.drop_index(batch_op.f('ix_auditevent_at'))
