@@ -73,7 +73,7 @@ async def site(sqlite_url: str, tmp_path: Path, clock: MovableClock,
         await stop_site(running)
 
 
-async def log_in(page: Any, site: Site, email: str = "mod@program.test") -> None:
+async def log_in(page: Any, site: Site, email: str = "mod@program.example.org") -> None:
     await page.goto(f"{site.base}/login")
     await page.fill("input[name=email]", email)
     await page.fill("input[name=password]", PASSWORD)

@@ -64,11 +64,11 @@ async def start_site(db_url: str, tmp_path: Path, clock: MovableClock, smarthost
     def people(session: Any) -> None:
         add_organization(session, "École A", now=now)
         add_organization(session, "École B", now=now)
-        add_staff(session, email="mod@program.test", name="Modératrice", role="moderator",
+        add_staff(session, email="mod@program.example.org", name="Modératrice", role="moderator",
                   now=now, password=PASSWORD)
-        add_staff(session, email="mod-a@program.test", name="Mod A", role="moderator",
+        add_staff(session, email="mod-a@program.example.org", name="Mod A", role="moderator",
                   org="École A", now=now, password=PASSWORD, lang="en")
-        add_staff(session, email="coord-a@program.test", name="Coord A", role="coordinator",
+        add_staff(session, email="coord-a@program.example.org", name="Coord A", role="coordinator",
                   org="École A", now=now, password=PASSWORD)
 
     await harness.db.write(people)
@@ -139,10 +139,10 @@ async def test_post_without_valid_csrf_is_refused(site: Site) -> None:
     pair = await site.harness.make_pair(org="École A")
     held_id = await send_held(site, pair)
     async with httpx.AsyncClient(base_url=site.base) as client:
-        refused = await client.post("/login", data={"email": "mod@program.test",
+        refused = await client.post("/login", data={"email": "mod@program.example.org",
                                                     "password": PASSWORD})
         assert refused.status_code == 403
-        assert (await login(client, "mod@program.test")).status_code == 303
+        assert (await login(client, "mod@program.example.org")).status_code == 303
         forged = await client.post(f"/messages/{held_id}/approve", data={"csrf": "forged"})
         assert forged.status_code == 403
         missing = await client.post("/queue/decide", data={"action": "approve", "ids": [held_id]})
@@ -155,17 +155,17 @@ async def test_post_without_valid_csrf_is_refused(site: Site) -> None:
 
 async def test_six_wrong_passwords_are_throttled(site: Site) -> None:
     async with httpx.AsyncClient(base_url=site.base) as client:
-        codes = [(await login(client, "mod@program.test", "wrong password!")).status_code
+        codes = [(await login(client, "mod@program.example.org", "wrong password!")).status_code
                  for _ in range(6)]
         assert codes == [401] * 5 + [429]
-        blocked = await login(client, "mod@program.test")  # even the right password waits
+        blocked = await login(client, "mod@program.example.org")  # even the right password waits
         assert blocked.status_code == 429
         assert "Réessayez dans 15 minutes" in blocked.text
-        other = await login(client, "mod-a@program.test")
+        other = await login(client, "mod-a@program.example.org")
         assert other.status_code == 303  # the throttle is per address
     site.harness.clock.advance(timedelta(minutes=16))
     async with httpx.AsyncClient(base_url=site.base) as client:
-        assert (await login(client, "mod@program.test")).status_code == 303
+        assert (await login(client, "mod@program.example.org")).status_code == 303
 
 
 async def test_nobody_reaches_another_organizations_message(site: Site) -> None:
@@ -174,7 +174,7 @@ async def test_nobody_reaches_another_organizations_message(site: Site) -> None:
     held_a = await send_held(site, pair_a, subject="Message A")
     held_b = await send_held(site, pair_b, subject="Message B")
     async with httpx.AsyncClient(base_url=site.base) as client:
-        await login(client, "coord-a@program.test")
+        await login(client, "coord-a@program.example.org")
         assert (await client.get(f"/messages/{held_a}")).status_code == 200
         assert (await client.get(f"/messages/{held_b}")).status_code == 404
         queue = await client.get("/queue")
@@ -186,7 +186,7 @@ async def test_nobody_reaches_another_organizations_message(site: Site) -> None:
         assert pause_b.status_code == 404
         assert (await client.post(f"/pairs/{pair_a.id}/pause", data={"csrf": token})).status_code == 303
     async with httpx.AsyncClient(base_url=site.base) as client:
-        await login(client, "mod-a@program.test")
+        await login(client, "mod-a@program.example.org")
         token = csrf_of((await client.get("/queue")).text)
         crafted = await client.post(f"/messages/{held_b}/approve", data={"csrf": token})
         assert crafted.status_code == 404
@@ -208,12 +208,12 @@ async def test_audit_trail_names_who_decided(site: Site) -> None:
     pair = await site.harness.make_pair(org="École A")
     held_id = await send_held(site, pair)
     async with httpx.AsyncClient(base_url=site.base) as client:
-        await login(client, "mod@program.test")
+        await login(client, "mod@program.example.org")
         token = csrf_of((await client.get("/queue")).text)
         done = await client.post(f"/messages/{held_id}/reject",
                                  data={"csrf": token, "reason_key": "off_topic"})
         assert done.status_code == 303
         audit = await client.get("/audit")
     assert audit.status_code == 200
-    assert "mod@program.test" in audit.text and f"/messages/{held_id}" in audit.text
+    assert "mod@program.example.org" in audit.text and f"/messages/{held_id}" in audit.text
     assert "rejected" in audit.text
