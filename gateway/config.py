@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from gateway.durations import parse_duration
+from gateway.ingress.ports import ImapSettings
 
 
 class ConfigError(Exception):
@@ -73,21 +74,6 @@ class ModerationSettings:
     moderator_notices: Literal["each", "digest", "none"] = "each"
     digest_every: str = "1h"
     token_valid_for: str = "7d"
-
-
-@dataclass(frozen=True)
-class ImapSettings:
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 993
-    security: Literal["tls", "starttls", "none"] = "tls"
-    username: str = ""
-    password_env: str = "GATEWAY_IMAP_PASSWORD"
-    mailbox: str = "INBOX"
-    processed_mailbox: str = "Processed"
-    unroutable_mailbox: str = "Unroutable"
-    idle: bool = True
-    poll_interval: float = 60.0
 
 
 @dataclass(frozen=True)
