@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import signal
 from typing import Any
 
@@ -25,7 +26,9 @@ def register(sub: Any) -> None:
 
 def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-command chatter
+    # Per-command and per-job chatter from libraries would drown the gateway's own lines.
+    for noisy in ("mail.log", "alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -56,6 +59,7 @@ def migrate_cmd(args: argparse.Namespace, settings: Settings) -> int:
 
 DEMO_MENTOR = "demo-mentor@example.org"
 DEMO_MENTEE = "demo-mentee@example.org"
+DEMO_MODERATOR = "demo-moderator@example.org"
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,6 +75,9 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
         return service.create_pair(s, settings, mentor=DEMO_MENTOR, mentee=DEMO_MENTEE, now=t)
 
     view = with_db(settings, ensure)
+    password = with_db(settings, ensure_demo_moderator)
+    login = (f"password {password}" if password else
+             f"password set earlier; new one: .venv/bin/mentor-gateway staff reset-password {DEMO_MODERATOR}")
     host, port = settings.smtp.host, settings.smtp.port
     print(f"""
 ==== Mentor Gateway (demo data is labelled DEMO) ====
@@ -87,6 +94,21 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
  It appears, anonymized, as a file in {settings.outbound.maildir}/new/
  (outbound mode "{settings.outbound.mode}"; the first message of a pair waits for a moderator:
   .venv/bin/mentor-gateway queue list   then   .venv/bin/mentor-gateway queue approve ID)
+
+ Review page: http://{settings.web.host}:{settings.web.port}/
+   log in as {DEMO_MODERATOR}, {login}
 ====================================================
 """)
     return 0
+
+
+def ensure_demo_moderator(session: Any) -> str | None:
+    """A demo moderator for the review page; its password is shown once, when it is created."""
+    from gateway.program.staff import add_staff, staff_by_email
+
+    if staff_by_email(session, DEMO_MODERATOR):
+        return None
+    password = secrets.token_urlsafe(12)
+    add_staff(session, email=DEMO_MODERATOR, name="DEMO Moderator", role="moderator", now=now(),
+              password=password)
+    return password
