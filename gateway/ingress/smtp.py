@@ -5,32 +5,34 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from gateway.ingress.accept import FROM_MISMATCH, from_matches_sender, incoming, read_headers
 from gateway.ingress.routing import Refusal, Route, resolve_route
-from gateway.ingress.writer import Incoming, IngestWriter
+from gateway.ingress.writer import IngestWriter
 from gateway.mail.alias import normalize_address, split_address
-from gateway.mail.parse import address_of, header_message_ids, normalize_line_endings
+from gateway.mail.parse import normalize_line_endings
 from gateway.store.db import Database
 
 log = logging.getLogger("gateway.smtp")
 
 TEMPFAIL = "451 4.3.0 Temporary problem on our side; please try again later"
 TOO_BIG = "552 5.3.4 Message too big for this gateway"
-FROM_MISMATCH = (
-    "550 5.7.1 The From address of your message must be the address registered for you"
-    " in the mentoring program; your message was not delivered"
-)
 # A special recipient (bounce address, moderation replies) answers RCPT and DATA itself.
 SpecialHandler = Callable[[str, str, bytes], Awaitable[str]]
 
 
 class GatewaySMTP(SMTP):
     """aiosmtpd's protocol with enhanced status codes on its own size refusals."""
+
+    def __init__(self, handler: Any, *, data_size_limit: int, **kwargs: Any) -> None:
+        # aiosmtpd refuses any line over 1001 octets with a permanent 500, which loses mail from
+        # clients that send long lines or bare LFs (a whole message is then one "line"). The
+        # rewrite re-encodes long lines and normalizes line ends, so the size limit is enough.
+        self.line_length_limit = max(SMTP.line_length_limit, data_size_limit + 2)
+        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
 
     async def push(self, status: Any) -> None:
         text = status.decode() if isinstance(status, bytes) else status
@@ -113,25 +115,12 @@ class GatewayHandler:
             if handler is not None:
                 return await handler(envelope.mail_from or "", rcpt, raw)
         routes: list[Route] = getattr(envelope, "routes", [])
-        headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
-        from_address = address_of(_header(headers, "From"))
-        if from_address is None or from_address != routes[0].sender_email:
+        facts = read_headers(raw)
+        if not from_matches_sender(facts, routes[0]):
             return FROM_MISMATCH
-        ids = header_message_ids(_header(headers, "Message-ID"))
-        subject = _header(headers, "Subject")
         stored = []
         for route in routes:
-            item = Incoming(route=route, raw=raw, envelope_from=normalize_address(envelope.mail_from or ""),
-                            original_message_id=ids[0] if ids else None,
-                            subject=subject[:500] if subject else None)
+            item = incoming(route, raw, facts, envelope.mail_from or "", source="smtp")
             stored.append(await self._writer.store(item))
         numbers = ", ".join(str(mid) for mid, _dup in stored)
         return f"250 2.0.0 Queued as {numbers}"
-
-
-def _header(headers: Any, name: str) -> str | None:
-    try:
-        value = headers.get(name)
-        return str(value) if value is not None else None
-    except Exception:  # a malformed header is as good as absent
-        return None

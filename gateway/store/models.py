@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -152,8 +152,9 @@ class ImapCursor(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     account: str = Field(max_length=320)
     mailbox: str = Field(max_length=200)
-    uidvalidity: int
-    last_uid: int
+    # RFC 3501: both are unsigned 32-bit; PostgreSQL's INTEGER stops at 2**31 - 1.
+    uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_uid: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class UsedToken(SQLModel, table=True):

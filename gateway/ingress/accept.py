@@ -1,0 +1,56 @@
+"""The accept step SMTP and IMAP share: read the headers once, check the visible From, build the row to store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from typing import Any
+
+from gateway.ingress.routing import Route
+from gateway.ingress.writer import Incoming
+from gateway.mail.alias import normalize_address
+from gateway.mail.parse import address_of, header_message_ids
+
+FROM_MISMATCH = (
+    "550 5.7.1 The From address of your message must be the address registered for you"
+    " in the mentoring program; your message was not delivered"
+)
+
+
+@dataclass(frozen=True)
+class HeaderFacts:
+    """What the accept step needs from a message's headers."""
+
+    from_address: str | None
+    message_id: str | None
+    subject: str | None
+
+
+def read_headers(raw: bytes) -> HeaderFacts:
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
+    ids = header_message_ids(_header(headers, "Message-ID"))
+    subject = _header(headers, "Subject")
+    return HeaderFacts(
+        from_address=address_of(_header(headers, "From")),
+        message_id=ids[0] if ids else None,
+        subject=subject[:500] if subject else None,
+    )
+
+
+def from_matches_sender(facts: HeaderFacts, route: Route) -> bool:
+    """The partner sees the From header: it must be the registered address the route was checked for."""
+    return facts.from_address is not None and facts.from_address == route.sender_email
+
+
+def incoming(route: Route, raw: bytes, facts: HeaderFacts, envelope_from: str, source: str) -> Incoming:
+    return Incoming(route=route, raw=raw, envelope_from=normalize_address(envelope_from),
+                    original_message_id=facts.message_id, subject=facts.subject, source=source)
+
+
+def _header(headers: Any, name: str) -> str | None:
+    try:
+        value = headers.get(name)
+        return str(value) if value is not None else None
+    except Exception:  # a malformed header is as good as absent
+        return None
