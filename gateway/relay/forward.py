@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import format_datetime
 
 from sqlmodel import Session, select
 
+from gateway.clock import as_utc
 from gateway.config import Settings
 from gateway.delivery.outbox import enqueue
 from gateway.mail.parse import header_message_ids, parse
@@ -90,6 +92,7 @@ def queue_forward(
         new_message_id=gateway_id,
         in_reply_to=tuple(replied_to[:1] or translated[-1:]),
         references=tuple(translated),
+        fallback_date=format_datetime(as_utc(message.received_at)),
     )
     data = anonymize(source, context)
     session.add(MessageIdMap(pair_id=people.pair.id, sender_id=people.sender.id or 0,

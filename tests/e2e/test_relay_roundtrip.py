@@ -45,3 +45,17 @@ async def test_mentor_and_mentee_write_back_and_forth_in_one_thread(gateway: Har
     assert back["In-Reply-To"] == "<first.1@mail.example.com>"
     assert "<first.1@mail.example.com>" in back["References"]
     assert "eleves.example.net" not in smarthost.messages[0].data.decode(errors="replace").lower()
+
+
+async def test_a_message_without_date_gets_the_time_we_received_it(gateway: Harness, smarthost) -> None:
+    pair = await gateway.make_pair()
+    await gateway.pump()
+    smarthost.clear()
+    raw = simple_message(pair.mentee_email, pair.mentor_alias)
+    assert b"\nDate:" not in raw
+    assert (await gateway.send(pair.mentee_email, [pair.mentor_alias], raw)).code == 250
+    await gateway.pump()
+    await smarthost.wait_for_async(1, timeout=5)
+    got = parse(smarthost.messages[0].data)
+    assert got["Date"].datetime is not None
+    assert abs((got["Date"].datetime - gateway.clock.now()).total_seconds()) < 5
