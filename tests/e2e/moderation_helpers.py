@@ -1,0 +1,137 @@
+"""Helpers for the moderation end-to-end tests: rule folders, moderators, reading what arrived."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from gateway.moderation import held
+from gateway.program.service import add_organization
+from gateway.program.staff import add_staff
+from gateway.store.models import AuditEvent, Message
+from tests.conftest import ROOT
+from tests.e2e.harness import Harness
+
+SHIPPED = ROOT / "relay_rules"
+PHONE = "514 555-1234"
+OBFUSCATED_PHONE = "cinq un quatre, cinq cinq cinq, un deux trois quatre"
+REMOVED = "[retiré / removed]"
+# What a participant must never see in a notice: rule names and moderator-facing wording.
+INTERNAL_WORDS = ("contact_details", "first_message", "executables", "evidence", "hold)",
+                  "queue show", "Message #")
+
+
+def rules_copy(folder: Path, *, first_message: bool = True, extra: dict[str, str] | None = None) -> Path:
+    """The shipped rules, optionally without the first-message hold and with extra rule files."""
+    shutil.copytree(SHIPPED, folder)
+    if not first_message:
+        path = folder / "first_message.toml"
+        text = path.read_text(encoding="utf-8")
+        assert "enabled = true" in text
+        path.write_text(text.replace("enabled = true", "enabled = false"), encoding="utf-8")
+    for name, text in (extra or {}).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def parse(data: bytes) -> EmailMessage:
+    return message_from_bytes(data, policy=policy.default)  # type: ignore[return-value]
+
+
+def text_body(data: bytes) -> str:
+    part = parse(data).get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())  # type: ignore[attr-defined]
+
+
+def received_by(smarthost: Any, address: str) -> list[EmailMessage]:
+    """The messages the smarthost accepted for one recipient address."""
+    wanted = address.lower()
+    return [parse(m.data) for m in smarthost.messages if wanted in (r.lower() for r in m.rcpt_tos)]
+
+
+def mail(sender: str, to: str, body: str, *, subject: str = "Bonjour",
+         attachment: tuple[str, str, bytes] | None = None) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Message-ID"] = make_msgid(domain="client.example.com")
+    msg.set_content(body)
+    if attachment:
+        name, ctype, payload = attachment
+        maintype, subtype = ctype.split("/")
+        msg.add_attachment(payload, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes(policy=SMTP_POLICY)
+
+
+async def add_moderator(h: Harness, email: str, name: str, *, lang: str = "fr",
+                        org: str | None = None) -> None:
+    now = h.clock.now()
+    await h.db.write(lambda s: add_staff(s, email=email, name=name, role="moderator", org=org,
+                                         lang=lang, now=now) and None)
+
+
+async def add_org(h: Harness, name: str) -> None:
+    now = h.clock.now()
+    await h.db.write(lambda s: add_organization(s, name, now=now) and None)
+
+
+@dataclass(frozen=True)
+class Stored:
+    id: int
+    state: str
+    verdict: str | None
+    rules: list[str]
+    evidence: list[str]
+    decided_by: str | None
+
+
+async def messages(h: Harness) -> list[Stored]:
+    """Every stored participant message, oldest first, with its state and rule hits."""
+    import json
+
+    def read(s: Any) -> list[Stored]:
+        rows = s.exec(select(Message).order_by(col(Message.id))).all()
+        out = []
+        for m in rows:
+            hits = json.loads(m.hits_json or "[]")
+            out.append(Stored(m.id, m.state, m.verdict, [x["rule"] for x in hits],
+                              [x["evidence"] for x in hits], m.decided_by))
+        return out
+
+    return await h.db.read(read)
+
+
+async def approve(h: Harness, message_id: int, *, actor: str = "mod@program.example.org",
+                  note: str | None = None, redacted: bool = False) -> None:
+    now = h.clock.now()
+    await h.db.write(lambda s: held.approve(s, h.settings, message_id, actor=actor, now=now,
+                                            note=note, redacted=redacted) and None)
+
+
+async def reject(h: Harness, message_id: int, reason: str, *,
+                 actor: str = "mod@program.example.org") -> None:
+    now = h.clock.now()
+    await h.db.write(lambda s: held.reject(s, h.settings, message_id, actor=actor, now=now,
+                                           reason=reason) and None)
+
+
+async def decisions(h: Harness, message_id: int) -> list[tuple[str, str, Any, str | None]]:
+    """The audit trail of one message's human decisions: (actor, to_state, at, detail)."""
+    def read(s: Any) -> list[tuple[str, str, Any, str | None]]:
+        rows = s.exec(select(AuditEvent).where(AuditEvent.subject_type == "message",
+                                               AuditEvent.subject_id == message_id,
+                                               AuditEvent.from_state == "held")
+                      .order_by(col(AuditEvent.id))).all()
+        return [(e.actor, e.to_state, e.at, e.detail) for e in rows]
+
+    return await h.db.read(read)

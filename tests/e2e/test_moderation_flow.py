@@ -1,0 +1,349 @@
+"""Moderation through the real gateway: holds, notices, approve, redact, reject, flag, escalation."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.clock import MovableClock
+from gateway.moderation.held import QueueError
+from gateway.scheduler import moderation_chores
+from tests.conftest import make_settings
+from tests.e2e.harness import Harness, PairInfo
+from tests.e2e.moderation_helpers import (
+    INTERNAL_WORDS,
+    OBFUSCATED_PHONE,
+    PHONE,
+    REMOVED,
+    add_moderator,
+    add_org,
+    approve,
+    decisions,
+    mail,
+    messages,
+    received_by,
+    reject,
+    rules_copy,
+    text_body,
+)
+
+MakeGateway = Callable[..., Awaitable[Harness]]
+MOD_FR = "mod@program.example.org"
+MOD_EN = "moderator@program.example.org"
+
+
+@pytest.fixture
+async def make_gateway(db_url: str, tmp_path: Path, clock: MovableClock,
+                       smarthost: Any) -> AsyncIterator[MakeGateway]:
+    """A gateway on a copy of the shipped rules (first-message hold switchable, extra rules)."""
+    started: list[Harness] = []
+
+    async def make(*, first_message: bool = True, extra: dict[str, str] | None = None,
+                   **sections: dict[str, Any]) -> Harness:
+        rules = rules_copy(tmp_path / "rules", first_message=first_message, extra=extra)
+        harness = Harness(make_settings(db_url, tmp_path, rules_dir=rules, **sections), clock,
+                          smarthost.port)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield make
+    for harness in started:
+        await harness.stop()
+
+
+async def ready_pair(h: Harness, smarthost: Any, **kwargs: Any) -> PairInfo:
+    """A pair whose introductions are out of the way, so the smarthost only shows what follows."""
+    pair = await h.make_pair(**kwargs)
+    await h.pump()
+    smarthost.clear()
+    return pair
+
+
+async def send(h: Harness, pair: PairInfo, body: str, *, subject: str = "Bonjour",
+               from_mentee: bool = True, attachment: tuple[str, str, bytes] | None = None) -> None:
+    sender, alias = ((pair.mentee_email, pair.mentor_alias) if from_mentee
+                     else (pair.mentor_email, pair.mentee_alias))
+    outcome = await h.send(sender, [alias], mail(sender, alias, body, subject=subject,
+                                                 attachment=attachment))
+    assert outcome.code == 250, outcome
+    await h.pump()
+
+
+def assert_participant_notice(notice: Any, *, forbidden: tuple[str, ...] = ()) -> str:
+    """A notice to a participant is automatic and carries nothing meant for moderators."""
+    assert notice["Auto-Submitted"] in ("auto-replied", "auto-generated")
+    body = text_body(notice.as_bytes())
+    for word in (*INTERNAL_WORDS, *forbidden):
+        assert word not in body and word not in str(notice["Subject"]), word
+    return body
+
+
+@pytest.mark.parametrize("body", [f"Salut ! Mon numéro est {PHONE}, écris-moi.\n",
+                                  f"Salut ! Mon numéro est {OBFUSCATED_PHONE}.\n"],
+                         ids=["plain", "obfuscated"])
+async def test_phone_number_is_held_and_nothing_reaches_the_partner(
+        make_gateway: MakeGateway, smarthost: Any, body: str) -> None:
+    h = await make_gateway(first_message=False)
+    await add_moderator(h, MOD_FR, "Modératrice", lang="fr")
+    pair = await ready_pair(h, smarthost, mentee_lang="fr")
+
+    await send(h, pair, body)
+
+    [stored] = await messages(h)
+    assert stored.state == "held" and stored.rules == ["contact_details"]
+    assert received_by(smarthost, pair.mentor_email) == []
+    [notice] = received_by(smarthost, pair.mentee_email)
+    assert "en cours de vérification" in str(notice["Subject"])
+    assert_participant_notice(notice, forbidden=(PHONE, "cinq un quatre"))
+    [alert] = received_by(smarthost, MOD_FR)
+    assert f"#{stored.id}" in text_body(alert.as_bytes())
+    assert len(smarthost.messages) == 2
+
+
+async def test_with_notices_off_a_hold_sends_nothing_at_all(make_gateway: MakeGateway,
+                                                            smarthost: Any) -> None:
+    h = await make_gateway(first_message=False, moderation={"notify_sender_on_hold": False,
+                                                             "moderator_notices": "none"})
+    await add_moderator(h, MOD_FR, "Modératrice")
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Appelle-moi au {PHONE}\n")
+    assert [m.state for m in await messages(h)] == ["held"]
+    assert smarthost.messages == []
+
+
+async def test_sender_gets_one_review_notice_a_day_in_their_language(
+        make_gateway: MakeGateway, smarthost: Any, clock: MovableClock) -> None:
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost, mentee_lang="en")
+
+    await send(h, pair, f"Call me at {PHONE}\n")
+    clock.advance(timedelta(hours=2))
+    await send(h, pair, "Or text me: five one four five five five one two three four\n")
+    notices = received_by(smarthost, pair.mentee_email)
+    assert [str(n["Subject"]) for n in notices] == [
+        f"Your message to Marie-Ève Tremblay {1} is being reviewed"]
+    assert_participant_notice(notices[0], forbidden=(PHONE,))
+
+    clock.advance(timedelta(days=1))
+    await send(h, pair, f"Still waiting, {PHONE}\n")
+    assert len(received_by(smarthost, pair.mentee_email)) == 2
+    assert [m.state for m in await messages(h)] == ["held", "held", "held"]
+
+
+async def test_every_moderator_gets_a_notice_for_each_hold(make_gateway: MakeGateway,
+                                                           smarthost: Any) -> None:
+    h = await make_gateway(first_message=False)
+    await add_moderator(h, MOD_FR, "Modératrice", lang="fr")
+    await add_moderator(h, MOD_EN, "Moderator", lang="en")
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Mon numéro : {PHONE}\n")
+    await send(h, pair, f"Je répète : {PHONE}\n")
+    ids = [m.id for m in await messages(h)]
+    fr, en = received_by(smarthost, MOD_FR), received_by(smarthost, MOD_EN)
+    assert [str(a["Subject"]).split(" (")[0] for a in fr] == [f"[Modération] Message #{i} à vérifier"
+                                                            for i in ids]
+    assert [str(a["Subject"]).split(" (")[0] for a in en] == [f"[Moderation] Message #{i} to review"
+                                                            for i in ids]
+    assert PHONE in text_body(en[0].as_bytes())  # moderators do see the evidence
+
+
+async def test_approve_delivers_once_anonymized_without_running_the_rules_again(
+        make_gateway: MakeGateway, smarthost: Any, clock: MovableClock) -> None:
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Mon numéro est {PHONE}, de la part de {pair.mentee_email}\n")
+    [stored] = await messages(h)
+    smarthost.clear()
+
+    clock.advance(timedelta(minutes=30))
+    await approve(h, stored.id, actor=MOD_FR, note="numéro du bureau de l'école")
+    await h.pump()
+    await h.pump()
+
+    [delivered] = received_by(smarthost, pair.mentor_email)
+    assert len(smarthost.messages) == 1  # no second copy, no notice to anyone
+    raw = smarthost.messages[0].data.decode(errors="replace").lower()
+    assert "eleves.example.net" not in raw  # the mentee's real address appears nowhere
+    assert pair.mentee_alias in str(delivered["Reply-To"])  # the mentor answers the alias
+    assert PHONE in text_body(delivered.as_bytes())  # delivered as it is: the hold is not redone
+    [after] = await messages(h)
+    assert after.state == "delivered" and after.decided_by == MOD_FR
+    [(actor, to_state, at, detail)] = await decisions(h, stored.id)
+    assert (actor, to_state) == (MOD_FR, "queued")
+    assert at.replace(tzinfo=None) == clock.now().replace(tzinfo=None)
+    assert detail is not None and "numéro du bureau de l'école" in detail
+
+
+@pytest.mark.parametrize("secret", [PHONE, "5 1 4\n5 5 5 1 2 3 4"], ids=["plain", "split-lines"])
+async def test_approve_with_redaction_replaces_the_evidence(make_gateway: MakeGateway,
+                                                            smarthost: Any, secret: str) -> None:
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Bonjour Léa,\nappelle-moi au {secret} demain.\nMarie\n", from_mentee=False)
+    [stored] = await messages(h)
+    smarthost.clear()
+
+    await approve(h, stored.id, actor=MOD_FR, redacted=True)
+    await h.pump()
+
+    [delivered] = received_by(smarthost, pair.mentee_email)
+    text = text_body(delivered.as_bytes())
+    assert REMOVED in text and "appelle-moi au" in text and "demain" in text
+    assert "555" not in text and "1234" not in text
+    [(actor, _, _, detail)] = await decisions(h, stored.id)
+    assert actor == MOD_FR and detail is not None and "redact" in detail
+
+
+@pytest.mark.parametrize(("lang", "subject_words"), [("fr", "n'a pas été transmis"),
+                                                     ("en", "was not delivered")])
+async def test_reject_tells_the_sender_the_reason_in_their_language(
+        make_gateway: MakeGateway, smarthost: Any, lang: str, subject_words: str) -> None:
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost, mentee_lang=lang, mentor_lang="fr")
+    await send(h, pair, f"Mon numéro : {PHONE}\n")
+    [stored] = await messages(h)
+    smarthost.clear()
+
+    reason = "Pas de numéro de téléphone, s.v.p." if lang == "fr" else "No phone numbers, please."
+    await reject(h, stored.id, reason, actor=MOD_EN)
+    await h.pump()
+
+    assert received_by(smarthost, pair.mentor_email) == []
+    [notice] = received_by(smarthost, pair.mentee_email)
+    assert subject_words in str(notice["Subject"])
+    body = assert_participant_notice(notice, forbidden=(PHONE,))
+    assert reason in body
+    [after] = await messages(h)
+    assert after.state == "rejected"
+    [(actor, to_state, _, detail)] = await decisions(h, stored.id)
+    assert (actor, to_state) == (MOD_EN, "rejected") and detail is not None and reason in detail
+
+
+async def test_acting_twice_on_a_message_is_refused(make_gateway: MakeGateway, smarthost: Any) -> None:
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Mon numéro : {PHONE}\n")
+    [stored] = await messages(h)
+    await approve(h, stored.id, actor=MOD_FR)
+    await h.pump()
+
+    with pytest.raises(QueueError, match="not held"):
+        await approve(h, stored.id, actor=MOD_EN)
+    with pytest.raises(QueueError, match="not held"):
+        await reject(h, stored.id, "trop tard", actor=MOD_EN)
+    await h.pump()
+    assert len(received_by(smarthost, pair.mentor_email)) == 1
+    assert [a for a, *_ in await decisions(h, stored.id)] == [MOD_FR]
+
+
+async def test_first_message_is_held_then_clean_mail_flows_straight_through(
+        moderated_gateway: Harness, smarthost: Any) -> None:
+    h = moderated_gateway
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, "Bonjour Marie-Ève, merci d'être ma mentore !\n")
+    [first] = await messages(h)
+    assert first.state == "held" and first.rules == ["first_message"]
+    assert received_by(smarthost, pair.mentor_email) == []
+
+    await approve(h, first.id)
+    await h.pump()
+    assert len(received_by(smarthost, pair.mentor_email)) == 1
+    smarthost.clear()
+
+    await send(h, pair, "Bonjour Léa, avec plaisir ! On commence lundi ?\n", from_mentee=False)
+    assert [m.state for m in await messages(h)] == ["delivered", "delivered"]
+    [delivered] = received_by(smarthost, pair.mentee_email)
+    assert "On commence lundi" in text_body(delivered.as_bytes())
+    assert len(smarthost.messages) == 1  # no notice for a message nobody had to review
+
+
+async def test_clean_first_message_flows_straight_through_with_the_switch_off(
+        make_gateway: MakeGateway, smarthost: Any) -> None:
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, "Bonjour, as-tu trouvé ton stage pour 2024-2025 ? Rendez-vous le 12/03 à 14 h 30.\n",
+               from_mentee=False)
+    [stored] = await messages(h)
+    assert (stored.state, stored.verdict) == ("delivered", "pass")
+    [delivered] = received_by(smarthost, pair.mentee_email)
+    assert "as-tu trouvé ton stage" in text_body(delivered.as_bytes())
+    assert len(smarthost.messages) == 1
+
+
+@pytest.mark.parametrize(("lang", "reason_words"), [("fr", "Les programmes et les scripts"),
+                                                    ("en", "Programs and scripts")])
+async def test_executable_attachment_is_rejected_with_the_reason_in_the_sender_language(
+        moderated_gateway: Harness, smarthost: Any, lang: str, reason_words: str) -> None:
+    h = moderated_gateway
+    pair = await ready_pair(h, smarthost, mentee_lang=lang)
+    await send(h, pair, "Regarde ce jeu !\n",
+               attachment=("jeu.exe", "application/octet-stream", b"MZ\x90\x00" + b"\x00" * 200))
+    [stored] = await messages(h)
+    assert stored.state == "rejected" and "executables" in stored.rules
+    assert received_by(smarthost, pair.mentor_email) == []
+    [notice] = received_by(smarthost, pair.mentee_email)
+    body = assert_participant_notice(notice, forbidden=("jeu.exe",))
+    assert reason_words in body
+    # The first-message hold is not a reason the sender needs to read about.
+    assert "premier message" not in body.lower() and "first message" not in body.lower()
+
+
+FLAG_RULE = """description = "Talk of part-time jobs (sampled by moderators)"
+action = "flag"
+reason_fr = "Emploi"
+reason_en = "Job"
+
+[match]
+kind = "words"
+words = ["petit boulot", "part-time job"]
+"""
+
+
+async def test_flag_rule_delivers_and_records_the_hit(make_gateway: MakeGateway, smarthost: Any) -> None:
+    h = await make_gateway(first_message=False, extra={"jobs.toml": FLAG_RULE})
+    await add_moderator(h, MOD_FR, "Modératrice")
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, "J'ai trouvé un PETIT BOULOT au dépanneur !\n")
+    [stored] = await messages(h)
+    assert (stored.state, stored.verdict, stored.rules) == ("delivered", "flag", ["jobs"])
+    assert stored.evidence == ["PETIT BOULOT"]
+    [delivered] = received_by(smarthost, pair.mentor_email)
+    assert "PETIT BOULOT au dépanneur" in text_body(delivered.as_bytes())
+    assert len(smarthost.messages) == 1  # no hold notice, no moderator alert
+
+
+async def test_overdue_hold_is_escalated_to_all_moderators_once(
+        make_gateway: MakeGateway, smarthost: Any, clock: MovableClock) -> None:
+    h = await make_gateway(first_message=False, moderation={"review_within": "24h"})
+    await add_org(h, "Org A")
+    await add_org(h, "Org B")
+    await add_moderator(h, MOD_FR, "Modératrice A", org="Org A")
+    await add_moderator(h, MOD_EN, "Moderator B", lang="en", org="Org B")
+    pair = await ready_pair(h, smarthost, org="Org A")
+    await send(h, pair, f"Mon numéro : {PHONE}\n")
+    await send(h, pair, "Salut, tu as eu mon message ?\n")  # clean: delivered, never escalated
+    [stored, _] = await messages(h)
+    assert received_by(smarthost, MOD_EN) == []  # Org B's moderator is not told of Org A's holds
+    smarthost.clear()
+
+    clock.advance(timedelta(hours=23, minutes=59))
+    await moderation_chores(h.app)
+    await h.pump()
+    assert smarthost.messages == []
+
+    clock.advance(timedelta(minutes=2))
+    await moderation_chores(h.app)
+    await h.pump()
+    escalated = {a: received_by(smarthost, a) for a in (MOD_FR, MOD_EN)}
+    assert {a: len(v) for a, v in escalated.items()} == {MOD_FR: 1, MOD_EN: 1}
+    assert f"#{stored.id}" in str(escalated[MOD_EN][0]["Subject"])
+
+    clock.advance(timedelta(hours=6))
+    await moderation_chores(h.app)
+    await h.pump()
+    assert len(smarthost.messages) == 2
