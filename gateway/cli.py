@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from gateway.clock import SystemClock
 from gateway.config import ConfigError, Settings, default_config_path, load_settings
@@ -47,10 +47,18 @@ def now() -> Any:
     return SystemClock().now()
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments give one line on stderr and exit code 2, like every other refusal here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from gateway import cli_commands  # noqa: F401  (registers the commands)
 
-    parser = argparse.ArgumentParser(prog="mentor-gateway", description=__doc__)
+    # Sub-parsers inherit the parser's class, so every sub-command answers in one line too.
+    parser = OneLineParser(prog="mentor-gateway", description=__doc__)
     parser.add_argument("-c", "--config", type=Path, default=None,
                         help="config file (default: $GATEWAY_CONFIG, else ./config.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
