@@ -223,6 +223,33 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
     if settings.outbound.connections < 1:
         raise ConfigError(_where(path, text, "outbound", "connections") + "must be >= 1")
     _check_zone(path, text, settings.gateway.time_zone)
+    _check_reminders(path, text, settings.reminders)
+
+
+def _check_reminders(path: Path, text: str, reminders: RemindersSettings) -> None:
+    """Parse the reminder policy now: a bad rule or window stops start-up, not the 3 a.m. check."""
+    from gateway.reminders.rules import ReminderConfigError, parse_reminder_rules, parse_send_window
+
+    try:
+        parse_send_window(reminders.send_window, reminders.weekdays)
+        if reminders.rules:
+            parse_reminder_rules(reminders.rules)
+    except ReminderConfigError as exc:
+        key = exc.key_path.split(".")[1].split("[")[0]
+        line = _rule_line(text, exc.key_path) or line_of_key(text, "reminders", key)
+        where = f"{path}: line {line}: " if line else f"{path}: "
+        raise ConfigError(where + f"'{exc.key_path}': {exc.message}") from exc
+
+
+def _rule_line(text: str, key_path: str) -> int | None:
+    """The line of the N-th [[reminders.rules]] table named by "reminders.rules[N]..."."""
+    found = re.match(r"reminders\.rules\[(\d+)\]", key_path)
+    if not found:
+        return None
+    headers = [number for number, raw in enumerate(text.splitlines(), start=1)
+               if re.match(r"^\s*\[\[\s*reminders\.rules\s*\]\]", raw)]
+    index = int(found.group(1))
+    return headers[index] if index < len(headers) else None
 
 
 def _check_zone(path: Path, text: str, zone: str) -> None:
