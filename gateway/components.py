@@ -14,4 +14,8 @@ def default_components(settings: Settings) -> list[Component]:
         from gateway.web.server import run_web
 
         components.append(run_web)
+    if settings.imap.enabled:
+        from gateway.ingress.imap_component import imap_component
+
+        components.append(imap_component(settings))
     return components
