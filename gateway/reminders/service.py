@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.config import Settings
-from gateway.notices import queue_program_mail
+from gateway.notices import bounce_address, queue_program_mail
 from gateway.reminders.policy import DueReminder, PairActivity, Person, due_reminders
 from gateway.reminders.rules import (
     DEFAULT_RULES,
@@ -25,6 +25,7 @@ from gateway.reminders.rules import (
     parse_send_window,
 )
 from gateway.reminders.unsubscribe import unsubscribe_headers
+from gateway.store.audit import record
 from gateway.store.db import Database
 from gateway.store.models import Alias, Outbox, Pair, Participant, Staff
 
@@ -154,6 +155,9 @@ def _queue_one(session: Session, settings: Settings, reminder: DueReminder, now:
 def _queue_escalation(session: Session, settings: Settings, reminder: DueReminder, pair: Pair,
                       people: dict[str, Participant], days: int, now: datetime) -> bool:
     staff = coordinators_for(session, pair.org_id)
+    if not staff:
+        _nobody_to_tell(session, settings, reminder, pair, now)
+        return False
     for index, person in enumerate(staff):
         queue_program_mail(
             session, settings, kind="reminder", to_address=person.email,
@@ -167,6 +171,23 @@ def _queue_escalation(session: Session, settings: Settings, reminder: DueReminde
         )
     session.flush()
     return bool(staff)
+
+
+def _nobody_to_tell(session: Session, settings: Settings, reminder: DueReminder, pair: Pair,
+                    now: datetime) -> None:
+    """No coordinator and no moderator: say so once in the audit trail, and keep the key taken.
+
+    A failed outbox row holds the reminder's unique key, so later checks (and other instances)
+    see this step as done instead of deciding it again every check_every, forever.
+    """
+    problem = "nobody to tell: no coordinator for the pair's organization and no active moderator"
+    session.add(Outbox(kind="reminder", envelope_from=bounce_address(settings), recipient="", data=b"",
+                       state="failed", created_at=now, next_attempt_at=now, pair_id=pair.id,
+                       last_error=problem, dedup_key=KEY_PREFIX + reminder.key))
+    session.flush()
+    record(session, at=now, actor="system", subject_type="pair", subject_id=pair.id,
+           action="reminder_escalation_unsent", detail=f"{reminder.rule} step {reminder.step}: {problem}")
+    log.warning("pair %s: reminder escalation not sent, %s", pair.id, problem)
 
 
 def coordinators_for(session: Session, org_id: int | None) -> list[Staff]:

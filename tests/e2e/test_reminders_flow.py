@@ -170,6 +170,23 @@ async def test_escalation_at_ten_days_tells_the_coordinator_or_the_moderators(
     assert len(smarthost.messages) == 3
 
 
+async def test_an_escalation_with_nobody_to_tell_is_recorded_once_and_not_retried(
+        gateway: Harness, smarthost: Any) -> None:
+    pair = await gateway.make_pair()  # no organization, no staff at all
+    await gateway.pump()
+    await converse(gateway, pair, smarthost)
+    smarthost.clear()
+    for step in (3 * DAY, 4 * DAY, 3 * DAY, timedelta(minutes=15), DAY):
+        gateway.clock.advance(step)
+        await check(gateway)
+    assert [m.rcpt_tos for m in smarthost.messages] == [(pair.mentee_email,)] * 2
+    events = await gateway.db.read(lambda s: list(s.exec(
+        select(AuditEvent).where(AuditEvent.action == "reminder_escalation_unsent"))))
+    assert [(e.subject_type, e.subject_id) for e in events] == [("pair", pair.id)]
+    rows = await reminder_rows(gateway)
+    assert sorted(r.state for r in rows) == ["failed", "sent", "sent"]
+
+
 async def test_nothing_goes_out_at_night_until_the_send_window_opens(gateway: Harness, smarthost: Any) -> None:
     gateway.clock.set(datetime(2026, 1, 5, 6, 0, tzinfo=UTC))  # Monday 01:00 in Toronto
     pair = await gateway.make_pair()
