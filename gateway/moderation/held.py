@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from sqlalchemy import func
@@ -14,9 +15,10 @@ from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.config import Settings
+from gateway.mail.bodies import rewrite_text_leaf
 from gateway.mail.parse import parse
 from gateway.mail.rewrite import replace_in_text_parts
-from gateway.mail.text import text_of
+from gateway.mail.text import html_to_text, text_of
 from gateway.relay.forward import load_people, queue_forward
 from gateway.relay.notify import notify_rejection
 from gateway.relay.processor import set_state
@@ -134,14 +136,43 @@ def _decidable(session: Session, message_id: int, org_ids: tuple[int, ...] | Non
     return message
 
 
-def redact(raw: bytes, evidence: list[str]) -> bytes:
-    """Replace every evidence span in the text parts by the bilingual placeholder."""
-    spans = sorted({e for e in evidence if e.strip()}, key=len, reverse=True)
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
+
+
+def _span_regex(span: str) -> str:
+    # Any run of white space may separate the words, and any dash stand for another: the same
+    # number in the HTML copy often has non-breaking spaces or hyphens, or breaks across lines.
+    def word(w: str) -> str:
+        return "".join(f"[{_DASHES}]" if c in _DASHES else re.escape(c) for c in w)
+    return r"\s+".join(word(w) for w in span.split())
+
+
+def _evidence_pattern(evidence: list[str]) -> re.Pattern[str] | None:
+    spans = sorted({e.strip() for e in evidence if e.strip()}, key=len, reverse=True)
     if not spans:
+        return None
+    return re.compile("|".join(_span_regex(s) for s in spans), re.IGNORECASE)
+
+
+def _redact_html(html: str, pattern: re.Pattern[str]) -> tuple[str, int]:
+    """Markup or entities inside a span (<b>514</b>&nbsp;555-1234) hide it from a search of the
+    source; when the rendered text still shows it, the part becomes the redacted text, escaped."""
+    text = html_to_text(html)
+    if not pattern.search(text):
+        return html, 0
+    return f'<div style="white-space: pre-wrap">{escape(pattern.sub(REDACTED, text))}</div>', 1
+
+
+def redact(raw: bytes, evidence: list[str]) -> bytes:
+    """Replace every evidence span in the text parts (HTML as rendered, too) by the placeholder."""
+    pattern = _evidence_pattern(evidence)
+    if pattern is None:
         return raw
     msg = parse(raw)
-    pattern = re.compile("|".join(re.escape(s) for s in spans), re.IGNORECASE)
     replace_in_text_parts(msg, pattern, REDACTED)
+    for part in msg.walk():
+        if part.get_content_type() == "text/html" and not part.is_attachment():
+            rewrite_text_leaf(part, lambda html: _redact_html(html, pattern))
     subject = msg.get("Subject")
     if subject is not None:
         del msg["Subject"]

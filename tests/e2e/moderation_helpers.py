@@ -46,8 +46,8 @@ def parse(data: bytes) -> EmailMessage:
     return message_from_bytes(data, policy=policy.default)  # type: ignore[return-value]
 
 
-def text_body(data: bytes) -> str:
-    part = parse(data).get_body(("plain",))
+def text_body(data: bytes, subtype: str = "plain") -> str:
+    part = parse(data).get_body((subtype,))
     assert part is not None
     return str(part.get_content())  # type: ignore[attr-defined]
 
@@ -59,13 +59,15 @@ def received_by(smarthost: Any, address: str) -> list[EmailMessage]:
 
 
 def mail(sender: str, to: str, body: str, *, subject: str = "Bonjour",
-         attachment: tuple[str, str, bytes] | None = None) -> bytes:
+         attachment: tuple[str, str, bytes] | None = None, html: str | None = None) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = make_msgid(domain="client.example.com")
     msg.set_content(body)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
     if attachment:
         name, ctype, payload = attachment
         maintype, subtype = ctype.split("/")

@@ -199,6 +199,31 @@ async def test_approve_with_redaction_replaces_the_evidence(make_gateway: MakeGa
     assert actor == MOD_FR and detail is not None and "redact" in detail
 
 
+@pytest.mark.parametrize("html", ["<p>Appelle-moi au <b>514</b> 555-1234 demain.</p>",
+                                  "<p>Appelle-moi au 514&nbsp;555&#8209;1234 demain.</p>",
+                                  "<p>Appelle-moi au<br>514<br>555-1234 demain.</p>"],
+                         ids=["bold", "entities", "line-breaks"])
+async def test_redaction_also_covers_the_html_part(make_gateway: MakeGateway, smarthost: Any,
+                                                  html: str) -> None:
+    """Mail clients send an HTML copy; markup inside the number must not let it through."""
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    sender, alias = pair.mentor_email, pair.mentee_alias
+    data = mail(sender, alias, "Appelle-moi au 514 555-1234 demain.\n", html=html)
+    assert (await h.send(sender, [alias], data)).code == 250
+    await h.pump()
+    [stored] = await messages(h)
+    await approve(h, stored.id, redacted=True)
+    await h.pump()
+
+    [delivered] = received_by(smarthost, pair.mentee_email)
+    for subtype in ("plain", "html"):
+        shown = text_body(delivered.as_bytes(), subtype)
+        assert REMOVED in shown and "demain" in shown, subtype
+        digits = "".join(c for c in shown if c.isdigit())
+        assert "5551234" not in digits and "1234" not in digits, (subtype, shown)
+
+
 @pytest.mark.parametrize(("lang", "subject_words"), [("fr", "n'a pas été transmis"),
                                                      ("en", "was not delivered")])
 async def test_reject_tells_the_sender_the_reason_in_their_language(
