@@ -40,7 +40,7 @@ def issue_reset(session: Session, settings: Settings, email: str, *, now: dateti
     queue_program_mail(
         session, settings, kind="notice", to_address=staff.email, to_name=staff.display_name,
         template="password_reset", lang=staff.lang,
-        context={"name": staff.display_name, "link": reset_link(settings, token, base_url),
+        context={"recipient_name": staff.display_name, "link": reset_link(settings, token, base_url),
                  "hours": int(valid_for.total_seconds() // 3600)},
         now=now,
     )
