@@ -15,6 +15,7 @@ from gateway.mail.text import (
     attachments_of,
     html_links,
     html_of,
+    html_to_text,
     parse_bytes,
     text_of,
 )
@@ -84,13 +85,29 @@ def _links(text: str, html: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(link for link in found if link))
 
 
+def _squeezed(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def _body_text(message: EmailMessage, html: str) -> str:
+    """The text part, plus the HTML copy as rendered when it shows something the text part does
+    not: clients display the HTML, so a harmless text part must not hide a phone number there."""
+    text = text_of(message)
+    if not html:
+        return text
+    rendered = html_to_text(html)
+    if _squeezed(rendered) in _squeezed(text):
+        return text
+    return f"{text}\n{rendered}" if text else rendered
+
+
 def facts_from_message(raw: bytes, *, direction: Direction, sender_is_minor: bool = False,
                        recipient_is_minor: bool = False, first_message: bool = False,
                        pair_aliases: Iterable[str] = ()) -> MessageFacts:
     """Parse `raw` once and collect what the rules need; bad input gives empty facts, no error."""
     message = parse_bytes(raw)
-    text = text_of(message)
     html = html_of(message)
+    text = _body_text(message, html)
     return MessageFacts(
         direction=direction, sender_is_minor=sender_is_minor,
         recipient_is_minor=recipient_is_minor, first_message=first_message,
