@@ -14,7 +14,7 @@ from gateway.notices import queue_program_mail
 from gateway.relay.forward import load_people
 from gateway.relay.notify import moderators_for, notify_moderator
 from gateway.store.audit import record
-from gateway.store.models import Message, Staff
+from gateway.store.models import Message, Outbox, Staff
 
 
 def escalate_overdue(session: Session, settings: Settings, now: datetime, *, postgres: bool) -> int:
@@ -46,6 +46,9 @@ def send_digest(session: Session, settings: Settings, now: datetime) -> int:
         from gateway.moderation.held import HeldFilter, count_held, list_held
         from gateway.program.staff import org_scope
 
+        key = f"digest:{moderator.id}:{slot}"
+        if session.exec(select(Outbox.id).where(Outbox.dedup_key == key)).first() is not None:
+            continue  # this period's digest is out; the chore runs more often than digest_every
         where = HeldFilter(org_ids=org_scope(moderator))
         waiting = count_held(session, where)
         if not waiting:
@@ -56,7 +59,7 @@ def send_digest(session: Session, settings: Settings, now: datetime) -> int:
             to_name=moderator.display_name, template="moderator_digest", lang=moderator.lang,
             context={"recipient_name": moderator.display_name, "waiting": waiting,
                      "items": [i.to_json() for i in oldest]},
-            now=now, dedup_key=f"digest:{moderator.id}:{slot}",
+            now=now, dedup_key=key,
         )
         sent += 1
     return sent

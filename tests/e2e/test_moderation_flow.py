@@ -199,6 +199,21 @@ async def test_approve_with_redaction_replaces_the_evidence(make_gateway: MakeGa
     assert actor == MOD_FR and detail is not None and "redact" in detail
 
 
+async def test_a_phone_number_only_in_the_html_copy_is_held(make_gateway: MakeGateway,
+                                                            smarthost: Any) -> None:
+    """The recipient's client shows the HTML: a harmless text part must not smuggle it through."""
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    html = f"<p>Bonjour ! Appelle-moi au <b>{PHONE}</b> ou écris à lea.perso@gmail.com</p>"
+    data = mail(pair.mentee_email, pair.mentor_alias, "Bonjour !\n", html=html)
+    assert (await h.send(pair.mentee_email, [pair.mentor_alias], data)).code == 250
+    await h.pump()
+    [stored] = await messages(h)
+    assert stored.state == "held"
+    assert sorted(stored.evidence) == [PHONE, "lea.perso@gmail.com"]
+    assert received_by(smarthost, pair.mentor_email) == []
+
+
 @pytest.mark.parametrize("html", ["<p>Appelle-moi au <b>514</b> 555-1234 demain.</p>",
                                   "<p>Appelle-moi au 514&nbsp;555&#8209;1234 demain.</p>",
                                   "<p>Appelle-moi au<br>514<br>555-1234 demain.</p>"],
@@ -372,3 +387,27 @@ async def test_overdue_hold_is_escalated_to_all_moderators_once(
     await moderation_chores(h.app)
     await h.pump()
     assert len(smarthost.messages) == 2
+
+
+async def test_digest_mode_sends_one_summary_per_period_instead_of_a_notice_per_hold(
+        make_gateway: MakeGateway, smarthost: Any, clock: MovableClock) -> None:
+    h = await make_gateway(first_message=False, moderation={"moderator_notices": "digest",
+                                                             "digest_every": "1h"})
+    await add_moderator(h, MOD_EN, "Moderator", lang="en")
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Mon numéro : {PHONE}\n")
+    await send(h, pair, f"Encore : {PHONE}\n")
+    assert received_by(smarthost, MOD_EN) == []  # no notice per hold
+
+    await moderation_chores(h.app)
+    await h.pump()
+    clock.advance(timedelta(minutes=10))
+    await moderation_chores(h.app)  # same period: rate-limited
+    await h.pump()
+    [digest] = received_by(smarthost, MOD_EN)
+    assert str(digest["Subject"]) == "[Moderation] 2 message(s) waiting"
+
+    clock.advance(timedelta(hours=1))
+    await moderation_chores(h.app)
+    await h.pump()
+    assert len(received_by(smarthost, MOD_EN)) == 2  # still waiting: the next period's summary
