@@ -3,6 +3,7 @@ a bare aiosmtpd sink measured in the same run. Prints both rates, their ratio, a
 to delivery.
 
     .venv/bin/python bench/relay_throughput.py [--count 5000] [--size 5120] [--connections 4]
+        [--database-url URL] [--rules shipped|empty] [--profile FILE.prof]
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def baseline(args: argparse.Namespace, work: Path) -> float:
     return args.count / (result["finished"] - result["started"])
 
 
-def prepare_gateway(work: Path, db_url: str, sink_port: int, smtp_port: int) -> tuple[Path, str, str]:
+def prepare_gateway(work: Path, db_url: str, sink_port: int, smtp_port: int,
+                    shipped_rules: bool) -> tuple[Path, str, str]:
     from gateway.cli import with_db
     from gateway.config import load_settings
     from gateway.program import service
@@ -81,7 +83,8 @@ def prepare_gateway(work: Path, db_url: str, sink_port: int, smtp_port: int) -> 
 
     rules = work / "rules"
     rules.mkdir()
-    for rule in (ROOT / "relay_rules").glob("*.toml"):
+    # An empty rules folder shows what moderation costs; the shipped rules are the real load.
+    for rule in (ROOT / "relay_rules").glob("*.toml") if shipped_rules else ():
         (rules / rule.name).write_text(rule.read_text())
     if (ROOT / "relay_rules" / "wordlists").exists():
         (rules / "wordlists").symlink_to(ROOT / "relay_rules" / "wordlists")
@@ -137,11 +140,13 @@ def gateway_run(args: argparse.Namespace, work: Path) -> dict[str, float]:
     db_url = args.database_url or f"sqlite:///{work / 'gateway.db'}"
     record = work / "arrivals.txt"
     sink = start_sink(sink_port, record)
-    config, sender, alias = prepare_gateway(work, db_url, sink_port, smtp_port)
-    env = {**os.environ, "GATEWAY_CONFIG": str(config)}
+    config, sender, alias = prepare_gateway(work, db_url, sink_port, smtp_port,
+                                            args.rules == "shipped")
+    env = {**os.environ, "GATEWAY_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+    command = ([str(ROOT / "bench" / "profile_serve.py"), str(Path(args.profile).resolve())]
+               if args.profile else ["-m", "gateway", "serve"])
     with open(work / "gateway.log", "wb") as log:
-        gateway = subprocess.Popen([PY, "-m", "gateway", "serve"], env=env, stdout=log, stderr=log,
-                                   cwd=work)
+        gateway = subprocess.Popen([PY, *command], env=env, stdout=log, stderr=log, cwd=work)
         try:
             wait_port(smtp_port)
             result = loadgen(smtp_port, work / "gateway.json", args, sender, alias)
@@ -171,12 +176,17 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=5120)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--database-url", default=None, help="default: a SQLite file in a temp folder")
+    parser.add_argument("--rules", choices=("shipped", "empty"), default="shipped",
+                        help="moderate with the shipped relay_rules/ or with none")
+    parser.add_argument("--profile", default=None, help="write a cProfile of the gateway here (+ .threadN files)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
         base = baseline(args, work)
         gw = gateway_run(args, work)
-    print(f"messages: {args.count} x {args.size} B over {args.connections} reused connections")
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print(f"messages: {args.count} x {args.size} B over {args.connections} reused connections; "
+          f"{database}; {args.rules} rules")
     print(f"bare aiosmtpd Sink:          {base:8.0f} msg/s")
     print(f"gateway, accepted (250):     {gw['ingest_rate']:8.0f} msg/s   ratio {gw['ingest_rate'] / base:.2f}")
     print(f"gateway, end to end:         {gw['end_to_end_rate']:8.0f} msg/s   ratio {gw['end_to_end_rate'] / base:.2f}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +25,8 @@ from gateway.store.models import Message, Outbox, Pair, Participant
 log = logging.getLogger("gateway.delivery")
 LEASE = timedelta(minutes=10)
 BATCH = 64
+RECORD_ATTEMPTS = 5
+RECORD_RETRY_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -149,27 +151,67 @@ class DeliveryWorker:
             lambda s: claim_due(s, now, self._instance, postgres=postgres))
         if not claimed:
             return 0
-        results = await self._send_all(claimed)
-        done_at = self._clock.now()
-        await self._db.write(lambda s: record_results(
-            s, self._settings, self._policy, done_at, results, self._instance))
+        await self._send_and_record(claimed)
         return len(claimed)
 
-    async def _send_all(self, claimed: list[Claimed]) -> list[tuple[int, SendResult]]:
-        queue: asyncio.Queue[Claimed] = asyncio.Queue()
+    async def _send_and_record(self, claimed: list[Claimed]) -> None:
+        """Each connection sends its next message only once the last one's result is committed:
+        a crash between a smarthost's 250 and our commit re-sends at most one message per
+        connection. Results arriving together share one commit (group commit)."""
+        todo: asyncio.Queue[Claimed] = asyncio.Queue()
         for item in claimed:
-            queue.put_nowait(item)
-        results: list[tuple[int, SendResult]] = []
+            todo.put_nowait(item)
+        recorder = _GroupCommit(self._record)
 
         async def sender(transport: Transport) -> None:
-            while not queue.empty():
-                item = queue.get_nowait()
+            while not todo.empty():
+                item = todo.get_nowait()
                 result = await transport.send(item.envelope_from, item.recipient, item.data)
-                results.append((item.id, result))
+                await recorder.add((item.id, result))
 
         await asyncio.gather(*(sender(t) for t in self._transports))
-        return results
+
+    async def _record(self, results: list[tuple[int, SendResult]]) -> None:
+        """Commit results, retrying transient failures (e.g. a PostgreSQL deadlock): a result
+        that is never recorded means the message is sent again after the lease."""
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            done_at = self._clock.now()
+            try:
+                await self._db.write(lambda s, at=done_at: record_results(  # type: ignore[misc]
+                    s, self._settings, self._policy, at, results, self._instance))
+                return
+            except Exception:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning("could not record %d delivery result(s) (attempt %d); retrying",
+                            len(results), attempt, exc_info=True)
+                await asyncio.sleep(RECORD_RETRY_SECONDS * attempt)
 
     async def close(self) -> None:
         for transport in self._transports:
             await transport.close()
+
+
+class _GroupCommit:
+    """add() returns once the result is committed; whoever commits takes everything pending."""
+
+    def __init__(self, commit: Callable[[list[tuple[int, SendResult]]], Awaitable[None]]) -> None:
+        self._commit = commit
+        self._pending: list[tuple[tuple[int, SendResult], asyncio.Future[None]]] = []
+        self._lock = asyncio.Lock()
+
+    async def add(self, result: tuple[int, SendResult]) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((result, done))
+        async with self._lock:
+            if not done.done():  # nobody committed ours while we waited for the lock
+                group, self._pending = self._pending, []
+                try:
+                    await self._commit([r for r, _ in group])
+                except Exception as exc:
+                    for _, future in group:
+                        future.set_exception(exc)
+                else:
+                    for _, future in group:
+                        future.set_result(None)
+        await done
