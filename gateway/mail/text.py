@@ -6,8 +6,10 @@ import email
 import email.policy
 import re
 from dataclasses import dataclass
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from html.parser import HTMLParser
+from typing import NamedTuple
 
 # Elements whose start or end begins a new line when HTML is rendered to text.
 _BLOCK_TAGS = frozenset({
@@ -77,14 +79,38 @@ class Attachment:
     payload: bytes
 
 
+class _ReusedHeaderClasses(HeaderRegistry):
+    """The stock registry builds a new class at every header read (tens of µs each, a dozen reads
+    per message); the same class is built for a given name every time, so build it once."""
+
+    _LIMIT = 512  # header names are chosen by senders: do not let them grow the cache forever
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        found = self._classes.get(key)
+        if found is None:
+            found = super().__getitem__(name)
+            if len(self._classes) < self._LIMIT:
+                self._classes[key] = found
+        return found
+
+
+# policy.default, parsing headers the same way, only faster.
+_POLICY = email.policy.default.clone(header_factory=_ReusedHeaderClasses())
+
+
 def parse_bytes(raw: bytes) -> EmailMessage:
     """Parse raw bytes with the modern policy; the parser itself never raises on bad input."""
-    message = email.message_from_bytes(raw, policy=email.policy.default)
+    message = email.message_from_bytes(raw, policy=_POLICY)
     assert isinstance(message, EmailMessage)  # guaranteed by policy.default
     return message
 
 
-def _is_attachment(part: Message) -> bool:
+def _is_attachment(part: Message, content_type: str) -> bool:
     try:
         disposition = part.get_content_disposition()
         filename = part.get_filename()
@@ -92,7 +118,7 @@ def _is_attachment(part: Message) -> bool:
         return True
     if disposition == "attachment" or filename:
         return True
-    return part.get_content_maintype() not in ("text", "multipart", "message")
+    return content_type.split("/")[0] not in ("text", "multipart", "message")
 
 
 def _decoded_text(part: Message) -> str:
@@ -112,42 +138,77 @@ def _payload(part: Message) -> bytes:
     return payload if isinstance(payload, bytes) else b""
 
 
-def _leaf_parts(msg: Message) -> list[Message]:
+class _Leaf(NamedTuple):
+    part: Message
+    content_type: str
+    attached: bool
+
+
+def _leaves(msg: Message) -> list[_Leaf]:
+    """Every non-multipart part with its type, read once: each header read is a full parse."""
     try:
-        return [part for part in msg.walk() if not part.is_multipart()]
+        parts = [part for part in msg.walk() if not part.is_multipart()]
     except Exception:  # noqa: BLE001 - a pathological structure yields no parts
         return []
+    leaves = []
+    for part in parts:
+        content_type = part.get_content_type()
+        leaves.append(_Leaf(part, content_type, _is_attachment(part, content_type)))
+    return leaves
 
 
-def _body_parts(msg: Message, subtype: str) -> list[str]:
-    return [_decoded_text(part) for part in _leaf_parts(msg)
-            if part.get_content_type() == f"text/{subtype}" and not _is_attachment(part)]
+def _body_parts(leaves: list[_Leaf], subtype: str) -> list[str]:
+    return [_decoded_text(leaf.part) for leaf in leaves
+            if leaf.content_type == f"text/{subtype}" and not leaf.attached]
+
+
+def _text(leaves: list[_Leaf], html_parts: list[str] | None = None) -> str:
+    plain = _body_parts(leaves, "plain")
+    if plain:
+        return "\n".join(plain)
+    if html_parts is None:
+        html_parts = _body_parts(leaves, "html")
+    return "\n".join(html_to_text(html) for html in html_parts)
 
 
 def text_of(msg: EmailMessage) -> str:
     """All text/plain body parts, or the HTML rendered to text when there is no plain part."""
-    plain = _body_parts(msg, "plain")
-    if plain:
-        return "\n".join(plain)
-    return "\n".join(html_to_text(html) for html in _body_parts(msg, "html"))
+    return _text(_leaves(msg))
 
 
 def html_of(msg: EmailMessage) -> str:
     """The text/html body parts, concatenated ('' when there is none)."""
-    return "\n".join(_body_parts(msg, "html"))
+    return "\n".join(_body_parts(_leaves(msg), "html"))
+
+
+def _attachments(leaves: list[_Leaf]) -> list[Attachment]:
+    found: list[Attachment] = []
+    for leaf in leaves:
+        if not leaf.attached:
+            continue
+        try:
+            filename = leaf.part.get_filename() or ""
+        except Exception:  # noqa: BLE001
+            filename = ""
+        payload = _payload(leaf.part)
+        found.append(Attachment(filename=str(filename), content_type=leaf.content_type,
+                                size=len(payload), payload=payload))
+    return found
 
 
 def attachments_of(msg: EmailMessage) -> list[Attachment]:
     """Every attached file with its decoded bytes (also inline images and unnamed binary parts)."""
-    found: list[Attachment] = []
-    for part in _leaf_parts(msg):
-        if not _is_attachment(part):
-            continue
-        try:
-            filename = part.get_filename() or ""
-        except Exception:  # noqa: BLE001
-            filename = ""
-        payload = _payload(part)
-        found.append(Attachment(filename=str(filename), content_type=part.get_content_type(),
-                                size=len(payload), payload=payload))
-    return found
+    return _attachments(_leaves(msg))
+
+
+class Body(NamedTuple):
+    text: str  # as text_of
+    html: str  # as html_of
+    attachments: list[Attachment]  # as attachments_of
+
+
+def body_of(msg: EmailMessage) -> Body:
+    """text_of, html_of and attachments_of in one walk over the parts (one read of each header)."""
+    leaves = _leaves(msg)
+    html_parts = _body_parts(leaves, "html")
+    return Body(_text(leaves, html_parts), "\n".join(html_parts), _attachments(leaves))
