@@ -71,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        if args.config is not None and not args.config.is_file():
+            # A mistyped -c would otherwise run on the defaults, with an empty database.
+            raise ConfigError(f"{args.config}: no such config file")
         settings = load_settings(args.config or default_config_path())
         handler: Command = args.handler
         return handler(args, settings)

@@ -227,3 +227,10 @@ def test_a_bad_config_names_the_file_and_the_key(tmp_path: Path, extra: str, nam
     for name in names:
         assert name in line
     assert not (tmp_path / "g.db").exists()  # refused before touching the database
+
+
+def test_a_mistyped_config_path_is_refused_instead_of_running_on_defaults(tmp_path: Path) -> None:
+    missing = tmp_path / "confg.toml"
+    line = Cli(missing, tmp_path, "").refused("pair", "list")
+    assert str(missing) in line
+    assert list(tmp_path.iterdir()) == []  # no ./var/gateway.db created on the defaults
