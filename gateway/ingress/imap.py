@@ -62,6 +62,7 @@ class ImapPoller:
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._session: ImapSession | None = None
+        self._settled = 0  # messages moved or flagged by the last pass (tempfails excluded)
 
     @property
     def account(self) -> str:
@@ -108,7 +109,10 @@ class ImapPoller:
     async def _serve(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await self._pass()
-            await self._wait_for_news(stop)
+            # Mail that arrived during a pass was announced (EXISTS) before IDLE began, and IDLE
+            # does not announce it again: look once more before waiting, until a pass settles nothing.
+            if self._settled == 0:
+                await self._wait_for_news(stop)
 
     async def _pass(self) -> int:
         session = self._require_session()
@@ -119,10 +123,12 @@ class ImapPoller:
         # dedup turns messages already stored into "duplicate".
         last_uid = cursor[1] if cursor is not None and cursor[0] == uidvalidity else 0
         handed = 0
+        self._settled = 0
         advancing = True
         for uid in await session.uids_after(last_uid, skip_keywords=self._flag_keywords()):
             status = await self._handle(session, uid)
             handed += status != "vanished"
+            self._settled += status in ("processed", "unroutable")
             if status == "tempfail":
                 # Keep the cursor below a message left for retry; later ones are still
                 # handled now and, once moved or flagged, are not searched again.
