@@ -15,7 +15,7 @@ from gateway.moderation import held
 from gateway.program import service
 from gateway.store.models import Message, Outbox
 from tests.e2e.harness import Harness, PairInfo, simple_message
-from tests.e2e.smarthost import Recorded, Smarthost
+from tests.e2e.smarthost import Recorded, Smarthost, Stage
 
 # tests/conftest.py leaves [outbound] at its defaults: 1m, 5m, 15m, 1h, 4h, then every 4h, for 5 days.
 SCHEDULE = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
@@ -96,6 +96,25 @@ async def test_temporary_failures_are_retried_on_schedule_and_delivered_once(
     assert [m.state for m in await messages(gateway)] == ["delivered"]
 
 
+@pytest.mark.parametrize(("trouble", "times"), [("disconnect", 2), ("hang", 1)])
+async def test_a_dropped_or_silent_smarthost_is_retried_and_delivers_once(
+        gateway: Harness, smarthost: Smarthost, clock: MovableClock, trouble: str, times: int) -> None:
+    pair = await ready_pair(gateway, smarthost)
+    # A dropped reused connection is retried at once on a fresh one (transports.py), so it takes
+    # two drops to defer; "hang" waits for the transport's 3 s timeout (tests/e2e/harness.py).
+    smarthost.script(*[trouble] * times)
+    await send_first(gateway, pair)
+    await gateway.pump()
+    [row] = await forward_rows(gateway)
+    assert (row.state, row.attempts) == ("deferred", 1)
+    clock.advance(SCHEDULE[0])
+    await gateway.pump()
+    await smarthost.wait_for_async(1, timeout=5)
+    clock.advance(timedelta(days=1))
+    await gateway.pump()
+    assert len(to(smarthost, pair.mentee_email)) == 1
+
+
 def assert_failure_notice(smarthost: Smarthost, pair: PairInfo, lang: str) -> None:
     [notice] = to(smarthost, pair.mentor_email)
     text = notice.data.decode("latin-1").lower()
@@ -106,12 +125,12 @@ def assert_failure_notice(smarthost: Smarthost, pair: PairInfo, lang: str) -> No
     assert not to(smarthost, pair.mentee_email)
 
 
-@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize(("lang", "stage"), [("fr", "data"), ("en", "rcpt")])
 async def test_a_permanent_refusal_fails_the_message_and_tells_the_sender(
-        gateway: Harness, smarthost: Smarthost, lang: str) -> None:
+        gateway: Harness, smarthost: Smarthost, lang: str, stage: Stage) -> None:
     pair = await ready_pair(gateway, smarthost, mentor_lang=lang)
     # Smarthosts like to quote the refused address back: it must not reach the sender.
-    smarthost.script(f"550 5.1.1 <{pair.mentee_email}>: Recipient address rejected")
+    smarthost.script(f"550 5.1.1 <{pair.mentee_email}>: Recipient address rejected", stage=stage)
     await send_first(gateway, pair)
     await gateway.pump()
     await smarthost.wait_for_async(1, timeout=5)
