@@ -93,10 +93,12 @@ def make_pairs(config: Path, count: int) -> list[service.PairView]:
 class ServeProcess:
     """One `serve` child at a time on a fixed port; restartable after a kill."""
 
-    def __init__(self, config: Path, port: int, workdir: Path) -> None:
+    def __init__(self, config: Path, port: int, workdir: Path,
+                 env: dict[str, str] | None = None) -> None:
         self.config = config
         self.port = port
         self.workdir = workdir
+        self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -108,7 +110,8 @@ class ServeProcess:
         """Start and return once the SMTP port answers (fails if the child dies first)."""
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.starts += 1
-        env = {**os.environ, "GATEWAY_CONFIG": str(self.config), "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "GATEWAY_CONFIG": str(self.config), "PYTHONPATH": str(ROOT),
+               **self.env}
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve"], env=env,
                                          stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
