@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
+from email.utils import getaddresses
 from typing import Any
 
 from gateway.ingress.routing import Route
@@ -32,7 +33,7 @@ def read_headers(raw: bytes) -> HeaderFacts:
     ids = header_message_ids(_header(headers, "Message-ID"))
     subject = _header(headers, "Subject")
     return HeaderFacts(
-        from_address=address_of(_header(headers, "From")),
+        from_address=_sole_from_address(headers),
         message_id=ids[0] if ids else None,
         subject=subject[:500] if subject else None,
     )
@@ -46,6 +47,19 @@ def from_matches_sender(facts: HeaderFacts, route: Route) -> bool:
 def incoming(route: Route, raw: bytes, facts: HeaderFacts, envelope_from: str, source: str) -> Incoming:
     return Incoming(route=route, raw=raw, envelope_from=normalize_address(envelope_from),
                     original_message_id=facts.message_id, subject=facts.subject, source=source)
+
+
+def _sole_from_address(headers: Any) -> str | None:
+    """The From address, or None unless there is exactly one From mailbox: a second mailbox or a
+    second From header says someone else wrote the message too."""
+    try:
+        values = [str(value) for value in headers.get_all("From") or []]
+        mailboxes = {address.lower() for _name, address in getaddresses(values) if "@" in address}
+    except Exception:  # a malformed header is as good as absent
+        return None
+    if len(values) != 1 or len(mailboxes) > 1:
+        return None
+    return address_of(values[0])
 
 
 def _header(headers: Any, name: str) -> str | None:

@@ -94,11 +94,24 @@ async def test_only_the_partner_may_write_to_an_alias(gateway: Harness, smarthos
     assert_human_sentence(outcome.text)
 
 
-async def test_right_envelope_sender_with_a_spoofed_from_header_is_refused(gateway: Harness,
-                                                                          smarthost: Smarthost) -> None:
+SPOOFED_FROM = {
+    "other_address": "Marie-Ève Tremblay <marie.eve@autre.example>",
+    "address_as_display_name": '"{mentor}" <marie.eve@autre.example>',
+    "encoded_display_name": "=?utf-8?q?{encoded}?= <marie.eve@autre.example>",
+    "second_mailbox": "{mentor}, marie.eve@autre.example",
+    "group": "Nous: {mentor}, marie.eve@autre.example;",
+}
+
+
+@pytest.mark.parametrize("spoof", sorted(SPOOFED_FROM))
+async def test_right_envelope_sender_with_a_spoofed_from_header_is_refused(
+        gateway: Harness, smarthost: Smarthost, spoof: str) -> None:
     pair = await ready_pair(gateway, smarthost)
-    message = simple_message(pair.mentor_email, pair.mentee_alias,
-                             from_header="Marie-Ève Tremblay <marie.eve@autre.example>")
+    encoded = pair.mentor_email.replace(".", "=2E").replace("@", "=40")
+    from_header = SPOOFED_FROM[spoof].format(mentor=pair.mentor_email, encoded=encoded)
+    message = simple_message(pair.mentor_email, pair.mentee_alias).replace(
+        f"From: {pair.mentor_email}".encode(), f"From: {from_header}".encode())
+    assert from_header.encode() in message
     outcome = await gateway.send(pair.mentor_email, [pair.mentee_alias], message)
     await assert_refused_and_nothing_delivered(gateway, smarthost, outcome, 550, "5.7.1")
     assert_human_sentence(outcome.text)
@@ -111,6 +124,28 @@ async def test_right_from_header_with_a_foreign_envelope_sender_is_refused(gatew
     outcome = await gateway.send("bounces@autre.example", [pair.mentee_alias], message)
     await assert_refused_and_nothing_delivered(gateway, smarthost, outcome, 550, "5.7.1")
     assert_human_sentence(outcome.text)
+
+
+async def test_a_second_from_header_is_refused(gateway: Harness, smarthost: Smarthost) -> None:
+    pair = await ready_pair(gateway, smarthost)
+    message = b"From: marie.eve@autre.example\r\n" + simple_message(pair.mentor_email, pair.mentee_alias)
+    outcome = await gateway.send(pair.mentor_email, [pair.mentee_alias], message)
+    await assert_refused_and_nothing_delivered(gateway, smarthost, outcome, 550, "5.7.1")
+
+
+async def test_a_quoted_or_encoded_display_name_of_the_right_address_passes(
+        gateway: Harness, smarthost: Smarthost) -> None:
+    """Clients without a configured name write the address as the name: that is no spoof."""
+    pair = await ready_pair(gateway, smarthost)
+    encoded = pair.mentor_email.replace(".", "=2E").replace("@", "=40")
+    for n, name in enumerate((f'"{pair.mentor_email}"', f"=?utf-8?q?{encoded}?=", '"Tremblay, Marie"')):
+        message = simple_message(pair.mentor_email, pair.mentee_alias,
+                                 message_id=f"<named.{n}@client.example.com>").replace(
+            f"From: {pair.mentor_email}".encode(), f"From: {name} <{pair.mentor_email}>".encode())
+        outcome = await gateway.send(pair.mentor_email, [pair.mentee_alias], message)
+        assert outcome.code == 250, (name, outcome)
+    await gateway.pump()
+    await smarthost.wait_for_async(3, timeout=5)
 
 
 @pytest.fixture
