@@ -22,7 +22,7 @@ from gateway.moderation.detectors.matchers import (
     SizeMatcher,
     WordsMatcher,
 )
-from gateway.moderation.detectors.words import compile_words, parse_word_list
+from gateway.moderation.detectors.words import compile_words, parse_word_list, word_gate
 from gateway.moderation.facts import MessageFacts
 
 ACTIONS = ("flag", "hold", "reject")
@@ -170,7 +170,7 @@ def _words(data: dict[str, Any], problems: _Problems, folder: Path) -> Matcher |
         except (OSError, UnicodeDecodeError) as error:
             problems.add("match.lists", f"word list {name!r} cannot be read ({path}): "
                          f"{getattr(error, 'strerror', None) or error}")
-    return WordsMatcher(compile_words(phrases), _fields(data, problems))
+    return WordsMatcher(compile_words(phrases), _fields(data, problems), word_gate(phrases))
 
 
 def _links(data: dict[str, Any], problems: _Problems) -> Matcher | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.moderation.detectors.attachments import NameLine, attachment_lines
 from gateway.moderation.detectors.fold import fold
+from gateway.moderation.detectors.vocabulary import words_of
 from gateway.moderation.facts import MessageFacts
 
 TEXT_FIELDS = ("subject", "text", "attachment_names")
@@ -17,6 +18,7 @@ class FieldTexts:
         self.facts = facts
         self._texts: dict[str, str] = {}
         self._folded: dict[str, str] = {}
+        self._words: dict[str, frozenset[str]] = {}
         self._attachment_lines: list[NameLine] | None = None
 
     def text(self, field: str) -> str:
@@ -28,6 +30,12 @@ class FieldTexts:
         if field not in self._folded:
             self._folded[field] = fold(self.text(field))
         return self._folded[field]
+
+    def words(self, field: str) -> frozenset[str]:
+        """The words of the folded field, shared by every detector's "can it match at all?" test."""
+        if field not in self._words:
+            self._words[field] = words_of(self.folded(field))
+        return self._words[field]
 
     def attachment_lines(self) -> list[NameLine]:
         """One line per attachment and archive member, in the order of the field text."""

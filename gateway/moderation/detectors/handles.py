@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from gateway.moderation.detectors import Finding
+from gateway.moderation.detectors.vocabulary import words_of
 
 _PLATFORMS = (
     r"insta(?:gram)?|ig|snap(?:chat)?|sc|tik\s?tok|discord|whats\s?app|wa|messenger|fb|"
@@ -30,12 +31,25 @@ _AT_HANDLE = re.compile(r"(?<![\w.@+-])@[a-z0-9_](?:[a-z0-9_.]{1,29})(?<!\.)(?![
 # Every phrase names a platform: the full pattern runs only on windows around those names.
 _PLATFORM = re.compile(rf"\b(?:{_PLATFORMS})\b")
 _BEFORE, _AFTER = 60, 60
+# The first word of every name _PLATFORM matches ("tik tok", "tiktok"): without one, none can.
+_PLATFORM_WORDS = frozenset({
+    "insta", "instagram", "ig", "snap", "snapchat", "sc", "tik", "tiktok", "discord", "whats",
+    "whatsapp", "wa", "messenger", "fb", "facebook", "telegram", "signal", "kik", "twitter", "x",
+    "threads", "twitch", "roblox", "fortnite", "steam", "psn", "xbox", "reddit", "bereal", "viber",
+    "wechat", "skype", "teams", "zoom", "youtube", "yt",
+})
 
 
-def find_handles(field: str, text: str, folded: str) -> list[Finding]:
-    """Handles such as "@jo_123", "snap: jo.b" and invitations such as "ajoute-moi sur insta"."""
+def find_handles(field: str, text: str, folded: str,
+                 words: frozenset[str] | None = None) -> list[Finding]:
+    """Handles such as "@jo_123", "snap: jo.b" and invitations such as "ajoute-moi sur insta".
+
+    `words` is `words_of(folded)` when the caller already has it."""
     spans = [m.span() for m in _AT_HANDLE.finditer(folded)] if "@" in folded else []
-    for mention in _PLATFORM.finditer(folded):
+    if words is None:
+        words = words_of(folded)
+    mentions = _PLATFORM.finditer(folded) if not words.isdisjoint(_PLATFORM_WORDS) else ()
+    for mention in mentions:
         window_start, window_end = max(0, mention.start() - _BEFORE), mention.end() + _AFTER
         spans += [m.span() for m in _HANDLES.finditer(folded, window_start, window_end)]
     kept: list[tuple[int, int]] = []

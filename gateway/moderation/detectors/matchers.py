@@ -15,7 +15,7 @@ from gateway.moderation.detectors.handles import find_handles
 from gateway.moderation.detectors.links import host_in, host_of
 from gateway.moderation.detectors.phone import find_phones
 from gateway.moderation.detectors.street import find_street_addresses
-from gateway.moderation.detectors.words import find_words
+from gateway.moderation.detectors.words import WordGate, find_words
 
 DEFAULT_FIELDS = ("subject", "text")
 PiiDetector = Callable[[str, str, str, FieldTexts], list[Finding]]
@@ -23,8 +23,9 @@ PiiDetector = Callable[[str, str, str, FieldTexts], list[Finding]]
 PII_DETECTORS: dict[str, PiiDetector] = {
     "phone": lambda field, text, folded, _: find_phones(field, text, folded),
     "email": lambda field, text, folded, f: find_emails(field, text, folded, f.facts.pair_aliases),
-    "handle": lambda field, text, folded, _: find_handles(field, text, folded),
-    "street_address": lambda field, text, folded, _: find_street_addresses(field, text, folded),
+    "handle": lambda field, text, folded, f: find_handles(field, text, folded, f.words(field)),
+    "street_address": lambda field, text, folded, f: find_street_addresses(field, text, folded,
+                                                                          f.words(field)),
 }
 
 
@@ -54,13 +55,16 @@ class RegexMatcher:
 class WordsMatcher:
     pattern: re.Pattern[str] | None
     fields: tuple[str, ...] = DEFAULT_FIELDS
+    gate: WordGate | None = None  # skips the regex on a text none of the phrases can match
 
     def find(self, fields: FieldTexts) -> list[Finding]:
         if self.pattern is None:
             return []
         found: list[Finding] = []
         for field in self.fields:
-            found += find_words(self.pattern, field, fields.text(field), fields.folded(field))
+            folded = fields.folded(field)
+            if self.gate is None or self.gate.may_match(fields.words(field), folded):
+                found += find_words(self.pattern, field, fields.text(field), folded)
         return found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from gateway.moderation.detectors import Finding
+from gateway.moderation.detectors.vocabulary import words_of
 
 _NUMBER = r"\d(?<![\w.,]\d)\d{0,4}(?:\s?(?:bis|ter|[a-dA-D]))?(?:\s*,)?\s+"
 _FRENCH_TYPES = (r"rue|avenue|av\.|boulevard|boul\.|bd|chemin|ch\.|allee|impasse|rang|montee|"
@@ -20,11 +21,34 @@ _ENGLISH = re.compile(
     rf"{_NUMBER}(?:[A-Z][\w'.-]*\s+){{1,3}}(?i:{_ENGLISH_TYPES})\b\.?")
 
 
-def find_street_addresses(field: str, text: str, folded: str) -> list[Finding]:
-    """Street addresses; `folded` serves the case-insensitive French forms, `text` the English."""
-    spans = [m.span() for m in _FRENCH.finditer(folded)]
-    spans += [m.span() for m in _FRENCH_AMBIGUOUS.finditer(text)]
-    spans += [m.span() for m in _ENGLISH.finditer(text)]
+def _type_words(types: str) -> frozenset[str]:
+    return frozenset(name.rstrip("\\.").replace("[oô]", "o") for name in types.split("|"))
+
+
+# A street type is a whole word: without one of a pattern's types, that pattern cannot match.
+_SEARCHES = (
+    (_FRENCH, True, _type_words(_FRENCH_TYPES)),
+    (_FRENCH_AMBIGUOUS, False, _type_words("place|route|c[oô]te")),
+    (_ENGLISH, False, _type_words(_ENGLISH_TYPES)),
+)
+# Under IGNORECASE these also match ASCII letters of the types (s, k, i) but fold does not map
+# them: with one of them in the text, the word test would not be safe.
+_CASE_ODDITIES = ("\u017f", "\u212a", "\u0131", "\u0130")
+
+
+def find_street_addresses(field: str, text: str, folded: str,
+                          words: frozenset[str] | None = None) -> list[Finding]:
+    """Street addresses; `folded` serves the case-insensitive French forms, `text` the English.
+
+    `words` is `words_of(folded)` when the caller already has it."""
+    if words is None:
+        words = words_of(folded)
+    trust_words = text.isascii() or not any(odd in text for odd in _CASE_ODDITIES)
+    spans: list[tuple[int, int]] = []
+    for pattern, on_folded, types in _SEARCHES:
+        if trust_words and words.isdisjoint(types):
+            continue
+        spans += [m.span() for m in pattern.finditer(folded if on_folded else text)]
     kept: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if not any(s < end and start < e for s, e in kept):

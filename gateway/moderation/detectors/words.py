@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fold import fold_phrase
@@ -62,6 +63,48 @@ def compile_words(phrases: Iterable[str]) -> re.Pattern[str] | None:
     if not trie:
         return None
     return re.compile(rf"(?<!\w)(?:{_trie_pattern(trie)})(?!\w)")
+
+
+def _chunk_needs(chunk: list[str]) -> tuple[list[str], list[str]]:
+    if _APOSTROPHE in chunk:  # "c'est" may be typed "cest": no whole word is certain
+        return [], []
+    if _ANY_ENDING in chunk:  # "insult*": the stem is certain, as a substring
+        return [], ["".join(chunk[:chunk.index(_ANY_ENDING)])]
+    # Literal characters only: each ASCII piece between non-word characters is a whole word.
+    pieces = re.split(r"\W+", "".join(chunk))
+    return [p for p in pieces if p and p.isascii()], []
+
+
+def _phrase_needs(phrase: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    words: list[str] = []
+    substrings: list[str] = []
+    chunk: list[str] = []
+    for atom in [*_atoms(phrase), _SPACE]:
+        if atom != _SPACE:
+            chunk.append(atom)
+            continue
+        chunk_words, chunk_substrings = _chunk_needs(chunk)
+        words += chunk_words
+        substrings += [s for s in chunk_substrings if s]
+        chunk = []
+    return frozenset(words), tuple(substrings)
+
+
+@dataclass(frozen=True)
+class WordGate:
+    """A cheap test run before the list's regex: can any phrase of the list match this text?"""
+
+    needs: tuple[tuple[frozenset[str], tuple[str, ...]], ...]
+
+    def may_match(self, words: frozenset[str], folded: str) -> bool:
+        """`words` is `words_of(folded)`: the whole words of the text."""
+        return any(need <= words and all(s in folded for s in substrings)
+                   for need, substrings in self.needs)
+
+
+def word_gate(phrases: Iterable[str]) -> WordGate:
+    """The needs of every phrase (a phrase needing nothing makes the gate always open)."""
+    return WordGate(tuple(dict.fromkeys(_phrase_needs(p) for p in phrases if _atoms(p))))
 
 
 def find_words(pattern: re.Pattern[str], field: str, text: str, folded: str) -> list[Finding]:
