@@ -9,8 +9,10 @@ to delivery.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import secrets
 import signal
 import socket
 import statistics
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import text
@@ -170,6 +173,28 @@ def gateway_run(args: argparse.Namespace, work: Path) -> dict[str, float]:
     }
 
 
+@contextlib.contextmanager
+def private_schema(args: argparse.Namespace) -> Iterator[None]:
+    """On PostgreSQL, run in a fresh schema (dropped afterwards) so runs never see each other."""
+    if not args.database_url or not args.database_url.startswith("postgresql"):
+        yield
+        return
+    from sqlalchemy import create_engine
+
+    base, schema = args.database_url, f"bench_{secrets.token_hex(4)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    args.database_url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    try:
+        yield
+    finally:
+        args.database_url = base
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=5000)
@@ -180,7 +205,7 @@ def main() -> None:
                         help="moderate with the shipped relay_rules/ or with none")
     parser.add_argument("--profile", default=None, help="write a cProfile of the gateway here (+ .threadN files)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, private_schema(args):
         work = Path(folder)
         base = baseline(args, work)
         gw = gateway_run(args, work)
