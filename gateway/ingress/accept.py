@@ -18,6 +18,8 @@ FROM_MISMATCH = (
     " in the mentoring program; your message was not delivered"
 )
 
+MAX_ID_LENGTH = 998  # Message.original_message_id, MessageIdMap.original_id
+
 
 @dataclass(frozen=True)
 class HeaderFacts:
@@ -30,7 +32,9 @@ class HeaderFacts:
 
 def read_headers(raw: bytes) -> HeaderFacts:
     headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
-    ids = header_message_ids(_header(headers, "Message-ID"))
+    # An id longer than its column would fail every insert (451 forever on PostgreSQL); such an
+    # id cannot thread anyway, so the message is kept without it (dedup falls back to its bytes).
+    ids = [i for i in header_message_ids(_header(headers, "Message-ID")) if len(i) <= MAX_ID_LENGTH]
     subject = _header(headers, "Subject")
     return HeaderFacts(
         from_address=_sole_from_address(headers),
@@ -65,6 +69,7 @@ def _sole_from_address(headers: Any) -> str | None:
 def _header(headers: Any, name: str) -> str | None:
     try:
         value = headers.get(name)
-        return str(value) if value is not None else None
+        # PostgreSQL text cannot hold NUL (SQLite can): storing it would answer 451 forever.
+        return str(value).replace("\x00", "") if value is not None else None
     except Exception:  # a malformed header is as good as absent
         return None

@@ -50,6 +50,8 @@ class _FastFoldPolicy(Compat32):
 
 _OUTPUT_POLICY = _FastFoldPolicy(linesep="\r\n")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+# Control characters RFC 5322 forbids in a header (TAB, CR and LF remain: they fold lines).
+_HEADER_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 PLACEHOLDER_TEXT = (
     "[Ce message n'a pas pu être transmis tel quel ; l'équipe du programme peut vous aider.]\n"
@@ -132,7 +134,7 @@ def _needs_header_rewrite(items: list[tuple[str, str]], kept: frozenset[str],
         lower = name.lower()
         if lower not in kept and not lower.startswith("content-"):
             return True
-        if "=?" in raw or "%" in raw or scrubber.count(raw):
+        if "=?" in raw or "%" in raw or scrubber.count(raw) or _HEADER_CONTROL.search(raw):
             return True
     return len({name.lower() for name, _ in items} & _SINGLE) != len(
         [name for name, _ in items if name.lower() in _SINGLE])
@@ -154,8 +156,11 @@ def _keep_headers(msg: Message, kept: frozenset[str], scrubber: AddressScrubber)
             continue
         seen.add(lower)
         scrubbed = _scrubbed_header(name, raw, scrubber)
+        value = raw if scrubbed is None else scrubbed
+        if isinstance(value, str):
+            value = _HEADER_CONTROL.sub("", value)
         # compat32's generator folds a Header object itself, so encoded-words stay well formed.
-        msg.set_raw(name, raw if scrubbed is None else scrubbed)  # type: ignore[arg-type]
+        msg.set_raw(name, value)  # type: ignore[arg-type]
 
 
 def _set_top_headers(msg: Message, ctx: RewriteContext, scrubber: AddressScrubber) -> None:

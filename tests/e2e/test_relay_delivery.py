@@ -201,3 +201,22 @@ async def test_a_closed_pair_refuses_mail_both_ways(gateway: Harness, smarthost:
     await gateway.pump()
     assert smarthost.messages == []
     assert await messages(gateway) == []
+
+
+@pytest.mark.parametrize("oddity", ["nul_in_subject", "nul_in_message_id", "message_id_over_998"])
+async def test_headers_a_database_cannot_hold_do_not_block_the_message(
+        gateway: Harness, smarthost: Smarthost, oddity: str) -> None:
+    """PostgreSQL refuses NUL in text and over-long values: the client must not get 451 forever."""
+    pair = await ready_pair(gateway, smarthost)
+    data = simple_message(pair.mentor_email, pair.mentee_alias, subject="Bonjour",
+                          message_id="<odd.1@client.example.com>")
+    data = {"nul_in_subject": data.replace(b"Subject: Bonjour", b"Subject: Bon\x00jour"),
+            "nul_in_message_id": data.replace(b"<odd.1@", b"<odd\x001@"),
+            "message_id_over_998": data.replace(b"<odd.1@", b"<" + b"o" * 1200 + b"@")}[oddity]
+    for _ in range(2):  # and the client's resend is still recognized
+        outcome = await gateway.send(pair.mentor_email, [pair.mentee_alias], data)
+        assert outcome.code == 250, outcome
+    await gateway.pump()
+    await smarthost.wait_for_async(1, timeout=5)
+    assert len(to(smarthost, pair.mentee_email)) == 1
+    assert b"\x00" not in to(smarthost, pair.mentee_email)[0].data
