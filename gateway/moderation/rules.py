@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.moderation.detectors.fields import HEADER_PREFIX, TEXT_FIELDS
-from gateway.moderation.detectors.links import compile_domains
+from gateway.moderation.detectors.links import compile_domains, compile_hint
 from gateway.moderation.detectors.matchers import (
     DEFAULT_FIELDS,
     PII_DETECTORS,
@@ -178,7 +178,8 @@ def _links(data: dict[str, Any], problems: _Problems) -> Matcher | None:
     if not domains:
         problems.add("match.domains", "a non-empty list of domains is required")
         return None
-    return LinksMatcher(domains, compile_domains(domains), _fields(data, problems))
+    return LinksMatcher(domains, compile_domains(domains), _fields(data, problems),
+                        compile_hint(domains))
 
 
 def _pii(data: dict[str, Any], problems: _Problems) -> Matcher | None:

@@ -45,21 +45,38 @@ def find_emails(field: str, text: str, folded: str, allowed: Iterable[str] = ())
 
 
 # Where an "at" may be: only there is the (slower) full pattern tried, on a small window.
-_AT_MARKER = re.compile(r"@|arobase|\bchez\b|\bat\b|[(\[{<]\s*a\s*[)\]}>]")
+# One search per form, each starting with a literal so that re skips ahead at C speed (one
+# alternation would be tried at every position); the forms never overlap, so the merged
+# positions are those of the alternation "@|arobase|\bchez\b|\bat\b|[(\[{<]\s*a\s*[)\]}>]".
+_AT_MARKERS = (
+    re.compile(r"@"),
+    re.compile(r"arobase"),
+    re.compile(r"chez\b(?<!\wchez)"),  # the look-behind after the literal stands for a leading \b
+    re.compile(r"at\b(?<!\wat)"),
+    re.compile(r"[(\[{<]\s*a\s*[)\]}>]"),
+)
 _DOMAIN_AFTER = re.compile(rf"[^\s\w]*\s*{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[a-z]{{2,24}}")
 _WINDOW = 80
+
+
+def _at_markers(folded: str) -> list[tuple[int, int]]:
+    """Spans of every "at" form, in text order."""
+    spans: list[tuple[int, int]] = []
+    for marker in _AT_MARKERS:
+        spans += [m.span() for m in marker.finditer(folded)]
+    spans.sort()
+    return spans
 
 
 def _candidates(folded: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     if "@" in folded:
         spans += [m.span() for m in _PLAIN.finditer(folded)]
-    for marker in _AT_MARKER.finditer(folded):
-        after = marker.end()
+    for marker_start, after in _at_markers(folded):
         if not _DOMAIN_AFTER.match(folded, after, after + _WINDOW):
             continue
-        start = max(0, marker.start() - _WINDOW)
+        start = max(0, marker_start - _WINDOW)
         for match in _OBFUSCATED.finditer(folded, start, after + _WINDOW):
-            if match.start() <= marker.start() < match.end():
+            if match.start() <= marker_start < match.end():
                 spans.append(match.span())
     return spans
