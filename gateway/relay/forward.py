@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from email.utils import format_datetime
 
 from sqlmodel import Session, select
@@ -71,12 +72,15 @@ def translate_references(
 
 def queue_forward(
     session: Session, settings: Settings, message: Message, people: PairPeople, now: datetime,
-    *, raw: bytes | None = None, actor: str = "system",
+    *, raw: bytes | None = None, actor: str = "system", parsed: EmailMessage | None = None,
 ) -> Outbox:
-    """Rewrite `raw` (default: the stored message) and queue it for the recipient."""
+    """Rewrite `raw` (default: the stored message) and queue it for the recipient.
+
+    `parsed` is the stored message already parsed by the caller (saves parsing it twice)."""
     source = raw if raw is not None else message.raw
     assert message.id is not None and people.pair.id is not None
-    parsed = parse(source)
+    if parsed is None or raw is not None:
+        parsed = parse(source)
     refs = reference_ids(parsed)
     translated = translate_references(session, people.pair.id, people.sender.id or 0,
                                       people.recipient.id or 0, refs)

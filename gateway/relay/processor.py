@@ -41,7 +41,20 @@ def claim_received(session: Session, *, postgres: bool, limit: int = BATCH) -> l
 
 def process_batch(session: Session, settings: Settings, moderate: Moderate, now: datetime,
                   *, postgres: bool) -> int:
-    """Decide every claimed message; one bad message is held for a human, never blocks the rest."""
+    """Decide every claimed message; one bad message is held for a human, never blocks the rest.
+
+    The whole batch is tried in one go first. Only if something fails is it redone message by
+    message, each in a savepoint: on SQLite a savepoint opened outside a transaction commits
+    (and syncs to disk) when released, so savepoints for every message cost a disk sync each."""
+    messages = claim_received(session, postgres=postgres)
+    try:
+        for message in messages:
+            process_one(session, settings, moderate, message, now)
+        session.flush()
+        return len(messages)
+    except Exception:
+        log.warning("a batch of %d message(s) failed; retrying one by one", len(messages))
+        session.rollback()
     messages = claim_received(session, postgres=postgres)
     for message in messages:
         savepoint = session.begin_nested()
@@ -60,7 +73,8 @@ def process_batch(session: Session, settings: Settings, moderate: Moderate, now:
 def process_one(session: Session, settings: Settings, moderate: Moderate, message: Message,
                 now: datetime) -> None:
     people = load_people(session, settings, message)
-    message.auto_reply = is_auto_reply(parse(message.raw))
+    parsed = parse(message.raw)
+    message.auto_reply = is_auto_reply(parsed)
     first = people.pair.forwarded_count == 0
     decision = moderate(message, people, first)
     hits = decision.hits
@@ -74,7 +88,7 @@ def process_one(session: Session, settings: Settings, moderate: Moderate, messag
         set_state(session, message, "held", now, hits=hits, verdict=verdict)
         notify_hold(session, settings, message, people, now)
     else:
-        queue_forward(session, settings, message, people, now)
+        queue_forward(session, settings, message, people, now, parsed=parsed)
         set_state(session, message, "queued", now, hits=hits, verdict=verdict)
 
 
