@@ -103,7 +103,10 @@ def create_web_app(gateway: App, secret: bytes, *, secure_cookie: bool = False,
     middleware = [
         Middleware(SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=secret.hex(), session_cookie="mg_session",
-                   max_age=SESSION_HOURS * 3600, same_site="strict", https_only=secure_cookie),
+                   # Lax, not Strict: with Strict a link from webmail arrives without the cookie,
+                   # the login page then writes a fresh session and logs the moderator out.
+                   # Cross-site POSTs still carry no cookie, and every form checks a CSRF token.
+                   max_age=SESSION_HOURS * 3600, same_site="lax", https_only=secure_cookie),
     ]
     handlers: dict[Any, Any] = {PageError: page_error, LoginRequired: login_required,
                                 404: not_found}

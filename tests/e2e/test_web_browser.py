@@ -228,3 +228,118 @@ async def test_hostile_html_and_subject_run_nothing_and_fetch_nothing(
     assert tracker.count == 0
     if shoot():
         await page.screenshot(path=str(SCREENSHOTS / "message-html.png"), full_page=True)
+
+
+async def test_a_coordinator_cannot_open_another_organizations_message(
+        site: Site, browser_page: Any) -> None:
+    page = browser_page
+    pair_a = await site.harness.make_pair(org="École A")
+    pair_b = await site.harness.make_pair(org="École B")
+    held_a = await send_held(site, pair_a, subject="Message de l'école A")
+    held_b = await send_held(site, pair_b, subject="Message de l'école B")
+    await log_in(page, site, "coord-a@program.example.org")
+    assert "Message de l'école A" in await page.locator("table.queue").inner_text()
+    assert "école B" not in await page.content()
+    response = await page.goto(f"{site.base}/messages/{held_b}")
+    assert response is not None and response.status == 404
+    assert await page.locator(".error").inner_text() == "Introuvable."
+    assert "école B" not in await page.content()
+    response = await page.goto(f"{site.base}/messages/{held_a}")
+    assert response is not None and response.status == 200
+    assert await page.locator("#approve").count() == 0  # read-only
+
+
+class AttackerSite:
+    """Another origin serving a form that posts to the review page (no script needed)."""
+
+    def __init__(self, target: str) -> None:
+        form = (f"<form method='post' action='{target}'><input type='hidden' name='csrf' "
+                "value='guessed'><button id='go'>Gagnez un prix</button></form>").encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.end_headers()
+                self.wfile.write(form)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://localhost:{self.server.server_address[1]}/"  # another site
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_posts_without_the_pages_csrf_token_change_nothing(
+        site: Site, browser_page: Any, smarthost: Any) -> None:
+    from gateway.moderation.held import get_message
+
+    page = browser_page
+    pair = await site.harness.make_pair(org="École A")
+    held_id = await send_held(site, pair, subject="À protéger")
+    await settle(site)
+    before = len(smarthost.messages)
+    await log_in(page, site)
+    # A page on another site submits a form to the gateway while the moderator is logged in.
+    attacker = AttackerSite(f"{site.base}/messages/{held_id}/approve")
+    try:
+        await page.goto(attacker.url)
+        async with page.expect_navigation():
+            await page.click("#go")
+    finally:
+        attacker.close()
+    assert site.base in page.url and "/messages/" not in page.url
+    # The page's own form with its token replaced (a stale or stolen page).
+    await page.goto(f"{site.base}/messages/{held_id}")
+    await page.locator("form[action$='/approve'] input[name=csrf]").evaluate(
+        "input => { input.value = 'forged' }")
+    async with page.expect_navigation() as navigation:
+        await page.click("#approve")
+    response = await navigation.value
+    assert response is not None and response.status == 403
+    assert "formulaire a expiré" in await page.locator(".error").inner_text()
+    await settle(site)
+    assert len(smarthost.messages) == before
+    message = await site.harness.db.read(lambda s: get_message(s, held_id))
+    assert message.state == "held"
+
+
+async def test_six_wrong_passwords_in_a_row_are_throttled(site: Site, browser_page: Any) -> None:
+    page = browser_page
+    await page.goto(f"{site.base}/login")
+    errors = []
+    for _ in range(6):
+        await page.fill("input[name=email]", "mod@program.example.org")
+        await page.fill("input[name=password]", "pas le bon mot de passe")
+        async with page.expect_navigation():
+            await page.click("form[action='/login'] button[type=submit]")
+        errors.append(await page.locator(".error").inner_text())
+    assert errors[:5] == ["Wrong e-mail or password."] * 5  # Chromium asks for English
+    assert "Try again in 15 minutes" in errors[5]
+    await page.fill("input[name=email]", "mod@program.example.org")
+    await page.fill("input[name=password]", PASSWORD)
+    async with page.expect_navigation():
+        await page.click("form[action='/login'] button[type=submit]")
+    assert page.url == f"{site.base}/login"  # even the right password waits
+
+
+async def test_a_link_from_another_site_keeps_the_moderator_logged_in(
+        site: Site, browser_page: Any) -> None:
+    page = browser_page
+    await log_in(page, site)
+    attacker = AttackerSite(f"{site.base}/queue")  # any other site, e.g. webmail
+    try:
+        await page.goto(attacker.url)
+        await page.set_content(f"<a id='link' href='{site.base}/pairs'>les jumelages</a>")
+        async with page.expect_navigation():
+            await page.click("#link")
+    finally:
+        attacker.close()
+    assert page.url == f"{site.base}/pairs"
+    await page.goto(f"{site.base}/queue")
+    assert page.url == f"{site.base}/queue"
