@@ -291,6 +291,25 @@ async def test_unroutable_and_spoofed_mail_goes_to_unroutable_and_the_audit_trai
     assert await uids(client, "INBOX") == []
 
 
+async def test_a_bounce_in_the_mailbox_goes_to_the_bounce_handler_not_unroutable(
+    db_url: str, tmp_path: Path, empty_rules: Path, dovecot: Dovecot, smarthost: Any,
+    events: Events, start_gateway: StartGateway,
+) -> None:
+    # In IMAP mode the catch-all also receives what is sent to the gateway's special addresses.
+    app = await start_gateway(imap_settings(db_url, tmp_path, empty_rules, dovecot), events)
+    pair = await make_pair(app, smarthost)
+    client = await dovecot.client()
+    await append_all(client, [mail(pair, 1, sender="mailer-daemon@example.com",
+                                   to="bounces@mentor.test")])
+    await events.until("processed", 1)
+    actions = await app.db.read(lambda s: list(s.exec(select(AuditEvent.action)).all()))
+    await app.stop()
+
+    assert "bounce_received" in actions and "unroutable" not in actions
+    assert len(await uids(client, "Processed")) == 1
+    assert smarthost.messages == []
+
+
 async def test_new_mail_is_relayed_within_two_seconds_with_idle(
     db_url: str, tmp_path: Path, empty_rules: Path, dovecot: Dovecot, smarthost: Any,
     events: Events, start_gateway: StartGateway,
