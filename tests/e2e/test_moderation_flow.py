@@ -184,7 +184,8 @@ async def test_approve_with_redaction_replaces_the_evidence(make_gateway: MakeGa
                                                             smarthost: Any, secret: str) -> None:
     h = await make_gateway(first_message=False)
     pair = await ready_pair(h, smarthost)
-    await send(h, pair, f"Bonjour Léa,\nappelle-moi au {secret} demain.\nMarie\n", from_mentee=False)
+    await send(h, pair, f"Bonjour Léa,\nappelle-moi au {secret} demain.\nMarie\n",
+               subject=f"Mon numéro : {PHONE}", from_mentee=False)
     [stored] = await messages(h)
     smarthost.clear()
 
@@ -192,6 +193,7 @@ async def test_approve_with_redaction_replaces_the_evidence(make_gateway: MakeGa
     await h.pump()
 
     [delivered] = received_by(smarthost, pair.mentee_email)
+    assert str(delivered["Subject"]) == f"Mon numéro : {REMOVED}"
     text = text_body(delivered.as_bytes())
     assert REMOVED in text and "appelle-moi au" in text and "demain" in text
     assert "555" not in text and "1234" not in text
