@@ -273,3 +273,37 @@ async def test_interface_speaks_french_and_english(site: Site) -> None:
     async with httpx.AsyncClient(base_url=site.base) as client:
         await login(client, MOD)
         assert "<h1>File d&#39;attente</h1>" in (await client.get("/queue")).text
+
+
+async def test_no_page_shows_another_organizations_data(site: Site) -> None:
+    harness = site.harness
+    pair_a = await harness.make_pair(org="École A")
+    pair_b = await harness.make_pair(org="École B")
+    held_a = await send_held(site, pair_a, subject="Sujet de l'école A")
+    held_b = await send_held(site, pair_b, subject="Sujet de l'école B")
+    org_b = await org_id(site, "École B")
+    async with httpx.AsyncClient(base_url=site.base) as client:
+        await login(client, MOD)
+        token = csrf_of((await client.get("/queue")).text)
+        await client.post(f"/pairs/{pair_b.id}/pause", data={"csrf": token})  # an audit entry
+    for who in (COORD_A, MOD_A):
+        async with httpx.AsyncClient(base_url=site.base) as client:
+            await login(client, who)
+            pages = [await client.get(path) for path in (
+                "/queue", f"/queue?org={org_b}", f"/queue?pair={pair_b.id}", "/pairs",
+                f"/pairs?q={pair_b.id}", f"/pairs?q={pair_b.mentee_email}", "/audit",
+                f"/messages/{held_a}")]
+            for page in pages:
+                assert page.status_code == 200, page.url
+                # (the search box repeats what was typed, nothing more)
+                text = html.unescape(page.text).replace(f'value="{pair_b.mentee_email}"', "")
+                assert "école B" not in text and pair_b.mentee_email not in text, (who, page.url)
+                assert f"/messages/{held_b}" not in text, (who, page.url)
+            assert "école A" in html.unescape(pages[0].text)
+            assert held_b not in queue_rows(pages[2].text) and pair_b.id not in pair_rows(pages[4].text)
+            assert (await client.get(f"/messages/{held_b}")).status_code == 404
+            token = csrf_of(pages[0].text)
+            refused = await client.post(f"/pairs/{pair_b.id}/resume" if who == MOD_A else
+                                        f"/pairs/{pair_b.id}/pause", data={"csrf": token})
+            assert refused.status_code == 404
+    assert await pair_state(site, pair_b.id) == "paused"
