@@ -307,3 +307,17 @@ async def test_no_page_shows_another_organizations_data(site: Site) -> None:
                                         f"/pairs/{pair_b.id}/pause", data={"csrf": token})
             assert refused.status_code == 404
     assert await pair_state(site, pair_b.id) == "paused"
+
+
+async def test_logout_needs_the_token_and_ends_the_session(site: Site) -> None:
+    async with httpx.AsyncClient(base_url=site.base) as client:
+        await login(client, MOD)
+        page = await client.get("/queue")
+        assert page.status_code == 200
+        assert (await client.post("/logout", data={})).status_code == 403  # no cross-site logout
+        assert (await client.get("/queue")).status_code == 200
+        done = await client.post("/logout", data={"csrf": csrf_of(page.text)})
+        assert (done.status_code, done.headers["location"]) == (303, "/login")
+        for path in ("/queue", "/pairs", "/audit"):
+            gone = await client.get(path)
+            assert (gone.status_code, gone.headers["location"]) == (303, "/login"), path
