@@ -130,6 +130,9 @@ def show_held(session: Session, message_id: int, org_ids: tuple[int, ...] | None
 
 
 def _decidable(session: Session, message_id: int, org_ids: tuple[int, ...] | None) -> Message:
+    # Lock and re-read the row (PostgreSQL): two moderators deciding at the same moment must not
+    # both see "held" and both deliver; the second waits, then reads the first one's decision.
+    session.get(Message, message_id, with_for_update=True, populate_existing=True)
     message = get_message(session, message_id, org_ids)
     if message.state != "held":
         raise QueueError(f"message {message_id} is {message.state}, not held: nothing to do")

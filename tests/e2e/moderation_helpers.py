@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -11,14 +12,16 @@ from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import col, select
 
+from gateway.clock import MovableClock
 from gateway.moderation import held
 from gateway.program.service import add_organization
 from gateway.program.staff import add_staff
 from gateway.store.models import AuditEvent, Message
-from tests.conftest import ROOT
-from tests.e2e.harness import Harness
+from tests.conftest import ROOT, make_settings
+from tests.e2e.harness import Harness, PairInfo
 
 SHIPPED = ROOT / "relay_rules"
 PHONE = "514 555-1234"
@@ -27,6 +30,7 @@ REMOVED = "[retiré / removed]"
 # What a participant must never see in a notice: rule names and moderator-facing wording.
 INTERNAL_WORDS = ("contact_details", "first_message", "executables", "evidence", "hold)",
                   "queue show", "Message #")
+MakeGateway = Callable[..., Awaitable[Harness]]
 
 
 def rules_copy(folder: Path, *, first_message: bool = True, extra: dict[str, str] | None = None) -> Path:
@@ -137,3 +141,54 @@ async def decisions(h: Harness, message_id: int) -> list[tuple[str, str, Any, st
         return [(e.actor, e.to_state, e.at, e.detail) for e in rows]
 
     return await h.db.read(read)
+
+
+MOD_FR = "mod@program.example.org"
+MOD_EN = "moderator@program.example.org"
+
+
+@pytest.fixture(name="make_gateway")
+async def make_gateway_fixture(db_url: str, tmp_path: Path, clock: MovableClock,
+                       smarthost: Any) -> AsyncIterator[MakeGateway]:
+    """A gateway on a copy of the shipped rules (first-message hold switchable, extra rules)."""
+    started: list[Harness] = []
+
+    async def make(*, first_message: bool = True, extra: dict[str, str] | None = None,
+                   **sections: dict[str, Any]) -> Harness:
+        rules = rules_copy(tmp_path / "rules", first_message=first_message, extra=extra)
+        harness = Harness(make_settings(db_url, tmp_path, rules_dir=rules, **sections), clock,
+                          smarthost.port)
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    yield make
+    for harness in started:
+        await harness.stop()
+
+
+async def ready_pair(h: Harness, smarthost: Any, **kwargs: Any) -> PairInfo:
+    """A pair whose introductions are out of the way, so the smarthost only shows what follows."""
+    pair = await h.make_pair(**kwargs)
+    await h.pump()
+    smarthost.clear()
+    return pair
+
+
+async def send(h: Harness, pair: PairInfo, body: str, *, subject: str = "Bonjour",
+               from_mentee: bool = True, attachment: tuple[str, str, bytes] | None = None) -> None:
+    sender, alias = ((pair.mentee_email, pair.mentor_alias) if from_mentee
+                     else (pair.mentor_email, pair.mentee_alias))
+    outcome = await h.send(sender, [alias], mail(sender, alias, body, subject=subject,
+                                                 attachment=attachment))
+    assert outcome.code == 250, outcome
+    await h.pump()
+
+
+def assert_participant_notice(notice: Any, *, forbidden: tuple[str, ...] = ()) -> str:
+    """A notice to a participant is automatic and carries nothing meant for moderators."""
+    assert notice["Auto-Submitted"] in ("auto-replied", "auto-generated")
+    body = text_body(notice.as_bytes())
+    for word in (*INTERNAL_WORDS, *forbidden):
+        assert word not in body and word not in str(notice["Subject"]), word
+    return body
