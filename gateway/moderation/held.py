@@ -18,7 +18,8 @@ from gateway.config import Settings
 from gateway.mail.bodies import rewrite_text_leaf
 from gateway.mail.parse import parse
 from gateway.mail.rewrite import replace_in_text_parts
-from gateway.mail.text import html_to_text, text_of
+from gateway.mail.text import html_to_text
+from gateway.moderation.facts import facts_from_message
 from gateway.relay.forward import load_people, queue_forward
 from gateway.relay.notify import notify_rejection
 from gateway.relay.processor import set_state
@@ -124,7 +125,10 @@ def show_held(session: Session, message_id: int, org_ids: tuple[int, ...] | None
     sender = session.get(Participant, message.sender_id)
     recipient = session.get(Participant, message.recipient_id)
     assert pair is not None and sender is not None and recipient is not None
-    return HeldDetail(item=_item(message, org.name if org else None), text=text_of(parse(message.raw)),
+    # The text the rules saw (an HTML copy that shows more is included), so every evidence
+    # span the moderator is told about can be found in it.
+    text = facts_from_message(message.raw, direction=message.direction).text  # type: ignore[arg-type]
+    return HeldDetail(item=_item(message, org.name if org else None), text=text,
                       sender_name=sender.display_name, recipient_name=recipient.display_name,
                       pair_state=pair.state)
 

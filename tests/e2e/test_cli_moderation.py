@@ -184,6 +184,17 @@ async def test_reject_with_a_reason_tells_the_sender(live: Live, lang: str, word
     refused_in_one_line(await live.cli("queue", "approve", str(mid)), "not held")
 
 
+async def test_queue_show_highlights_evidence_found_in_the_html_copy(live: Live) -> None:
+    pair = await live.h.make_pair()
+    html = f"<p>Bonjour ! Appelle-moi au <b>{PHONE}</b>.</p>"
+    data = mail(pair.mentee_email, pair.mentor_alias, "Bonjour !\n", html=html)
+    assert (await live.h.send(pair.mentee_email, [pair.mentor_alias], data)).code == 250
+    await live.h.pump()
+    [stored] = await messages(live.h)
+    shown = await live.cli("queue", "show", str(stored.id))
+    assert shown.returncode == 0 and f">>>{PHONE}<<<" in shown.stdout, shown.stdout
+
+
 async def test_unknown_message_is_refused_in_one_line(live: Live) -> None:
     for action in (("show", "4242"), ("approve", "4242"), ("reject", "4242", "--reason", "x")):
         refused_in_one_line(await live.cli("queue", *action), "4242")

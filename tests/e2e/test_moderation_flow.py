@@ -244,3 +244,25 @@ async def test_digest_mode_sends_one_summary_per_period_instead_of_a_notice_per_
     await moderation_chores(h.app)
     await h.pump()
     assert len(received_by(smarthost, MOD_EN)) == 2  # still waiting: the next period's summary
+
+
+async def test_an_ordinary_reply_quoting_the_thread_flows_straight_through(
+        moderated_gateway: Harness, smarthost: Any) -> None:
+    """False-positive guard with the shipped rules: aliases, dates, times, prices in a real reply."""
+    h = moderated_gateway
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, "Bonjour Léa, on se parle de ton stage ?\n", from_mentee=False)
+    [first] = await messages(h)
+    await approve(h, first.id)
+    await h.pump()
+    [forwarded] = received_by(smarthost, pair.mentee_email)
+    smarthost.clear()
+
+    quoted = "\n".join("> " + line for line in text_body(forwarded.as_bytes()).splitlines())
+    body = (f"Oui ! Mon stage est du 2025-01-12 au 2025-03-20, de 8 h 30 à 16 h, payé 15,75 $/h "
+            f"(année 2024-2025, local H2X 1Y4, version 3.11.7).\n\n"
+            f"Le lun. 5 janv. 2026 à 15:00, {forwarded['From']} a écrit :\n{quoted}\n")
+    await send(h, pair, body, subject=f"Re: {forwarded['Subject']}")
+    assert [m.state for m in await messages(h)] == ["delivered", "delivered"]
+    [reply] = received_by(smarthost, pair.mentor_email)
+    assert "payé 15,75 $/h" in text_body(reply.as_bytes())
