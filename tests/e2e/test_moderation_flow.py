@@ -266,3 +266,17 @@ async def test_an_ordinary_reply_quoting_the_thread_flows_straight_through(
     assert [m.state for m in await messages(h)] == ["delivered", "delivered"]
     [reply] = received_by(smarthost, pair.mentor_email)
     assert "payé 15,75 $/h" in text_body(reply.as_bytes())
+
+
+async def test_an_attachment_over_10_mb_is_refused_with_a_friendly_reason(
+        moderated_gateway: Harness, smarthost: Any) -> None:
+    h = moderated_gateway
+    pair = await ready_pair(h, smarthost, mentee_lang="en")
+    video = bytes(range(256)) * (10 * 1024 * 1024 // 256 + 2048)  # 10.5 MB, under the SMTP limit
+    await send(h, pair, "My science fair video!\n", attachment=("expo.mp4", "video/mp4", video))
+    [stored] = await messages(h)
+    assert stored.state == "rejected" and "large_attachment" in stored.rules
+    assert received_by(smarthost, pair.mentor_email) == []
+    [notice] = received_by(smarthost, pair.mentee_email)
+    body = assert_participant_notice(notice, forbidden=("expo.mp4", "10485760"))
+    assert "larger than 10 MB" in body
