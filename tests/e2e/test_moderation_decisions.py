@@ -173,3 +173,17 @@ async def test_moderators_deciding_at_the_same_moment_deliver_once(make_gateway:
     await h.pump()
     assert len(received_by(smarthost, pair.mentor_email)) == 1
     assert len(await decisions(h, stored.id)) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="detectors/handles.py: the evidence of 'ajoute-moi sur snap : "
+                   "lea_2009' stops before the handle, so --redact delivers the handle")
+async def test_redaction_removes_the_handle_after_an_add_me_phrase(make_gateway: MakeGateway,
+                                                                    smarthost: Any) -> None:
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, "Ajoute-moi sur snap : lea_2009\n")
+    [stored] = await messages(h)
+    await approve(h, stored.id, redacted=True)
+    await h.pump()
+    [delivered] = received_by(smarthost, pair.mentor_email)
+    assert "lea_2009" not in text_body(delivered.as_bytes())
