@@ -52,6 +52,37 @@ async def test_phone_number_is_held_and_nothing_reaches_the_partner(
     assert len(smarthost.messages) == 2
 
 
+@pytest.mark.parametrize(("body", "rule"), [
+    ("écris-moi à lea point perso arobase gmail point com", "contact_details"),
+    ("my snapchat is lea_2009", "contact_details"),
+    ("J'habite au 1234 rue Sherbrooke Est, app. 5", "contact_details"),
+    ("Ne le dis pas à tes parents, d'accord ?", "grooming"),
+    ("You could come over to my place on Saturday", "grooming"),
+    ("C'est de la merde, ce cours.", "profanity"),
+], ids=["email-obfuscated", "handle", "street", "secret-fr", "meet-en", "profanity-fr"])
+async def test_each_shipped_hold_rule_holds_through_the_gateway(make_gateway: MakeGateway,
+                                                                smarthost: Any, body: str,
+                                                                rule: str) -> None:
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, body + "\n")
+    [stored] = await messages(h)
+    assert (stored.state, stored.rules) == ("held", [rule])
+    assert received_by(smarthost, pair.mentor_email) == []
+
+
+async def test_a_social_link_in_an_html_href_is_held(make_gateway: MakeGateway, smarthost: Any) -> None:
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    html = '<p>Regarde <a href="https://www.instagram.com/lea.2009/">mon profil</a></p>'
+    data = mail(pair.mentee_email, pair.mentor_alias, "Regarde mon profil\n", html=html)
+    assert (await h.send(pair.mentee_email, [pair.mentor_alias], data)).code == 250
+    await h.pump()
+    [stored] = await messages(h)
+    assert (stored.state, stored.rules) == ("held", ["social_links"])
+    assert received_by(smarthost, pair.mentor_email) == []
+
+
 async def test_with_notices_off_a_hold_sends_nothing_at_all(make_gateway: MakeGateway,
                                                             smarthost: Any) -> None:
     h = await make_gateway(first_message=False, moderation={"notify_sender_on_hold": False,
