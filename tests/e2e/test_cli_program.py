@@ -104,8 +104,8 @@ def cli(sqlite_url: str, tmp_path: Path) -> Cli:
 
 
 def test_participant_add_accepts_good_input_and_refuses_bad_in_one_line(cli: Cli) -> None:
-    out = cli.ok("participant", "add", "--email", "Marie.Tremblay@Example.COM", "--name", "Marie Tremblay",
-                 "--role", "mentor", "--lang", "en")
+    out = cli.ok("participant", "add", "--email", "Marie.Tremblay@Example.COM",
+                 "--name", "Marie Tremblay", "--role", "mentor", "--lang", "en")
     assert "marie.tremblay@example.com" in out.out
     added = cli.ok("participant", "add", "--email", "lea@eleves.example.net", "--name", "Léa Gagnon",
                    "--role", "mentee", "--minor", "--json").json()
@@ -130,11 +130,14 @@ def alias_local(address: str) -> str:
 
 
 def test_pair_create_prints_one_json_object_with_fresh_aliases(cli: Cli) -> None:
-    for email, name, role in (("m@example.com", "Marie", "mentor"), ("a@eleves.example.net", "Ana", "mentee"),
+    for email, name, role in (("m@example.com", "Marie", "mentor"),
+                              ("a@eleves.example.net", "Ana", "mentee"),
                               ("b@eleves.example.net", "Bob", "mentee")):
         cli.ok("participant", "add", "--email", email, "--name", name, "--role", role)
-    first = cli.ok("pair", "create", "--mentor", "m@example.com", "--mentee", "a@eleves.example.net", "--json")
-    second = cli.ok("pair", "create", "--mentor", "M@Example.com", "--mentee", "b@eleves.example.net", "--json")
+    first = cli.ok("pair", "create", "--mentor", "m@example.com",
+                   "--mentee", "a@eleves.example.net", "--json")
+    second = cli.ok("pair", "create", "--mentor", "M@Example.com",
+                    "--mentee", "b@eleves.example.net", "--json")
     pairs = [first.json(), second.json()]  # json.loads of the whole output: one object, nothing else
     for pair in pairs:
         assert set(pair) == {"id", "mentor_alias", "mentee_alias"}
@@ -172,7 +175,8 @@ def test_pair_list_show_pause_resume_close(cli: Cli) -> None:
     assert "active" in cli.ok("pair", "resume", pair_id).out
     assert "closed" in cli.ok("pair", "close", pair_id, "--reason", "fin du programme").out
     assert "closed" in cli.refused("pair", "resume", pair_id)
-    assert [p["id"] for p in cli.ok("pair", "list", "--json", "--state", "closed").json()] == [created["id"]]
+    closed = cli.ok("pair", "list", "--json", "--state", "closed").json()
+    assert [p["id"] for p in closed] == [created["id"]]
     assert cli.ok("pair", "list", "--json", "--state", "active").json() == []
     for action in ("show", "close"):
         assert "no pair with id 999" in cli.refused("pair", action, "999")
@@ -185,10 +189,12 @@ def test_the_cli_reaches_either_database(db_url: str, tmp_path: Path) -> None:
     cli.ok("participant", "add", "--email", "a@eleves.example.net", "--name", "Ana", "--role", "mentee")
     created = cli.ok("pair", "create", "--mentor", "m@example.com", "--mentee", "a@eleves.example.net",
                      "--json").json()
-    assert [p["mentee_alias"] for p in cli.ok("pair", "list", "--json").json()] == [created["mentee_alias"]]
+    listed = cli.ok("pair", "list", "--json").json()
+    assert [p["mentee_alias"] for p in listed] == [created["mentee_alias"]]
 
 
-def test_gateway_config_environment_variable_is_used_without_c(sqlite_url: str, tmp_path: Path) -> None:
+def test_gateway_config_environment_variable_is_used_without_c(
+        sqlite_url: str, tmp_path: Path) -> None:
     db_url = sqlite_url
     config = write_config(tmp_path, db_url)
     elsewhere = tmp_path / "elsewhere"
@@ -220,7 +226,8 @@ def test_help_and_the_console_script(tmp_path: Path) -> None:
     ('give_up_after = "five days"\n', ("give_up_after",)),
     ("[smpt]\nport = 2525\n", ("smpt",)),
 ])
-def test_a_bad_config_names_the_file_and_the_key(tmp_path: Path, extra: str, names: tuple[str, ...]) -> None:
+def test_a_bad_config_names_the_file_and_the_key(
+        tmp_path: Path, extra: str, names: tuple[str, ...]) -> None:
     config = write_config(tmp_path, f"sqlite:///{tmp_path / 'g.db'}", extra)
     line = Cli(config, tmp_path, "").refused("pair", "list")
     assert str(config) in line

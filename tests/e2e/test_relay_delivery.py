@@ -37,21 +37,24 @@ def to(smarthost: Smarthost, address: str) -> list[Recorded]:
 
 
 async def forward_rows(gateway: Harness) -> list[Outbox]:
-    return await gateway.db.read(lambda s: list(s.exec(select(Outbox).where(Outbox.kind == "forward")).all()))
+    query = select(Outbox).where(Outbox.kind == "forward")
+    return await gateway.db.read(lambda s: list(s.exec(query).all()))
 
 
 async def messages(gateway: Harness) -> list[Message]:
     return await gateway.db.read(lambda s: list(s.exec(select(Message)).all()))
 
 
-async def send_first(gateway: Harness, pair: PairInfo, message_id: str = "<stage.1@client.example.com>") -> None:
+async def send_first(
+        gateway: Harness, pair: PairInfo, message_id: str = "<stage.1@client.example.com>") -> None:
     data = simple_message(pair.mentor_email, pair.mentee_alias, subject="Ton stage",
                           message_id=message_id)
     outcome = await gateway.send(pair.mentor_email, [pair.mentee_alias], data)
     assert outcome.code == 250, outcome
 
 
-async def test_the_same_message_sent_twice_is_delivered_once(gateway: Harness, smarthost: Smarthost) -> None:
+async def test_the_same_message_sent_twice_is_delivered_once(
+        gateway: Harness, smarthost: Smarthost) -> None:
     pair = await ready_pair(gateway, smarthost)
     base = smarthost.data_commands
     await send_first(gateway, pair)

@@ -107,7 +107,8 @@ async def test_delivered_fixture_leaks_nothing_of_the_sender(gateway: Harness, s
     assert_attachments_identical(parse(raw), out)
 
 
-def assert_headers_rebuilt(out: EmailMessage, pair: PairInfo, original: EmailMessage, text: str) -> None:
+def assert_headers_rebuilt(
+        out: EmailMessage, pair: PairInfo, original: EmailMessage, text: str) -> None:
     names = {header.lower() for header in out}
     assert names - ALLOWED == {n for n in names if n.startswith("content-")}, names
     assert {"from", "to", "reply-to", "message-id"} <= names

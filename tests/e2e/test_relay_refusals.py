@@ -34,8 +34,9 @@ async def ready_pair(harness: Harness, smarthost: Smarthost) -> PairInfo:
     return pair
 
 
-async def assert_refused_and_nothing_delivered(harness: Harness, smarthost: Smarthost, outcome: SendOutcome,
-                                               code: int, enhanced: str) -> None:
+async def assert_refused_and_nothing_delivered(harness: Harness, smarthost: Smarthost,
+                                               outcome: SendOutcome, code: int,
+                                               enhanced: str) -> None:
     assert outcome.code == code, outcome
     assert outcome.text.startswith(enhanced), outcome
     await harness.pump()
@@ -50,7 +51,8 @@ def assert_human_sentence(text: str) -> None:
     assert "Error" not in text and "Exception" not in text and "Traceback" not in text, text
 
 
-async def test_rcpt_at_another_domain_is_refused_as_relaying(gateway: Harness, smarthost: Smarthost) -> None:
+async def test_rcpt_at_another_domain_is_refused_as_relaying(
+        gateway: Harness, smarthost: Smarthost) -> None:
     pair = await ready_pair(gateway, smarthost)
     # Even a registered participant may not use the gateway to reach the outside world.
     message = simple_message(pair.mentor_email, "someone@elsewhere.example")
@@ -63,7 +65,8 @@ async def test_rcpt_at_another_domain_is_refused_as_relaying(gateway: Harness, s
     await assert_refused_and_nothing_delivered(gateway, smarthost, outcome, 550, "5.7.1")
 
 
-async def test_unknown_alias_is_refused_as_no_such_user(gateway: Harness, smarthost: Smarthost) -> None:
+async def test_unknown_alias_is_refused_as_no_such_user(
+        gateway: Harness, smarthost: Smarthost) -> None:
     pair = await ready_pair(gateway, smarthost)
     unknown = "q4z8t2w6yhbc3n5d@mentor.test"
     outcome = await gateway.send(pair.mentor_email, [unknown], simple_message(pair.mentor_email, unknown))
@@ -83,7 +86,8 @@ async def test_closed_pairs_aliases_are_refused_as_no_such_user(gateway: Harness
 
 
 @pytest.mark.parametrize("who", ["stranger", "other_pairs_mentor", "alias_owner"])
-async def test_only_the_partner_may_write_to_an_alias(gateway: Harness, smarthost: Smarthost, who: str) -> None:
+async def test_only_the_partner_may_write_to_an_alias(
+        gateway: Harness, smarthost: Smarthost, who: str) -> None:
     pair = await ready_pair(gateway, smarthost)
     other = await ready_pair(gateway, smarthost)
     sender = {"stranger": "inconnu@random.example",
@@ -151,7 +155,8 @@ async def test_a_quoted_or_encoded_display_name_of_the_right_address_passes(
 @pytest.fixture
 async def small_gateway(db_url: str, tmp_path: Path, clock: MovableClock, smarthost: Smarthost,
                         empty_rules: Path) -> AsyncIterator[Harness]:
-    settings = make_settings(db_url, tmp_path, rules_dir=empty_rules, smtp={"max_message_bytes": MAX_BYTES})
+    settings = make_settings(db_url, tmp_path, rules_dir=empty_rules,
+                             smtp={"max_message_bytes": MAX_BYTES})
     harness = Harness(settings, clock, smarthost.port)
     await harness.start()
     try:
@@ -165,7 +170,8 @@ def big_message(pair: PairInfo) -> bytes:
     return simple_message(pair.mentor_email, pair.mentee_alias, body=body)
 
 
-async def test_oversize_message_declared_with_size_is_refused(small_gateway: Harness, smarthost: Smarthost) -> None:
+async def test_oversize_message_declared_with_size_is_refused(
+        small_gateway: Harness, smarthost: Smarthost) -> None:
     pair = await ready_pair(small_gateway, smarthost)
     message = big_message(pair)
     assert len(message) > MAX_BYTES
@@ -191,7 +197,8 @@ async def test_oversize_message_without_size_is_refused_after_data(small_gateway
     await assert_refused_and_nothing_delivered(small_gateway, smarthost, outcome, 552, "5.3.4")
 
 
-async def test_a_message_under_the_limit_still_passes(small_gateway: Harness, smarthost: Smarthost) -> None:
+async def test_a_message_under_the_limit_still_passes(
+        small_gateway: Harness, smarthost: Smarthost) -> None:
     pair = await ready_pair(small_gateway, smarthost)
     message = simple_message(pair.mentor_email, pair.mentee_alias, body="Court.\n")
     assert (await small_gateway.send(pair.mentor_email, [pair.mentee_alias], message)).code == 250
@@ -199,7 +206,8 @@ async def test_a_message_under_the_limit_still_passes(small_gateway: Harness, sm
     await smarthost.wait_for_async(1, timeout=5)
 
 
-async def test_aliases_and_registered_addresses_are_case_insensitive(gateway: Harness, smarthost: Smarthost) -> None:
+async def test_aliases_and_registered_addresses_are_case_insensitive(
+        gateway: Harness, smarthost: Smarthost) -> None:
     pair = await ready_pair(gateway, smarthost)
     upper_alias = pair.mentee_alias.upper()
     sender = pair.mentor_email.upper()
