@@ -156,6 +156,8 @@ async def test_introductions_name_the_alias_in_each_persons_language(gateway: Ha
         content = body.get_content()
         assert phrase in content
         assert write_to in content
+        html = intro.get_body(("html",))
+        assert html is not None and f"mailto:{write_to}" in html.get_content()  # type: ignore[attr-defined]
         assert [a.addr_spec for a in intro["Reply-To"].addresses] == [write_to]
         assert not spelled(partner_address).search(by_rcpt[rcpt].data.decode("latin-1"))
 
