@@ -65,6 +65,30 @@ async def test_rcpt_at_another_domain_is_refused_as_relaying(
     await assert_refused_and_nothing_delivered(gateway, smarthost, outcome, 550, "5.7.1")
 
 
+def send_to_several(port: int, mail_from: str, rcpts: list[str], data: bytes) -> dict[str, int]:
+    """RCPT replies per recipient, then DATA for those accepted (what a mail client does)."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        client.ehlo()
+        client.mail(mail_from)
+        replies = {rcpt: client.rcpt(rcpt)[0] for rcpt in rcpts}
+        replies["DATA"] = client.data(data)[0]
+        return replies
+
+
+async def test_an_outside_recipient_next_to_the_alias_gets_nothing(gateway: Harness,
+                                                                   smarthost: Smarthost) -> None:
+    pair = await ready_pair(gateway, smarthost)
+    outsider = "copie@elsewhere.example"
+    data = simple_message(pair.mentor_email, f"{pair.mentee_alias}, {outsider}")
+    replies = await asyncio.to_thread(send_to_several, gateway.port, pair.mentor_email,
+                                      [outsider, pair.mentee_alias], data)
+    assert replies == {outsider: 550, pair.mentee_alias: 250, "DATA": 250}
+    await gateway.pump()
+    arrived = await smarthost.wait_for_async(1, timeout=5)
+    assert [m.rcpt_tos for m in arrived] == [(pair.mentee_email,)]
+    assert b"elsewhere.example" not in arrived[0].data
+
+
 async def test_unknown_alias_is_refused_as_no_such_user(
         gateway: Harness, smarthost: Smarthost) -> None:
     pair = await ready_pair(gateway, smarthost)
