@@ -21,7 +21,7 @@ DEFAULT_FIELDS = ("subject", "text")
 PiiDetector = Callable[[str, str, str, FieldTexts], list[Finding]]
 
 PII_DETECTORS: dict[str, PiiDetector] = {
-    "phone": lambda field, text, folded, _: find_phones(field, text, folded),
+    "phone": lambda field, text, folded, f: find_phones(field, text, folded, f.words(field)),
     "email": lambda field, text, folded, f: find_emails(field, text, folded, f.facts.pair_aliases),
     "handle": lambda field, text, folded, f: find_handles(field, text, folded, f.words(field)),
     "street_address": lambda field, text, folded, f: find_street_addresses(field, text, folded,

@@ -8,6 +8,8 @@ from typing import NamedTuple
 import phonenumbers
 
 from gateway.moderation.detectors import Finding
+from gateway.moderation.detectors.number_runs import stretches
+from gateway.moderation.detectors.vocabulary import letter_words, words_of
 
 SPOKEN_DIGITS = {
     "zero": "0", "un": "1", "une": "1", "deux": "2", "trois": "3", "quatre": "4", "cinq": "5",
@@ -52,15 +54,17 @@ def _mask(folded: str) -> str:
     return _NOT_PHONES.sub(lambda m: "#" * (m.end() - m.start()), folded)
 
 
-def _pieces(masked: str, start: int = 0) -> list[list[_Piece]]:
-    """Runs of consecutive number pieces separated only by small gaps."""
+def _pieces(masked: str, offset: int = 0) -> list[list[_Piece]]:
+    """Runs of consecutive number pieces separated only by small gaps; `masked` is a window of
+    the text that starts at `offset` (nothing before it counts, as if it were blanked)."""
     runs: list[list[_Piece]] = []
     previous_end = -1
-    for match in _TOKEN.finditer(masked, start):
+    for match in _TOKEN.finditer(masked):
         word = match.group()
         digits = SPOKEN_DIGITS.get(word) or word.replace("o", "0")
         before = masked[max(0, match.start() - 2):match.start()]
-        piece = _Piece(match.start(), match.end(), digits, "+" in before, word in SPOKEN_DIGITS)
+        piece = _Piece(offset + match.start(), offset + match.end(), digits, "+" in before,
+                       word in SPOKEN_DIGITS)
         gap = masked[previous_end:match.start()] if previous_end >= 0 else None
         if gap is not None and "+" not in gap and _GAP.fullmatch(gap):
             runs[-1].append(piece)
@@ -117,23 +121,26 @@ def _phones_in_run(run: list[_Piece]) -> list[tuple[int, int]]:
     return spans
 
 
-def _candidate_runs(folded: str) -> list[list[_Piece]]:
+def _candidate_runs(folded: str, words: frozenset[str]) -> list[list[_Piece]]:
     """Runs long enough to hold a number, re-read with look-alikes blanked around them only."""
     runs: list[list[_Piece]] = []
-    for rough in _RUN.finditer(folded):
-        if rough.end() - rough.start() < 8:  # eight digits need at least eight characters
-            continue
-        start = max(0, rough.start() - _CONTEXT)
-        masked = "#" * start + _mask(folded[start:rough.end() + _CONTEXT])
-        runs += [run for run in _pieces(masked, start)
-                 if sum(len(p.digits) for p in run) >= 8]
+    spoken = SPOKEN_DIGITS.keys() & letter_words(words)
+    for stretch_start, stretch_end in stretches(folded, frozenset(spoken), _CONTEXT):
+        for rough in _RUN.finditer(folded, stretch_start, stretch_end):
+            if rough.end() - rough.start() < 8:  # eight digits need at least eight characters
+                continue
+            start = max(0, rough.start() - _CONTEXT)
+            masked = _mask(folded[start:rough.end() + _CONTEXT])
+            runs += [run for run in _pieces(masked, start)
+                     if sum(len(p.digits) for p in run) >= 8]
     return runs
 
 
-def find_phones(field: str, text: str, folded: str) -> list[Finding]:
-    """Phone numbers in `text` (`folded` is its same-length folded copy)."""
+def find_phones(field: str, text: str, folded: str,
+                words: frozenset[str] | None = None) -> list[Finding]:
+    """Phone numbers in `text` (`folded` is its same-length folded copy, `words` its words_of)."""
     findings = []
-    for run in _candidate_runs(folded):
+    for run in _candidate_runs(folded, words_of(folded) if words is None else words):
         for start, end in _phones_in_run(run):
             while start >= 1 and folded[start - 1] in "+(":
                 start -= 1
