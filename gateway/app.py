@@ -23,7 +23,7 @@ from gateway.ingress.writer import IngestWriter
 from gateway.moderation.by_email import install_moderation_by_email
 from gateway.moderation.decide import make_moderator
 from gateway.moderation.rules import load_rules
-from gateway.relay.processor import process_batch
+from gateway.relay.processor import apply_plans, plan_batch
 from gateway.store.db import Database
 from gateway.store.migrate import migrate
 
@@ -117,11 +117,16 @@ class App:
         self.smtp_port = self._server.sockets[0].getsockname()[1]
 
     async def process_once(self) -> int:
-        now = self.clock.now()
         postgres = not self.db.is_sqlite
         moderate = make_moderator(self.rules)
+        # Moderate in a read transaction, then write the outcome: the single writer (SQLite)
+        # keeps storing incoming mail while the rules run.
+        plans = await self.db.read(lambda s: plan_batch(s, moderate, self.settings))
+        if not plans:
+            return 0
+        now = self.clock.now()
         count = await self.db.write(
-            lambda s: process_batch(s, self.settings, moderate, now, postgres=postgres))
+            lambda s: apply_plans(s, self.settings, plans, now, postgres=postgres))
         if count:
             self._deliver_wake.set()
         return count

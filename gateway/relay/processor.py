@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
@@ -32,34 +34,66 @@ INTERNAL = Hit(rule="internal_error", action="hold",
                field="gateway", evidence="", start=0, end=0)
 
 
-def claim_received(session: Session, *, postgres: bool, limit: int = BATCH) -> list[Message]:
+@dataclass(frozen=True)
+class Plan:
+    """What the moderation step decided for one message, before anything is written."""
+
+    message_id: int
+    parsed: EmailMessage
+    auto_reply: bool
+    decision: Decision | None  # None: the check itself failed; a moderator looks at it
+
+
+def claim_received(session: Session, *, postgres: bool, limit: int = BATCH,
+                   ids: list[int] | None = None) -> list[Message]:
     query = sa_select(Message).where(Message.state == "received").order_by(Message.id).limit(limit)  # type: ignore[arg-type]
+    if ids is not None:
+        query = query.where(Message.id.in_(ids))  # type: ignore[union-attr]
     if postgres:
         query = query.with_for_update(skip_locked=True)
     return list(session.execute(query).scalars().all())
 
 
-def process_batch(session: Session, settings: Settings, moderate: Moderate, now: datetime,
-                  *, postgres: bool) -> int:
-    """Decide every claimed message; one bad message is held for a human, never blocks the rest.
+def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list[Plan]:
+    """Read-only step: parse and moderate the oldest RECEIVED messages.
+
+    It runs in a read transaction, outside the single writer, so that storing incoming mail
+    never waits behind the rules (the costliest step)."""
+    plans = []
+    for message in claim_received(session, postgres=False):
+        assert message.id is not None
+        parsed = parse(message.raw)
+        try:
+            people = load_people(session, settings, message)
+            decision: Decision | None = moderate(message, people, people.pair.forwarded_count == 0)
+        except Exception:
+            log.exception("message %s could not be checked; holding it for a moderator", message.id)
+            decision = None
+        plans.append(Plan(message.id, parsed, is_auto_reply(parsed), decision))
+    return plans
+
+
+def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: datetime,
+                *, postgres: bool) -> int:
+    """Write step: forward, hold or refuse the planned messages that are still RECEIVED.
 
     The whole batch is tried in one go first. Only if something fails is it redone message by
     message, each in a savepoint: on SQLite a savepoint opened outside a transaction commits
     (and syncs to disk) when released, so savepoints for every message cost a disk sync each."""
-    messages = claim_received(session, postgres=postgres)
+    by_id = {plan.message_id: plan for plan in plans}
+    messages = claim_received(session, postgres=postgres, ids=list(by_id))
     try:
         for message in messages:
-            process_one(session, settings, moderate, message, now)
+            process_one(session, settings, by_id[message.id or 0], message, now)
         session.flush()
-        return len(messages)
+        return len(plans)
     except Exception:
         log.warning("a batch of %d message(s) failed; retrying one by one", len(messages))
         session.rollback()
-    messages = claim_received(session, postgres=postgres)
-    for message in messages:
+    for message in claim_received(session, postgres=postgres, ids=list(by_id)):
         savepoint = session.begin_nested()
         try:
-            process_one(session, settings, moderate, message, now)
+            process_one(session, settings, by_id[message.id or 0], message, now)
             savepoint.commit()
         except Exception:
             savepoint.rollback()
@@ -67,18 +101,26 @@ def process_batch(session: Session, settings: Settings, moderate: Moderate, now:
             session.refresh(message)
             set_state(session, message, "held", now, detail="internal error while processing",
                       hits=(INTERNAL,), verdict="hold")
-    return len(messages)
+    return len(plans)
 
 
-def process_one(session: Session, settings: Settings, moderate: Moderate, message: Message,
+def process_batch(session: Session, settings: Settings, moderate: Moderate, now: datetime,
+                  *, postgres: bool) -> int:
+    """Plan and apply in one transaction (for callers that do not split the two steps)."""
+    return apply_plans(session, settings, plan_batch(session, moderate, settings), now,
+                       postgres=postgres)
+
+
+def process_one(session: Session, settings: Settings, plan: Plan, message: Message,
                 now: datetime) -> None:
     people = load_people(session, settings, message)
-    parsed = parse(message.raw)
-    message.auto_reply = is_auto_reply(parsed)
-    first = people.pair.forwarded_count == 0
-    decision = moderate(message, people, first)
-    hits = decision.hits
-    verdict = decision.verdict
+    message.auto_reply = plan.auto_reply
+    if plan.decision is None:
+        set_state(session, message, "held", now, detail="internal error while checking",
+                  hits=(INTERNAL,), verdict="hold")
+        return
+    hits = plan.decision.hits
+    verdict = plan.decision.verdict
     if people.pair.state == "paused" and verdict in ("pass", "flag"):
         verdict, hits = "hold", (*hits, PAIR_PAUSED)
     if verdict == "reject":
@@ -88,7 +130,7 @@ def process_one(session: Session, settings: Settings, moderate: Moderate, messag
         set_state(session, message, "held", now, hits=hits, verdict=verdict)
         notify_hold(session, settings, message, people, now)
     else:
-        queue_forward(session, settings, message, people, now, parsed=parsed)
+        queue_forward(session, settings, message, people, now, parsed=plan.parsed)
         set_state(session, message, "queued", now, hits=hits, verdict=verdict)
 
 
