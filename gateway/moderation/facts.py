@@ -10,15 +10,7 @@ from email.message import EmailMessage
 from types import MappingProxyType
 from typing import Literal
 
-from gateway.mail.text import (
-    Attachment,
-    attachments_of,
-    html_links,
-    html_of,
-    html_to_text,
-    parse_bytes,
-    text_of,
-)
+from gateway.mail.text import Attachment, body_of, html_links, html_to_text, parse_bytes
 
 Direction = Literal["mentor_to_mentee", "mentee_to_mentor"]
 
@@ -89,10 +81,9 @@ def _squeezed(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _body_text(message: EmailMessage, html: str) -> str:
+def _body_text(text: str, html: str) -> str:
     """The text part, plus the HTML copy as rendered when it shows something the text part does
     not: clients display the HTML, so a harmless text part must not hide a phone number there."""
-    text = text_of(message)
     if not html:
         return text
     rendered = html_to_text(html)
@@ -106,13 +97,14 @@ def facts_from_message(raw: bytes, *, direction: Direction, sender_is_minor: boo
                        pair_aliases: Iterable[str] = ()) -> MessageFacts:
     """Parse `raw` once and collect what the rules need; bad input gives empty facts, no error."""
     message = parse_bytes(raw)
-    html = html_of(message)
-    text = _body_text(message, html)
+    body = body_of(message)  # one walk over the parts: each header read is a full parse
+    html = body.html
+    text = _body_text(body.text, html)
     return MessageFacts(
         direction=direction, sender_is_minor=sender_is_minor,
         recipient_is_minor=recipient_is_minor, first_message=first_message,
         pair_aliases=frozenset(a.strip().lower() for a in pair_aliases if a),
         subject=_header_value(message, "subject"), text=text, html=html,
         links=_links(text, html), headers=_headers(message),
-        attachments=tuple(attachments_of(message)), size=len(raw),
+        attachments=tuple(body.attachments), size=len(raw),
     )
