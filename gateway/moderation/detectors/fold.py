@@ -35,12 +35,30 @@ def _fold_char(match: re.Match[str]) -> str:
     return match.group().translate(_TABLE)
 
 
+_ASCII_BYTES = bytes(range(128))
+_FEW = 16  # more distinct characters to replace than this: one regex pass is cheaper
+
+
+def _replace_each(text: str) -> str | None:
+    """`text` with the table applied through one str.replace per distinct character to change."""
+    utf8 = text.encode("utf-8", "surrogatepass")
+    others = set(utf8.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
+    changes = [(char, _TABLE[ord(char)]) for char in others if ord(char) in _TABLE]
+    if len(changes) > _FEW:
+        return None
+    for char, replacement in changes:
+        text = text.replace(char, replacement)
+    return text
+
+
 def fold(text: str) -> str:
     """Lowercase, accent-free ASCII-ish copy of `text` with exactly the same length."""
     if text.isascii():
         return text.lower()
     # Only the (few) non-ASCII characters go through the table: str.translate is slow on long text.
-    folded = _NON_ASCII.sub(_fold_char, text)
+    folded = _replace_each(text)
+    if folded is None:
+        folded = _NON_ASCII.sub(_fold_char, text)
     # Other scripts: lower() only where it keeps the length, so offsets stay valid.
     lowered = folded.lower()
     return lowered if len(lowered) == len(folded) else folded
