@@ -59,16 +59,41 @@ def _render(html: str) -> _TextRenderer:
     return renderer
 
 
+class _Rendered(NamedTuple):
+    text: str
+    hrefs: tuple[str, ...]
+
+
+class _LastRendered:
+    """Rendering HTML is the slowest step of reading a message (a pure-Python parser), and the
+    same HTML is asked for its text and then its links: the last rendering is kept for reuse."""
+
+    def __init__(self) -> None:
+        self._last: tuple[str, _Rendered] | None = None
+
+    def __call__(self, html: str) -> _Rendered:
+        last = self._last  # one read: another thread may replace it meanwhile
+        if last is not None and last[0] == html:
+            return last[1]
+        renderer = _render(html)
+        text = _SPACES.sub(" ", "".join(renderer.chunks))
+        lines = "\n".join(line.strip() for line in text.split("\n"))
+        rendered = _Rendered(_BLANK_LINES.sub("\n\n", lines).strip(), tuple(renderer.hrefs))
+        self._last = (html, rendered)
+        return rendered
+
+
+_rendered = _LastRendered()
+
+
 def html_to_text(html: str) -> str:
     """The visible text of an HTML document: no tags, scripts or styles, one line per block."""
-    text = _SPACES.sub(" ", "".join(_render(html).chunks))
-    lines = "\n".join(line.strip() for line in text.split("\n"))
-    return _BLANK_LINES.sub("\n\n", lines).strip()
+    return _rendered(html).text
 
 
 def html_links(html: str) -> tuple[str, ...]:
     """Every href/src of links, images and frames, in document order."""
-    return tuple(_render(html).hrefs)
+    return _rendered(html).hrefs
 
 
 @dataclass(frozen=True)
