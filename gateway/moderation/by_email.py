@@ -95,7 +95,9 @@ def act_on_reply(session: Session, settings: Settings, *, sender: str, rcpt: str
             raise Refused("forged")
         _apply(session, settings, moderator, message_id, action, raw, token, now)
     except (Refused, held.QueueError) as exc:
-        _explain(session, settings, moderator, str(exc), now)
+        # The service's wording is English and for the CLI; the moderator reads a template.
+        problem = "not_held" if isinstance(exc, held.QueueError) else str(exc)
+        _explain(session, settings, moderator, problem, now)
         record(session, at=now, actor=moderator.email, subject_type="message", subject_id=None,
                action="moderation_reply_refused", detail=str(exc))
         return "250 2.0.0 Reply received; nothing was changed (see our explanation)"

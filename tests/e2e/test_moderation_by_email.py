@@ -223,6 +223,7 @@ async def test_a_token_works_once(harness: Harness, smarthost: Any) -> None:
     # The other address of the same notice cannot undo the decision either.
     code, text = await answer(harness, MODERATOR, addresses["reject"], body="Finalement non.\n")
     assert code == 250 and "nothing was changed" in text
+    assert "déjà été traité" in body_of(to(smarthost, MODERATOR)[-1].data)
     assert to(smarthost, pair.mentor_email) == [] and to(smarthost, pair.mentee_email) == []
     assert await state_of(harness, message_id) == "delivered"
 
