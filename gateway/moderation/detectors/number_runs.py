@@ -23,7 +23,7 @@ SEPARATORS = r"[ \t.\-_()/,\r\n>]"  # the characters a gap between two pieces is
 # a letter, an ASCII digit nor a separator. (Words of "o" only may be zeros: "5o4".)
 _BREAK = re.compile(r"[^\W\d_]+|[^\w \t.\-()/,\r\n>]|[^\W0-9a-zA-Z_]")
 _LETTER = re.compile(r"[^\W\d_]")
-_LOOK_BACK = 128  # first guess of how far back a safe start is; grows when needed
+_LOOK_BACK = 32  # first guess of how far back a safe start is; grows when needed
 
 # Eight digits as an ISO date, a school year or a dd/mm/yyyy date, alone between non-word
 # characters: the look-alike blanking always takes digits from them, so no run of eight is left.
@@ -69,12 +69,9 @@ def _safe_start(folded: str, before: int, spoken: frozenset[str]) -> int:
     look_back = _LOOK_BACK
     while True:
         low = max(0, before - look_back)
-        last = None
-        for match in _BREAK.finditer(folded, low, before):
+        for match in reversed(list(_BREAK.finditer(folded, low, before))):
             if _is_break(folded, match, spoken):
-                last = match
-        if last is not None:
-            return last.end()
+                return match.end()
         if low == 0:
             return 0
         look_back *= 4
