@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, String, and_, case, cast, literal, not_, or_, text
@@ -33,7 +33,6 @@ KEY_PREFIX = "reminder:"
 # Steps can be held back by the send window (a weekend, a night): look a little past the last step.
 GRACE = timedelta(days=3)
 CHUNK = 5000
-ALWAYS_OPEN = SendWindow(time(0, 0), time.max, frozenset(range(7)))
 
 
 def reminder_rules(settings: Settings) -> tuple[ReminderRule, ...]:
@@ -132,7 +131,6 @@ def _people(session: Session, ids: Sequence[int]) -> dict[int, tuple[str, str | 
 def _activity(row: Any, sent: dict[int, set[str]], people: dict[int, tuple[str, str | None, bool]],
               default_tz: str) -> PairActivity:
     def person(participant_id: int, role: Literal["mentor", "mentee"]) -> Person:
-        # Unknown people (first pass) get the widest answer: default zone, not opted out.
         lang, tz, opt_out = people.get(participant_id, ("fr", None, False))
         return Person(participant_id, role, lang, tz or default_tz, opt_out)
 
@@ -145,19 +143,11 @@ def _activity(row: Any, sent: dict[int, set[str]], people: dict[int, tuple[str, 
 
 
 def find_due(session: Session, settings: Settings, now: datetime) -> list[DueReminder]:
-    """Two passes of the same pure policy, so participants are read only for pairs that owe something.
-
-    The first pass ignores hours and opt-outs, which can only remove reminders: its pairs are a
-    superset of the answer. The second pass is the real decision, with each recipient's facts.
-    """
+    """Pairs that may owe something (indexed SQL), their sent keys and people, then the pure policy."""
     rules = reminder_rules(settings)
     default_tz = settings.gateway.time_zone
     rows = candidate_rows(session, now, rules)
     sent = _sent_keys(session, [r[0] for r in rows])
-    rough = due_reminders((_activity(r, sent, {}, default_tz) for r in rows), rules, ALWAYS_OPEN,
-                          default_tz, now)
-    owing = {d.pair_id for d in rough}
-    rows = [r for r in rows if r[0] in owing]
     people = _people(session, sorted({pid for r in rows for pid in (r[6], r[7])}))
     activity = [_activity(r, sent, people, default_tz) for r in rows]
     return due_reminders(activity, rules, send_window(settings), default_tz, now)
