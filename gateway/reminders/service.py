@@ -50,7 +50,7 @@ def _bounds(rules: Sequence[ReminderRule]) -> tuple[timedelta, timedelta]:
 
 
 def candidate_rows(session: Session, now: datetime, rules: Sequence[ReminderRule]) -> list[Any]:
-    """Active pairs whose last activity falls in the band where some step can be due (pair columns only)."""
+    """Active pairs quiet for long enough that some step can be due, minus those owed nothing new."""
     earliest, latest = _bounds(rules)
     quiet = and_(col(Pair.last_delivered_at) <= now - earliest,
                  col(Pair.last_delivered_at) >= now - latest)
@@ -101,7 +101,7 @@ def _nothing_new(rule: ReminderRule, now: datetime) -> ColumnElement[bool]:
 
 
 def _sent_keys(session: Session, pair_ids: Sequence[int]) -> dict[int, set[str]]:
-    """Reminder keys already queued for these pairs (an index-only read of ix_outbox_pair_kind_key)."""
+    """Reminder keys already queued for these pairs (through the outbox pair_id index)."""
     keys: dict[int, set[str]] = {}
     for start in range(0, len(pair_ids), CHUNK):
         chunk = pair_ids[start:start + CHUNK]
