@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm import load_only
 from sqlmodel import Session, col
 
 from gateway.clock import Clock, as_utc
@@ -102,7 +103,10 @@ def record_results(session: Session, settings: Settings, policy: RetryPolicy, no
 def _on_delivered(session: Session, row: Outbox, now: datetime) -> None:
     if row.kind != "forward" or row.message_id is None:
         return
-    message = session.get(Message, row.message_id)
+    # Only the columns we touch: the stored raw message can be megabytes.
+    columns = (Message.state, Message.updated_at, Message.auto_reply, Message.pair_id,
+               Message.sender_id)
+    message = session.get(Message, row.message_id, options=[load_only(*columns)])  # type: ignore[arg-type]
     if message is None:
         return
     message.state, message.updated_at = "delivered", now
