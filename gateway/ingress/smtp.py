@@ -28,11 +28,22 @@ class GatewaySMTP(SMTP):
     """aiosmtpd's protocol with enhanced status codes on its own size refusals."""
 
     def __init__(self, handler: Any, *, data_size_limit: int, **kwargs: Any) -> None:
+        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
         # aiosmtpd refuses any line over 1001 octets with a permanent 500, which loses mail from
         # clients that send long lines or bare LFs (a whole message is then one "line"). The
-        # rewrite re-encodes long lines and normalizes line ends, so the size limit is enough.
+        # rewrite re-encodes long lines and normalizes line ends, so inside DATA the size limit
+        # is enough. The reader was built with the 1001 limit: commands keep it (see smtp_DATA).
         self.line_length_limit = max(SMTP.line_length_limit, data_size_limit + 2)
-        super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        # Only during DATA, after RCPT was accepted, may a line be long: a stranger's commands
+        # cannot make us buffer megabytes.
+        reader = self._reader
+        reader._limit = self.line_length_limit  # type: ignore[attr-defined]
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            reader._limit = SMTP.line_length_limit  # type: ignore[attr-defined]
 
     async def push(self, status: Any) -> None:
         text = status.decode() if isinstance(status, bytes) else status
