@@ -8,6 +8,7 @@ from typing import NamedTuple
 import phonenumbers
 
 from gateway.moderation.detectors import Finding
+from gateway.moderation.detectors.lookalikes import mask
 from gateway.moderation.detectors.number_runs import stretches
 from gateway.moderation.detectors.vocabulary import letter_words, words_of
 
@@ -27,21 +28,6 @@ _RUN = re.compile(rf"{_TOKEN.pattern}(?:{_GAP.pattern}{_TOKEN.pattern})*")
 _MAX_DIGITS = 15
 _CONTEXT = 24  # characters around a run that decide whether it is a date, a price…
 
-# Look-alikes that are not phone numbers, blanked out before the search.
-_NOT_PHONES = re.compile(
-    r"""
-    \b\d{4}-\d{1,2}-\d{1,2}\b                       # ISO date 2025-11-03
-    | (?<![\d./])\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b(?![./]\d)  # 03/11/2025
-    | \b\d{1,2}\s?(?::|h)\s?\d{2}\b                 # 10:30, 14 h 30
-    | \b(?:19|20)\d\d\s?[-/]\s?(?:19|20)?\d\d\b      # school year 2024-2025
-    | (?<![\d.])v?\d{1,2}\.\d{1,2}\.\d{1,3}(?![\d.])  # version 3.11.7
-    | [$€£]\s?\d[\d\s,.']*                          # $1,299.00
-    | \d[\d\s,.']*\s?(?:[$€£]|euros?\b|dollars?\b|cad\b|usd\b)  # 19,99 $
-    """,
-    re.VERBOSE,
-)
-
-
 class _Piece(NamedTuple):
     start: int
     end: int
@@ -51,7 +37,8 @@ class _Piece(NamedTuple):
 
 
 def _mask(folded: str) -> str:
-    return _NOT_PHONES.sub(lambda m: "#" * (m.end() - m.start()), folded)
+    """Dates, times, school years, versions and prices blanked out before the search."""
+    return mask(folded)
 
 
 def _pieces(masked: str, offset: int = 0) -> list[list[_Piece]]:

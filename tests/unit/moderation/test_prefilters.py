@@ -8,9 +8,13 @@ times, prices and school years that are skipped, and check the very same evidenc
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 
 from gateway.moderation.detectors.fold import fold
+from gateway.moderation.detectors.lookalikes import mask
 from gateway.moderation.rules import RuleSet
 from tests.unit.moderation.conftest import decide, hits_of
 
@@ -76,3 +80,37 @@ def test_a_number_right_after_a_skipped_date_is_found(
 ])
 def test_folding_keeps_every_offset(text: str, folded: str) -> None:
     assert fold(text * 40) == folded * 40
+
+
+# The look-alike blanking as one alternation, the way re.sub reads it (quadratic on long runs).
+REFERENCE_LOOKALIKES = re.compile(
+    r"""
+    \b\d{4}-\d{1,2}-\d{1,2}\b
+    | (?<![\d./])\d{1,2}[/.]\d{1,2}[/.](?:\d{4}|\d{2})\b(?![./]\d)
+    | \b\d{1,2}\s?(?::|h)\s?\d{2}\b
+    | \b(?:19|20)\d\d\s?[-/]\s?(?:19|20)?\d\d\b
+    | (?<![\d.])v?\d{1,2}\.\d{1,2}\.\d{1,3}(?![\d.])
+    | [$€£]\s?\d[\d\s,.']*
+    | \d[\d\s,.']*\s?(?:[$€£]|euros?\b|dollars?\b|cad\b|usd\b)
+    """,
+    re.VERBOSE,
+)
+
+
+@pytest.mark.parametrize("text", [
+    "le livre coûte 19,99 $ et 1 299 euros, pas 1 299 eurosx; le 2025-11-03 à 14 h 30",
+    "2024-2025 5 $ 3.11.7 $1,299.00 12 dollars 7 cad 8 usd 9 usdx 10:30 03/11/2025",
+    "appelle le 514 555 1234 puis paie 20 euros, 514 555 1234 20 $ et 1 2 3 £",
+    "",
+])
+def test_look_alike_blanking_is_the_single_alternation(text: str) -> None:
+    expected = REFERENCE_LOOKALIKES.sub(lambda m: "#" * len(m.group()), text)
+    assert mask(text) == expected
+
+
+def test_a_long_run_of_numbers_is_judged_quickly(shipped: RuleSet) -> None:
+    # 50 KB of "1 1 1 …": the price form used to re-read the run from every digit (17 s).
+    started = time.thread_time()
+    decision = decide(shipped, "1 " * 25_000 + "et 20 $ \n")
+    assert decision.verdict == "pass"
+    assert time.thread_time() - started < 2.0
