@@ -65,6 +65,7 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8025
     secret_env: str = "GATEWAY_WEB_SECRET"
+    public_url: str = ""  # e.g. "https://mentorat.example.org": links in mail (default http://host:port)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ def unsubscribe_token(session: Session, settings: Settings, participant_id: int)
 def unsubscribe_headers(settings: Settings, participant_id: int, session: Session | None = None) -> dict[str, Any]:
     assert session is not None, "unsubscribe links need the shared signing secret"
     token = unsubscribe_token(session, settings, participant_id)
-    url = f"http://{settings.web.host}:{settings.web.port}/unsubscribe/{token}"
+    base = settings.web.public_url.rstrip("/") or f"http://{settings.web.host}:{settings.web.port}"
+    url = f"{base}/unsubscribe/{token}"
     mailto = f"mailto:{LOCAL_PART}+{token}@{settings.gateway.domain}"
     return {
         "url": url,

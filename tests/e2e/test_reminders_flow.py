@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import col, select
 
@@ -21,6 +22,7 @@ from gateway.program.service import add_organization, change_pair_state
 from gateway.program.staff import add_staff
 from gateway.scheduler import reminder_check
 from gateway.store.models import AuditEvent, Outbox
+from gateway.web.server import start_web
 from tests.conftest import make_settings
 from tests.e2e.harness import Harness, PairInfo, simple_message, write_rules
 
@@ -348,3 +350,55 @@ async def test_cli_preview_and_run_at_a_given_time(gateway: Harness, smarthost: 
     assert [r.state for r in rows] == ["sent"]
     assert await gateway.db.read(lambda s: len(list(s.exec(select(Outbox).where(
         col(Outbox.dedup_key).like("reminder:%")))))) == 1
+
+
+@pytest.fixture
+async def public_gateway(db_url: str, tmp_path: Path, clock: MovableClock, smarthost: Any,
+                         empty_rules: Path) -> AsyncIterator[tuple[Harness, int]]:
+    """A gateway whose web page is published at https://mentorat.example.org, serving on a local port."""
+    settings = make_settings(db_url, tmp_path, rules_dir=empty_rules,
+                             web={"public_url": "https://mentorat.example.org/"})
+    harness = Harness(settings, clock, smarthost.port)
+    await harness.start()
+    web = await start_web(harness.app, host="127.0.0.1", port=0)
+    try:
+        yield harness, web.port
+    finally:
+        await web.stop()
+        await harness.stop()
+
+
+async def unsubscribe_events(gateway: Harness) -> int:
+    return len(await gateway.db.read(lambda s: list(s.exec(
+        select(AuditEvent).where(AuditEvent.action == "unsubscribe_reminders")))))
+
+
+async def test_one_click_unsubscribe_link_stops_reminders(public_gateway: tuple[Harness, int],
+                                                          smarthost: Any) -> None:
+    gateway, web_port = public_gateway
+    pair = await gateway.make_pair(mentee_lang="en")
+    await gateway.pump()
+    await converse(gateway, pair, smarthost)
+    smarthost.clear()
+    gateway.clock.advance(3 * DAY)
+    await check(gateway)
+    await smarthost.wait_for_async(1, timeout=5)
+    header = str(parse(smarthost.messages[0].data)["List-Unsubscribe"])
+    found = re.search(r"<https://mentorat\.example\.org(/unsubscribe/[^>]+)>", header)
+    assert found, header
+    path = found.group(1)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{web_port}") as client:
+        page = await client.get(path)  # a link scanner or a preview: nothing changes
+        assert page.status_code == 200 and 'method="post"' in page.text
+        assert await unsubscribe_events(gateway) == 0
+        forged = await client.post(path[:-1] + ("0" if path[-1] != "0" else "1"), content=b"List-Unsubscribe=One-Click",
+                                   headers={"content-type": "application/x-www-form-urlencoded"})
+        assert forged.status_code == 404
+        done = await client.post(path, content=b"List-Unsubscribe=One-Click",
+                                 headers={"content-type": "application/x-www-form-urlencoded"})
+        assert done.status_code == 200 and "Done" in done.text
+    assert await unsubscribe_events(gateway) == 1
+    smarthost.clear()
+    gateway.clock.advance(4 * DAY)  # day 7: the second reminder would be due
+    await check(gateway)
+    assert to(smarthost, pair.mentee_email) == []
