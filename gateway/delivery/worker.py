@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ from gateway.store.models import Message, Outbox, Pair, Participant
 log = logging.getLogger("gateway.delivery")
 LEASE = timedelta(minutes=10)
 BATCH = 64
+# 1 would be the narrowest window, but then each connection waits for a commit (behind
+# SQLite's single writer) after every message, and delivery falls behind under load.
+UNRECORDED_PER_CONNECTION = 2
 RECORD_ATTEMPTS = 5
 RECORD_RETRY_SECONDS = 0.2
 
@@ -159,19 +163,24 @@ class DeliveryWorker:
         return len(claimed)
 
     async def _send_and_record(self, claimed: list[Claimed]) -> None:
-        """Each connection sends its next message only once the last one's result is committed:
-        a crash between a smarthost's 250 and our commit re-sends at most one message per
-        connection. Results arriving together share one commit (group commit)."""
+        """Send on every connection; results are committed while sending goes on (results that
+        arrive together share one commit), but a connection never has more than
+        UNRECORDED_PER_CONNECTION messages sent and not yet committed: a crash between a
+        smarthost's 250 and our commit re-sends at most that many per connection."""
         todo: asyncio.Queue[Claimed] = asyncio.Queue()
         for item in claimed:
             todo.put_nowait(item)
         recorder = _GroupCommit(self._record)
 
         async def sender(transport: Transport) -> None:
+            unrecorded: collections.deque[asyncio.Task[None]] = collections.deque()
             while not todo.empty():
                 item = todo.get_nowait()
                 result = await transport.send(item.envelope_from, item.recipient, item.data)
-                await recorder.add((item.id, result))
+                unrecorded.append(asyncio.create_task(recorder.add((item.id, result))))
+                if len(unrecorded) >= UNRECORDED_PER_CONNECTION:
+                    await unrecorded.popleft()
+            await asyncio.gather(*unrecorded)
 
         await asyncio.gather(*(sender(t) for t in self._transports))
 
