@@ -193,6 +193,10 @@ def approve(session: Session, settings: Settings, message_id: int, *, actor: str
     """Deliver a held message as it is (the rules are not run again), or with evidence removed."""
     message = _decidable(session, message_id, org_ids)
     people = load_people(session, settings, message)
+    if people.pair.state == "closed":
+        # Closing a pair ends the relationship: nothing more may reach the other side.
+        raise QueueError(f"pair {people.pair.id} is closed: message {message_id} cannot be "
+                         "delivered; reject it instead")
     raw = None
     if redacted:
         raw = redact(message.raw, [h.get("evidence", "") for h in json.loads(message.hits_json or "[]")])

@@ -187,3 +187,25 @@ async def test_redaction_removes_the_handle_after_an_add_me_phrase(make_gateway:
     await h.pump()
     [delivered] = received_by(smarthost, pair.mentor_email)
     assert "lea_2009" not in text_body(delivered.as_bytes())
+
+
+async def test_a_closed_pairs_held_message_cannot_be_approved_only_rejected(
+        make_gateway: MakeGateway, smarthost: Any, clock: MovableClock) -> None:
+    from gateway.program.service import change_pair_state
+
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Mon numéro est {PHONE}\n")
+    [stored] = await messages(h)
+    await h.db.write(lambda s: change_pair_state(s, pair.id, "close", now=clock.now()))
+    smarthost.clear()
+
+    with pytest.raises(QueueError, match="closed"):
+        await approve(h, stored.id, actor=MOD_FR)
+    await h.pump()
+    assert received_by(smarthost, pair.mentor_email) == []
+    [still] = await messages(h)
+    assert still.state == "held"
+    await reject(h, stored.id, "La relation de mentorat est terminée.", actor=MOD_FR)
+    [after] = await messages(h)
+    assert after.state == "rejected"
