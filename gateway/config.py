@@ -74,6 +74,8 @@ class ModerationSettings:
     notify_sender_on_hold: bool = True
     moderator_notices: Literal["each", "digest", "none"] = "each"
     digest_every: str = "1h"
+    # "each" mode: past this many notices in an hour a moderator gets the digest instead.
+    max_notices_per_hour: int = 12
     token_valid_for: str = "7d"
 
 

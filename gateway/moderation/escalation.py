@@ -12,7 +12,7 @@ from gateway.config import Settings
 from gateway.durations import parse_duration
 from gateway.notices import queue_program_mail
 from gateway.relay.forward import load_people
-from gateway.relay.notify import moderators_for, notify_moderator
+from gateway.relay.notify import moderators_for, notify_moderator, over_notice_limit
 from gateway.store.audit import record
 from gateway.store.models import Message, Outbox, Staff
 
@@ -37,8 +37,10 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime, *, pos
 
 
 def send_digest(session: Session, settings: Settings, now: datetime) -> int:
-    """One summary per moderator of what waits in their organizations (digest mode)."""
-    if settings.moderation.moderator_notices != "digest":
+    """One summary per moderator of what waits in their organizations: every moderator in digest
+    mode; in "each" mode only those whose notices are held back by the hourly limit."""
+    mode = settings.moderation.moderator_notices
+    if mode == "none":
         return 0
     sent = 0
     slot = int(now.timestamp() // parse_duration(settings.moderation.digest_every).total_seconds())
@@ -49,6 +51,8 @@ def send_digest(session: Session, settings: Settings, now: datetime) -> int:
         key = f"digest:{moderator.id}:{slot}"
         if session.exec(select(Outbox.id).where(Outbox.dedup_key == key)).first() is not None:
             continue  # this period's digest is out; the chore runs more often than digest_every
+        if mode == "each" and not over_notice_limit(session, settings, moderator, now):
+            continue
         where = HeldFilter(org_ids=org_scope(moderator))
         waiting = count_held(session, where)
         if not waiting:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from gateway.config import Settings
 from gateway.moderation.chain import Hit
@@ -69,7 +69,19 @@ def notify_hold(session: Session, settings: Settings, message: Message, people: 
         )
     if settings.moderation.moderator_notices == "each":
         for moderator in moderators_for(session, people.pair.org_id):
-            notify_moderator(session, settings, moderator, message, people, now, "moderator_hold")
+            if not over_notice_limit(session, settings, moderator, now):
+                notify_moderator(session, settings, moderator, message, people, now,
+                                 "moderator_hold")
+
+
+def over_notice_limit(session: Session, settings: Settings, moderator: Staff, now: datetime) -> bool:
+    """A burst of holds must not flood a moderator's inbox: past the hourly limit, the digest."""
+    sent = session.exec(
+        select(func.count()).select_from(Outbox)
+        .where(col(Outbox.recipient) == moderator.email, col(Outbox.kind) == "moderation",
+               col(Outbox.created_at) > now - timedelta(hours=1))
+    ).one()
+    return sent >= settings.moderation.max_notices_per_hour
 
 
 def moderators_for(session: Session, org_id: int | None) -> list[Staff]:

@@ -100,7 +100,8 @@ class MessageIdMap(SQLModel, table=True):
 class Outbox(SQLModel, table=True):
     """Everything that leaves the gateway: forwards, introductions, notices, reminders."""
 
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),
+                      Index("ix_outbox_recipient_created", "recipient", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20)  # forward | introduction | notice | reminder | moderation
     message_id: int | None = Field(default=None, foreign_key="message.id", index=True)

@@ -277,6 +277,30 @@ async def test_digest_mode_sends_one_summary_per_period_instead_of_a_notice_per_
     assert len(received_by(smarthost, MOD_EN)) == 2  # still waiting: the next period's summary
 
 
+async def test_a_burst_of_holds_stops_at_the_hourly_limit_and_the_rest_come_as_a_digest(
+        make_gateway: MakeGateway, smarthost: Any, clock: MovableClock) -> None:
+    h = await make_gateway(first_message=False, moderation={"max_notices_per_hour": 2})
+    await add_moderator(h, MOD_EN, "Moderator", lang="en")
+    pair = await ready_pair(h, smarthost)
+    for n in range(5):
+        await send(h, pair, f"Numéro {n} : {PHONE}\n")
+    assert len(received_by(smarthost, MOD_EN)) == 2  # then the limit holds back the other three
+
+    await moderation_chores(h.app)
+    await h.pump()
+    notices = received_by(smarthost, MOD_EN)
+    assert len(notices) == 3
+    assert str(notices[-1]["Subject"]) == "[Moderation] 5 message(s) waiting"
+    await moderation_chores(h.app)  # one digest per period, however often the chore runs
+    await h.pump()
+    assert len(received_by(smarthost, MOD_EN)) == 3
+
+    clock.advance(timedelta(hours=1, minutes=1))  # the hour's count has fallen again
+    await send(h, pair, f"Plus tard : {PHONE}\n")
+    assert len(received_by(smarthost, MOD_EN)) == 4
+    assert "[Moderation] 6" not in str(received_by(smarthost, MOD_EN)[-1]["Subject"])
+
+
 async def test_an_ordinary_reply_quoting_the_thread_flows_straight_through(
         moderated_gateway: Harness, smarthost: Any) -> None:
     """False-positive guard with the shipped rules: aliases, dates, times, prices in a real reply."""
