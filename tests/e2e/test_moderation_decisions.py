@@ -175,13 +175,13 @@ async def test_moderators_deciding_at_the_same_moment_deliver_once(make_gateway:
     assert len(await decisions(h, stored.id)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="detectors/handles.py: the evidence of 'ajoute-moi sur snap : "
-                   "lea_2009' stops before the handle, so --redact delivers the handle")
+@pytest.mark.parametrize("invitation", ["Ajoute-moi sur snap : lea_2009", "add me on discord: lea_2009",
+                                        "écris-moi sur insta lea_2009 ce soir"])
 async def test_redaction_removes_the_handle_after_an_add_me_phrase(make_gateway: MakeGateway,
-                                                                    smarthost: Any) -> None:
+                                                                    smarthost: Any, invitation: str) -> None:
     h = await make_gateway(first_message=False)
     pair = await ready_pair(h, smarthost)
-    await send(h, pair, "Ajoute-moi sur snap : lea_2009\n")
+    await send(h, pair, f"{invitation}\n")
     [stored] = await messages(h)
     await approve(h, stored.id, redacted=True)
     await h.pump()

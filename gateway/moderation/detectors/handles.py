@@ -13,14 +13,18 @@ _PLATFORMS = (
     r"psn|xbox|reddit|bereal|viber|wechat|skype|teams|zoom|youtube|yt"
 )
 _HANDLE_NAME = r"@?[a-z0-9_](?:[a-z0-9_.#-]{1,31})(?<![.-])(?![\w:/])"  # not a URL scheme
+# The handle that often follows an invitation ("ajoute-moi sur snap : lea_2009") belongs to the
+# evidence, or redaction would deliver it: after a separator any name, else only a name that looks
+# like a handle (a digit, "_" or "@") on the same line, so "add me on insta tonight" keeps "tonight".
+_TRAILING = rf"(?:\s*[:=-]\s*{_HANDLE_NAME}|[ \t]+(?=[a-z.]*[0-9_@]){_HANDLE_NAME})?"
 _HANDLES = re.compile(
     rf"""
     (?:add|follow|dm|message|text|find|hit|reach|contact|friend|call)\s+me\s+(?:up\s+)?
-        (?:on|at|via|in)\s+(?:{_PLATFORMS})\b
+        (?:on|at|via|in)\s+(?:{_PLATFORMS})\b{_TRAILING}
     | (?:ajoute|ajoutez|rajoute|suis|suivez|ecris|ecrivez|texte|contacte|appelle|trouve)
-        [\s-]*(?:moi|-moi)\s+(?:sur|via|par|dans)\s+(?:{_PLATFORMS})\b
+        [\s-]*(?:moi|-moi)\s+(?:sur|via|par|dans)\s+(?:{_PLATFORMS})\b{_TRAILING}
     | (?:on\s+se\s+parle|parlons|let'?s\s+talk|let'?s\s+chat|on\s+peut\s+parler)\s+
-        (?:sur|on|via)\s+(?:{_PLATFORMS})\b
+        (?:sur|on|via)\s+(?:{_PLATFORMS})\b{_TRAILING}
     | \b(?:my|mon|ma|our|notre)\s+(?:{_PLATFORMS})\b(?:\s+(?:is|c'est|cest|est|name|id|handle))?
         \s*[:=-]?\s*{_HANDLE_NAME}
     | \b(?:{_PLATFORMS})\s*[:=]\s*{_HANDLE_NAME}
