@@ -100,6 +100,13 @@ CATALOG: dict[str, tuple[str, str]] = {
     "sent": ("transmis", "sent"),
     "rejected": ("refusé", "rejected"),
     "received_state": ("reçu", "received"),
+    "forgot_link": ("Mot de passe oublié ?", "Forgot your password?"),
+    "forgot_title": ("Recevoir un lien pour changer de mot de passe",
+                     "Get a link to change your password"),
+    "forgot_send": ("Envoyer le lien", "Send the link"),
+    "forgot_sent": ("Si un compte existe pour cette adresse, un lien valable 2 h vient d'y être "
+                    "envoyé.", "If an account exists for this address, a link valid for 2 hours "
+                    "has been sent to it."),
     "reset_title": ("Choisir un nouveau mot de passe", "Choose a new password"),
     "reset_invalid": ("Ce lien n'est plus valide. Demandez-en un nouveau.",
                       "This link is no longer valid. Ask for a new one."),

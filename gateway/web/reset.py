@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,18 +19,20 @@ from gateway.store.audit import record
 from gateway.store.models import Staff, UsedToken
 from gateway.tokens import sign, signing_secret, verify
 from gateway.web.pages import checked_form, flash, gateway_of, redirect, render
+from gateway.web.throttle import LoginThrottle
 
 PURPOSE = "password-reset"
 VALID_FOR = timedelta(hours=2)
 
 
 def reset_link(settings: Settings, token: str, base_url: str | None = None) -> str:
-    base = base_url or f"http://{settings.web.host}:{settings.web.port}"
+    base = base_url or settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
     return f"{base.rstrip('/')}/reset/{token}"
 
 
 def issue_reset(session: Session, settings: Settings, email: str, *, now: datetime,
-                base_url: str | None = None, valid_for: timedelta = VALID_FOR) -> Staff:
+                base_url: str | None = None, valid_for: timedelta = VALID_FOR,
+                actor: str = "cli") -> Staff:
     """Queue the reset mail (in the staff member's language) with a fresh single-use link."""
     staff = staff_by_email(session, email)
     if staff is None or not staff.active or staff.id is None:
@@ -44,7 +47,7 @@ def issue_reset(session: Session, settings: Settings, email: str, *, now: dateti
                  "hours": int(valid_for.total_seconds() // 3600)},
         now=now,
     )
-    record(session, at=now, actor="cli", subject_type="staff", subject_id=staff.id,
+    record(session, at=now, actor=actor, subject_type="staff", subject_id=staff.id,
            action="password-reset-sent")
     return staff
 
@@ -114,7 +117,35 @@ async def reset_submit(request: Request) -> Response:
     return redirect("/login")
 
 
+async def forgot_page(request: Request) -> Response:
+    return render(request, "forgot.html", sent=False)
+
+
+async def forgot_submit(request: Request) -> Response:
+    """Mail a reset link to an active staff address; the answer never says whether one exists."""
+    form = await checked_form(request)
+    address = str(form.get("email") or "").strip()[:320]
+    gateway = gateway_of(request)
+    now = gateway.clock.now()
+    throttle: LoginThrottle = request.app.state.reset_throttle
+    key = LoginThrottle.key(address, "reset")
+    if address and throttle.retry_after(key, now) is None:
+        throttle.failed(key, now)
+        base_url = gateway.settings.web.public_url or str(request.base_url)
+
+        def send(session: Any) -> None:
+            with contextlib.suppress(StaffError):
+                issue_reset(session, gateway.settings, address, now=now, base_url=base_url,
+                            actor="web")
+
+        await gateway.db.write(send)
+        gateway.wake_delivery()
+    return render(request, "forgot.html", sent=True)
+
+
 ROUTES = [
+    Route("/forgot", forgot_page, methods=["GET"]),
+    Route("/forgot", forgot_submit, methods=["POST"]),
     Route("/reset/{token}", reset_page, methods=["GET"]),
     Route("/reset/{token}", reset_submit, methods=["POST"]),
 ]

@@ -115,4 +115,6 @@ def create_web_app(gateway: App, secret: bytes, *, secure_cookie: bool = False,
                     max_body_size=MAX_FORM_BYTES)
     web.state.gateway = gateway
     web.state.throttle = throttle or LoginThrottle(max_failures=5, window=timedelta(minutes=15))
+    # "Forgot password" mails per address: nobody can flood a staff member's inbox through it.
+    web.state.reset_throttle = LoginThrottle(max_failures=3, window=timedelta(hours=1))
     return web

@@ -23,7 +23,7 @@ import pytest
 from sqlmodel import select
 
 from gateway.clock import MovableClock
-from gateway.program.staff import staff_by_email
+from gateway.program.staff import add_staff, staff_by_email
 from gateway.store.models import Organization, Participant
 from gateway.web.reset import issue_reset
 from gateway.web.server import start_web
@@ -175,3 +175,34 @@ async def test_reset_links_expire_and_cannot_be_forged(site: Site, smarthost: An
         assert (await client.get(link)).status_code == 404
         assert (await choose_password(client, f"/reset/{token}", NEW_PASSWORD)).status_code == 404
         assert (await login(client, MODERATOR, NEW_PASSWORD)).status_code == 401
+
+
+async def test_forgot_password_page_mails_a_link_without_telling_who_exists(
+        site: Site, smarthost: Any) -> None:
+    harness = site.harness
+    now = harness.clock.now()
+    await harness.db.write(lambda s: add_staff(s, email=MODERATOR, name="M", role="moderator",
+                                               now=now, lang="en", password=FIRST_PASSWORD))
+    async with httpx.AsyncClient(base_url=site.base) as client:
+        login_page = await client.get("/login")
+        assert 'href="/forgot"' in login_page.text
+        form = await client.get("/forgot")
+        token = csrf_of(form.text)
+        assert (await client.post("/forgot", data={"email": MODERATOR})).status_code == 403
+        known = await client.post("/forgot", data={"csrf": token, "email": MODERATOR})
+        unknown = await client.post("/forgot", data={"csrf": token, "email": "nobody@example.org"})
+        assert known.status_code == unknown.status_code == 200
+        assert known.text.replace(MODERATOR, "") == unknown.text.replace("nobody@example.org", "")
+        await harness.pump()
+        mails = [m for m in smarthost.messages if list(m.rcpt_tos) == [MODERATOR]]
+        assert len(mails) == 1 and len(smarthost.messages) == 1  # nothing to the unknown address
+        link = reset_link_in(mails[0].data)
+        assert link.startswith(site.base)
+        assert (await choose_password(client, link, NEW_PASSWORD)).status_code == 303
+        assert (await login(client, MODERATOR, NEW_PASSWORD)).status_code == 303
+
+        for _ in range(5):  # asking again and again: at most 3 mails an hour per address
+            await client.post("/forgot", data={"csrf": csrf_of((await client.get("/forgot")).text),
+                                               "email": MODERATOR})
+        await harness.pump()
+        assert len([m for m in smarthost.messages if list(m.rcpt_tos) == [MODERATOR]]) == 3
