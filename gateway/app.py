@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
+from gateway.delivery.dkim import SigningTransport, load_signer
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transports import MaildirTransport, SmtpTransport, Transport
 from gateway.delivery.worker import DeliveryWorker, release_own_claims
@@ -35,6 +36,15 @@ Component = Callable[["App"], Coroutine[Any, Any, None]]
 
 
 def build_transports(settings: Settings) -> list[Transport]:
+    transports = _plain_transports(settings)
+    out = settings.outbound
+    if not out.dkim_selector:
+        return transports
+    signer = load_signer(out.dkim_selector, settings.gateway.domain, out.dkim_key_file)
+    return [SigningTransport(t, signer) for t in transports]
+
+
+def _plain_transports(settings: Settings) -> list[Transport]:
     out = settings.outbound
     if out.mode == "maildir":
         return [MaildirTransport(Path(out.maildir))]

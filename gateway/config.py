@@ -57,6 +57,9 @@ class OutboundSettings:
     give_up_after: str = "5d"
     connections: int = 4
     timeout_seconds: float = 30.0
+    # DKIM-sign everything that leaves, with d= gateway.domain (empty: do not sign).
+    dkim_selector: str = ""
+    dkim_key_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,20 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
         raise ConfigError(_where(path, text, "outbound", "connections") + "must be >= 1")
     _check_zone(path, text, settings.gateway.time_zone)
     _check_reminders(path, text, settings.reminders)
+    _check_dkim(path, text, settings)
+
+
+def _check_dkim(path: Path, text: str, settings: Settings) -> None:
+    from gateway.delivery.dkim import DkimSigningError, load_signer
+
+    out = settings.outbound
+    if not out.dkim_selector:
+        return
+    try:
+        load_signer(out.dkim_selector, settings.gateway.domain, out.dkim_key_file)
+    except DkimSigningError as exc:
+        raise ConfigError(_where(path, text, "outbound", "dkim_key_file")
+                          + f"'outbound.dkim_key_file': {exc}") from exc
 
 
 def _check_reminders(path: Path, text: str, reminders: RemindersSettings) -> None:

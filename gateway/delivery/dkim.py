@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import dkim as dkimpy  # dkimpy; this module's own name does not shadow it (absolute imports)
+
+from gateway.delivery.transports import SendResult, Transport
 
 # relaxed/relaxed: smarthosts and list servers re-fold headers and trim trailing spaces; "simple"
 # would turn those harmless rewrites into a failed signature at the receiver.
@@ -45,3 +50,44 @@ def _check_label(what: str, value: str) -> None:
             not label or not all(ch.isalnum() or ch in "-_" for ch in label) for label in labels):
         raise DkimSigningError(f"DKIM {what} {value!r} is not a plain DNS name "
                                f"(letters, digits, '-', '_', separated by dots)")
+
+
+_PROBE = b"From: probe@invalid\r\nSubject: probe\r\n\r\nprobe\r\n"
+
+
+@dataclass(frozen=True)
+class DkimSigner:
+    selector: str
+    domain: str
+    private_key_pem: bytes
+
+    def __call__(self, data: bytes) -> bytes:
+        return sign(data, selector=self.selector, domain=self.domain,
+                    private_key_pem=self.private_key_pem)
+
+
+def load_signer(selector: str, domain: str, key_file: str) -> DkimSigner:
+    """Read the key and sign a probe once, so a bad key stops start-up instead of every send."""
+    if not key_file:
+        raise DkimSigningError("dkim_selector is set but dkim_key_file is empty")
+    try:
+        pem = Path(key_file).read_bytes()
+    except OSError as exc:
+        raise DkimSigningError(f"cannot read the DKIM key {key_file}: {exc.strerror}") from None
+    signer = DkimSigner(selector, domain, pem)
+    signer(_PROBE)
+    return signer
+
+
+class SigningTransport:
+    """Signs each message just before the wrapped transport sends it (retries are signed anew)."""
+
+    def __init__(self, inner: Transport, signer: DkimSigner) -> None:
+        self._inner = inner
+        self._signer = signer
+
+    async def send(self, envelope_from: str, recipient: str, data: bytes) -> SendResult:
+        return await self._inner.send(envelope_from, recipient, self._signer(data))
+
+    async def close(self) -> None:
+        await self._inner.close()
