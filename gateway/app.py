@@ -64,6 +64,16 @@ def retry_policy(settings: Settings) -> RetryPolicy:
     )
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, under another user
+        return True
+    return True
+
+
 class App:
     def __init__(
         self,
@@ -99,7 +109,7 @@ class App:
     async def start(self) -> None:
         await asyncio.to_thread(migrate, self.db.engine)
         released = await self.db.write(
-            lambda s: release_own_claims(s, None if self.db.is_sqlite else self.instance))
+            lambda s: release_own_claims(s, None if self.db.is_sqlite else self._claim_was_ours))
         if released:
             log.info("resumed %d outbox row(s) interrupted by the last stop", released)
         self._tasks.append(asyncio.create_task(self.writer.run(), name="ingest-writer"))
@@ -111,6 +121,16 @@ class App:
             self._tasks.append(asyncio.create_task(component(self), name="component"))
         log.info("gateway %s listening for SMTP on %s:%d for @%s", self.instance,
                  self.settings.smtp.host, self.smtp_port, self.settings.gateway.domain)
+
+    def _claim_was_ours(self, claimed_by: str | None) -> bool:
+        """Ours: this instance's name, or (default names) a process on this host that is gone;
+        its rows would otherwise wait for their lease to run out after a kill -9."""
+        if claimed_by == self.instance:
+            return True
+        if self.settings.gateway.instance_name or claimed_by is None:
+            return False
+        host, _, pid = claimed_by.rpartition(":")
+        return host == socket.gethostname() and pid.isdigit() and not _process_alive(int(pid))
 
     async def _start_smtp(self) -> None:
         smtp = self.settings.smtp

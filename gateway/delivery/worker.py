@@ -61,12 +61,12 @@ def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
     return [Claimed(r.id or 0, r.envelope_from, r.recipient, r.data) for r in rows]
 
 
-def release_own_claims(session: Session, instance: str | None) -> int:
-    """After a restart, rows this process was sending go back to the queue (SQLite: all of them)."""
+def release_own_claims(session: Session, is_ours: Callable[[str | None], bool] | None) -> int:
+    """After a restart, rows an earlier run of this instance was sending go back to the queue
+    (SQLite, one process: all of them; else those `is_ours` recognizes)."""
     query = sa_select(Outbox).where(col(Outbox.state) == "sending")
-    if instance is not None:
-        query = query.where(col(Outbox.claimed_by) == instance)
-    rows = list(session.execute(query).scalars().all())
+    rows = [row for row in session.execute(query).scalars().all()
+            if is_ours is None or is_ours(row.claimed_by)]
     for row in rows:
         row.state = "queued"
         row.claimed_until = None

@@ -42,12 +42,12 @@ def wait_until(predicate: Callable[[], bool], timeout: float, poll: float = 0.05
 
 
 def write_config(path: Path, *, db_url: str, smtp_port: int, rules_dir: Path,
-                 outbound: dict[str, Any], instance_name: str = "serve-test") -> Path:
+                 outbound: dict[str, Any], instance_name: str | None = "serve-test") -> Path:
     """A complete config.toml for one test: no web page, no reminders, our ports and folders."""
     lines = [
         "[gateway]", 'domain = "mentor.test"', 'program_name = "Academos Test"',
         f'rules_dir = "{rules_dir}"', f'templates_dir = "{ROOT / "templates"}"',
-        f'instance_name = "{instance_name}"',
+        *([f'instance_name = "{instance_name}"'] if instance_name else []),
         "[database]", f'url = "{db_url}"',
         "[smtp]", 'host = "127.0.0.1"', f"port = {smtp_port}",
         "[outbound]", *(f"{key} = {_toml(value)}" for key, value in outbound.items()),

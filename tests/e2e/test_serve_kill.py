@@ -116,8 +116,10 @@ def test_kill_9_during_traffic_loses_no_accepted_message(db_url: str, tmp_path: 
                                                           empty_rules: Path,
                                                           smarthost: Smarthost) -> None:
     port = free_port()
+    # The default instance name (host:pid) changes at every restart: rows a killed process was
+    # sending must still go out at once, not after their 10-minute lease.
     config = write_config(tmp_path / "config.toml", db_url=db_url, smtp_port=port,
-                          rules_dir=empty_rules,
+                          rules_dir=empty_rules, instance_name=None,
                           outbound={"mode": "smtp", "host": "127.0.0.1", "port": smarthost.port,
                                     "retry_schedule": ["1s"], "give_up_after": "1h",
                                     "connections": OUTBOUND_CONNECTIONS, "timeout_seconds": 5.0})
