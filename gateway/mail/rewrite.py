@@ -82,6 +82,9 @@ class RewriteContext:
     references: tuple[str, ...]
     # RFC 5322 requires a Date; some scripts and phones omit it. The caller passes when we received it.
     fallback_date: str = ""
+    # Text that must not travel to the partner although it is no address: e.g. the sender's own
+    # reminder unsubscribe link, quoted when they answer a reminder (Reply-To: the partner).
+    private_text: tuple[re.Pattern[str], ...] = ()
 
 
 def _scrubber(ctx: RewriteContext) -> AddressScrubber:
@@ -237,10 +240,27 @@ def _scrub_boundaries_text(msg: Message, scrubber: AddressScrubber) -> None:
                 setattr(part, attribute, scrubber.subn(text)[0])
 
 
+PRIVATE_TEXT_PLACEHOLDER = "[…]"
+
+
+def _text_substitute(ctx: RewriteContext, scrubber: AddressScrubber) -> Substitute:
+    if not ctx.private_text:
+        return scrubber.subn
+
+    def substitute(text: str) -> tuple[str, int]:
+        text, count = scrubber.subn(text)
+        for pattern in ctx.private_text:
+            text, found = pattern.subn(PRIVATE_TEXT_PLACEHOLDER, text)
+            count += found
+        return text, count
+
+    return substitute
+
+
 def _rewrite(raw: bytes, ctx: RewriteContext, scrubber: AddressScrubber) -> bytes:
     msg = email.message_from_bytes(normalize_line_endings(raw), policy=email.policy.compat32)
     _set_top_headers(msg, ctx, scrubber)
-    _walk_leaves(msg, lambda leaf: _anonymize_leaf(leaf, scrubber.subn),
+    _walk_leaves(msg, lambda leaf: _anonymize_leaf(leaf, _text_substitute(ctx, scrubber)),
                  lambda child, is_message: _keep_headers(
                      child, _NESTED_KEPT if is_message else _BODY_PART_KEPT, scrubber))
     _scrub_boundaries_text(msg, scrubber)

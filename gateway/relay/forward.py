@@ -16,6 +16,7 @@ from gateway.mail.parse import header_message_ids, parse
 from gateway.mail.rewrite import Party, RewriteContext, anonymize
 from gateway.mail.threading import new_message_id, reference_ids
 from gateway.notices import bounce_address
+from gateway.reminders.unsubscribe import own_unsubscribe_links
 from gateway.store.models import Alias, Message, MessageIdMap, Outbox, Pair, Participant
 
 
@@ -97,6 +98,7 @@ def queue_forward(
         in_reply_to=tuple(replied_to[:1] or translated[-1:]),
         references=tuple(translated),
         fallback_date=format_datetime(as_utc(message.received_at)),
+        private_text=(own_unsubscribe_links(settings),),
     )
     data = anonymize(source, context)
     session.add(MessageIdMap(pair_id=people.pair.id, sender_id=people.sender.id or 0,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +21,21 @@ def unsubscribe_token(session: Session, settings: Settings, participant_id: int)
     return sign(signing_secret(session, settings.web.secret_env), PURPOSE, str(participant_id))
 
 
+def link_base(settings: Settings) -> str:
+    return settings.web.public_url.rstrip("/") or f"http://{settings.web.host}:{settings.web.port}"
+
+
+def own_unsubscribe_links(settings: Settings) -> re.Pattern[str]:
+    """A participant's personal links, as quoted in a reply: they must not reach the partner."""
+    return re.compile(re.escape(f"{link_base(settings)}/unsubscribe/") + r"[A-Za-z0-9._~=-]+"
+                      + "|" + re.escape(f"{LOCAL_PART}+") + r"[A-Za-z0-9._~=-]+@"
+                      + re.escape(settings.gateway.domain), re.IGNORECASE)
+
+
 def unsubscribe_headers(settings: Settings, participant_id: int, session: Session | None = None) -> dict[str, Any]:
     assert session is not None, "unsubscribe links need the shared signing secret"
     token = unsubscribe_token(session, settings, participant_id)
-    base = settings.web.public_url.rstrip("/") or f"http://{settings.web.host}:{settings.web.port}"
-    url = f"{base}/unsubscribe/{token}"
+    url = f"{link_base(settings)}/unsubscribe/{token}"
     mailto = f"mailto:{LOCAL_PART}+{token}@{settings.gateway.domain}"
     return {
         "url": url,

@@ -129,14 +129,21 @@ async def test_replying_to_the_reminder_reaches_the_partner_and_stops_the_step(
     reminder = parse(smarthost.messages[0].data)
     smarthost.clear()
 
+    quoted = "".join(f"> {line}\n" for line in
+                     reminder.get_body(("plain",)).get_content().splitlines())  # type: ignore[union-attr]
+    assert "/unsubscribe/" in quoted  # the mentee's own link, as their client quotes it
     answer = simple_message(pair.mentee_email, str(reminder["Reply-To"]), subject=f"Re: {reminder['Subject']}",
-                            body="Désolée du retard, oui j'ai trouvé !\n")
+                            body=f"Désolée du retard, oui j'ai trouvé !\n\n{quoted}")
     assert (await gateway.send(pair.mentee_email, [str(reminder["Reply-To"])], answer)).code == 250
     await gateway.pump()
     await smarthost.wait_for_async(1, timeout=5)
     [forwarded] = smarthost.messages
     assert forwarded.rcpt_tos == (pair.mentor_email,)
-    assert "oui j'ai trouvé" in parse(forwarded.data).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    forwarded_text = parse(forwarded.data).get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "oui j'ai trouvé" in forwarded_text
+    # The mentor must not get a link that stops the mentee's reminders.
+    assert "/unsubscribe/" not in forwarded_text and "[…]" in forwarded_text
+    assert b"/unsubscribe/" not in forwarded.data
     smarthost.clear()
 
     # Day 7 after the mentor's message was the mentee's second reminder; the mentee answered, so the
