@@ -40,9 +40,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'gateway.db'}"
         return
+    yield from private_pg_schema("PostgreSQL tests")
+
+
+def private_pg_schema(why: str) -> Iterator[str]:
+    """The URL of a fresh PostgreSQL schema, dropped afterwards (skips, or fails in CI, without one)."""
     base = os.environ.get(PG_ENV)
     if not base:
-        skip_or_fail(f"{PG_ENV} is not set (PostgreSQL tests)")
+        skip_or_fail(f"{PG_ENV} is not set ({why})")
         return
     schema = f"t_{secrets.token_hex(6)}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")

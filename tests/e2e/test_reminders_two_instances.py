@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -15,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlmodel import select
 
 from gateway.app import App
@@ -25,27 +23,14 @@ from gateway.mail.alias import new_alias_local_part
 from gateway.scheduler import reminder_check
 from gateway.store.db import Database
 from gateway.store.models import Alias, AuditEvent, Outbox, Pair, Participant
-from tests.conftest import PG_ENV, ROOT, _pg_schema_url, make_settings, skip_or_fail
+from tests.conftest import ROOT, make_settings, private_pg_schema
 
 PAIRS = 1000
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    base = os.environ.get(PG_ENV)
-    if not base:
-        skip_or_fail(f"{PG_ENV} is not set (two instances share one PostgreSQL)")
-        return
-    schema = f"t_{secrets.token_hex(6)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    try:
-        yield _pg_schema_url(base, schema)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    yield from private_pg_schema("two instances share one PostgreSQL")
 
 
 def make_app(pg_url: str, tmp_path: Path, rules: Path, clock: MovableClock, port: int, name: str,
