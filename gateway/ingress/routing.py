@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, select
+from sqlalchemy import case, select
+from sqlmodel import Session, col
 
 from gateway.mail.alias import normalize_address, split_address
 from gateway.store.models import Alias, Pair, Participant
@@ -44,20 +45,26 @@ def resolve_route(session: Session, *, domain: str, rcpt: str, envelope_from: st
     local, addr_domain = split_address(rcpt)
     if addr_domain != domain:
         return Refusal(RELAY_DENIED)
-    alias = session.exec(select(Alias).where(Alias.local_part == local)).first()
-    if alias is None:
+    # One statement: the alias, its pair and the partner allowed to write to it (the other one).
+    partner = case((col(Alias.participant_id) == col(Pair.mentor_id), col(Pair.mentee_id)),
+                   else_=col(Pair.mentor_id))
+    query = (
+        select(col(Alias.participant_id), col(Pair.id), col(Pair.state), col(Pair.mentor_id), partner,
+               col(Participant.email))
+        .join(Pair, Pair.id == Alias.pair_id)  # type: ignore[arg-type]
+        .outerjoin(Participant, Participant.id == partner)  # type: ignore[arg-type]
+        .where(col(Alias.local_part) == local)
+    )
+    row = session.execute(query).first()
+    if row is None:
         return Refusal(NO_SUCH_ALIAS)
-    pair = session.get(Pair, alias.pair_id)
-    if pair is None or pair.state == "closed":
+    recipient_id, pair_id, pair_state, mentor_id, sender_id, sender_email = row
+    if pair_state == "closed":
         return Refusal(NO_SUCH_ALIAS)
-    # The alias stands for one participant; only the other one may write to it.
-    sender_id = pair.mentee_id if alias.participant_id == pair.mentor_id else pair.mentor_id
-    sender = session.get(Participant, sender_id)
-    if sender is None or sender.email != normalize_address(envelope_from or ""):
+    if sender_email is None or sender_email != normalize_address(envelope_from or ""):
         return Refusal(NOT_YOUR_PARTNER)
-    assert pair.id is not None
-    direction = "mentee_to_mentor" if alias.participant_id == pair.mentor_id else "mentor_to_mentee"
+    direction = "mentee_to_mentor" if recipient_id == mentor_id else "mentor_to_mentee"
     return Route(
-        pair_id=pair.id, pair_state=pair.state, alias_local=local, sender_id=sender_id,
-        sender_email=sender.email, recipient_id=alias.participant_id, direction=direction,
+        pair_id=pair_id, pair_state=pair_state, alias_local=local, sender_id=sender_id,
+        sender_email=sender_email, recipient_id=recipient_id, direction=direction,
     )

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlalchemy import func, select
+from sqlmodel import Session, col
 
 from gateway.clock import Clock
 from gateway.ingress.routing import Route
@@ -79,26 +80,35 @@ class IngestWriter:
             self._on_stored()
 
     def _insert(self, session: Session, batch: list[_Pending]) -> list[tuple[int, bool]]:
+        """One dedup query and one (multi-row) insert for the whole batch, not one per message."""
         now = self._clock.now()
-        seen: dict[str, int] = {}
+        keys = [pending.item.dedup_key for pending in batch]
+        seen: dict[str, int] = dict(session.execute(
+            select(col(Message.dedup_key), func.min(col(Message.id)))
+            .where(col(Message.dedup_key).in_(set(keys)), col(Message.received_at) > now - DEDUP_WINDOW)
+            .group_by(Message.dedup_key)
+        ).all())
+        fresh: dict[str, Message] = {}
+        for pending, key in zip(batch, keys, strict=True):
+            if key not in seen and key not in fresh:
+                fresh[key] = _message_row(pending.item, key, now)
+        session.add_all(fresh.values())
+        session.flush()
         results: list[tuple[int, bool]] = []
-        for pending in batch:
-            item = pending.item
-            key = item.dedup_key
-            earlier = seen.get(key) or session.exec(
-                select(Message.id).where(Message.dedup_key == key,
-                                         Message.received_at > now - DEDUP_WINDOW)
-            ).first()
-            if earlier is not None:
-                results.append((earlier, True))
+        recorded: set[str] = set()
+        for pending, key in zip(batch, keys, strict=True):
+            if key in seen:
+                results.append((seen[key], True))
                 continue
-            message = _message_row(item, key, now)
-            session.add(message)
-            session.flush()
+            message = fresh[key]
             assert message.id is not None
-            record(session, at=now, actor=item.source, subject_type="message", subject_id=message.id,
-                   action="receive", to_state="received", detail=f"pair {item.route.pair_id}")
-            seen[key] = message.id
+            if key in recorded:  # the same message twice in one batch: the second is a duplicate
+                results.append((message.id, True))
+                continue
+            recorded.add(key)
+            record(session, at=now, actor=pending.item.source, subject_type="message",
+                   subject_id=message.id, action="receive", to_state="received",
+                   detail=f"pair {pending.item.route.pair_id}")
             results.append((message.id, False))
         return results
 

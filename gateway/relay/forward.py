@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.config import Settings
@@ -30,18 +31,32 @@ class PairPeople:
 
 
 def load_people(session: Session, settings: Settings, message: Message) -> PairPeople:
-    pair = session.get(Pair, message.pair_id)
-    sender = session.get(Participant, message.sender_id)
-    recipient = session.get(Participant, message.recipient_id)
-    assert pair is not None and sender is not None and recipient is not None
-    aliases: dict[int | None, str] = {a.participant_id: a.local_part
-               for a in session.exec(select(Alias).where(Alias.pair_id == pair.id)).all()}
+    return load_people_many(session, settings, [message])[message.id or 0]
+
+
+def load_people_many(session: Session, settings: Settings,
+                     messages: Sequence[Message]) -> dict[int, PairPeople]:
+    """Pairs, participants and aliases of a whole batch in three queries (by message id)."""
+    pair_ids = {m.pair_id for m in messages}
+    people_ids = {m.sender_id for m in messages} | {m.recipient_id for m in messages}
+    pairs = {p.id: p for p in session.exec(select(Pair).where(col(Pair.id).in_(pair_ids))).all()}
+    persons = {p.id: p for p in session.exec(
+        select(Participant).where(col(Participant.id).in_(people_ids))).all()}
+    aliases: dict[tuple[int, int | None], str] = {
+        (a.pair_id, a.participant_id): a.local_part
+        for a in session.exec(select(Alias).where(col(Alias.pair_id).in_(pair_ids))).all()}
     domain = settings.gateway.domain
-    return PairPeople(
-        pair=pair, sender=sender, recipient=recipient,
-        sender_alias=f"{aliases[sender.id]}@{domain}",
-        recipient_alias=f"{aliases[recipient.id]}@{domain}",
-    )
+    found: dict[int, PairPeople] = {}
+    for message in messages:
+        pair, sender = pairs.get(message.pair_id), persons.get(message.sender_id)
+        recipient = persons.get(message.recipient_id)
+        assert pair is not None and sender is not None and recipient is not None
+        found[message.id or 0] = PairPeople(
+            pair=pair, sender=sender, recipient=recipient,
+            sender_alias=f"{aliases[(message.pair_id, sender.id)]}@{domain}",
+            recipient_alias=f"{aliases[(message.pair_id, recipient.id)]}@{domain}",
+        )
+    return found
 
 
 def translate_references(

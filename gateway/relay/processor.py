@@ -16,7 +16,7 @@ from gateway.config import Settings
 from gateway.mail.autoreply import is_auto_reply
 from gateway.mail.parse import parse
 from gateway.moderation.chain import Decision, Hit
-from gateway.relay.forward import PairPeople, load_people, queue_forward
+from gateway.relay.forward import PairPeople, load_people, load_people_many, queue_forward
 from gateway.relay.notify import notify_hold, notify_rejection
 from gateway.store.audit import record
 from gateway.store.models import Message
@@ -60,11 +60,17 @@ def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list
     It runs in a read transaction, outside the single writer, so that storing incoming mail
     never waits behind the rules (the costliest step)."""
     plans = []
-    for message in claim_received(session, postgres=False):
+    messages = claim_received(session, postgres=False)
+    try:
+        batch_people = load_people_many(session, settings, messages)
+    except Exception:  # one message's people missing: look them up one by one below
+        log.exception("could not load the people of a batch of %d message(s)", len(messages))
+        batch_people = {}
+    for message in messages:
         assert message.id is not None
         parsed = parse(message.raw)
         try:
-            people = load_people(session, settings, message)
+            people = batch_people.get(message.id) or load_people(session, settings, message)
             decision: Decision | None = moderate(message, people, people.pair.forwarded_count == 0)
         except Exception:
             log.exception("message %s could not be checked; holding it for a moderator", message.id)
@@ -83,8 +89,10 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
     by_id = {plan.message_id: plan for plan in plans}
     messages = claim_received(session, postgres=postgres, ids=list(by_id))
     try:
+        batch_people = load_people_many(session, settings, messages)
         for message in messages:
-            process_one(session, settings, by_id[message.id or 0], message, now)
+            process_one(session, settings, by_id[message.id or 0], message, now,
+                        people=batch_people[message.id or 0])
         session.flush()
         return len(plans)
     except Exception:
@@ -112,8 +120,8 @@ def process_batch(session: Session, settings: Settings, moderate: Moderate, now:
 
 
 def process_one(session: Session, settings: Settings, plan: Plan, message: Message,
-                now: datetime) -> None:
-    people = load_people(session, settings, message)
+                now: datetime, *, people: PairPeople | None = None) -> None:
+    people = people or load_people(session, settings, message)
     message.auto_reply = plan.auto_reply
     if plan.decision is None:
         set_state(session, message, "held", now, detail="internal error while checking",
