@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col
@@ -76,8 +76,14 @@ def release_own_claims(session: Session, is_ours: Callable[[str | None], bool] |
 
 def record_results(session: Session, settings: Settings, policy: RetryPolicy, now: datetime,
                    results: Sequence[tuple[int, SendResult]], instance: str) -> None:
+    # The rows in one query, without the stored bytes (only the bookkeeping columns change).
+    ids = [outbox_id for outbox_id, _result in results]
+    query = sa_select(Outbox).where(col(Outbox.id).in_(ids)).options(load_only(*_BOOKKEEPING))  # type: ignore[arg-type]
+    rows = {row.id: row for row in session.execute(query).scalars().all()}
+    delivered: list[int] = []
+    failed: list[Outbox] = []
     for outbox_id, result in results:
-        row = session.get(Outbox, outbox_id)
+        row = rows.get(outbox_id)
         if row is None or row.state != "sending" or row.claimed_by != instance:
             continue  # someone else took it over after our lease ran out
         row.attempts += 1
@@ -85,7 +91,8 @@ def record_results(session: Session, settings: Settings, policy: RetryPolicy, no
         before = row.state
         if result.status == "sent":
             row.state, row.sent_at, row.last_error = "sent", now, None
-            _on_delivered(session, row, now)
+            if row.kind == "forward" and row.message_id is not None:
+                delivered.append(row.message_id)
         elif result.status == "temporary":
             first = as_utc(row.first_attempt_at or now)
             next_at = policy.next_attempt(row.attempts, first, now)
@@ -101,30 +108,41 @@ def record_results(session: Session, settings: Settings, policy: RetryPolicy, no
                action=f"deliver_{result.status}", from_state=before, to_state=row.state,
                detail=f"{row.kind} attempt {row.attempts}: {result.detail[:200]}")
         if row.state == "failed":
-            _on_failed(session, settings, row, now)
+            failed.append(row)
+    _on_delivered(session, delivered, now)
+    for row in failed:
+        _on_failed(session, settings, row, now)
 
 
-def _on_delivered(session: Session, row: Outbox, now: datetime) -> None:
-    if row.kind != "forward" or row.message_id is None:
+_BOOKKEEPING = (Outbox.id, Outbox.kind, Outbox.message_id, Outbox.state, Outbox.attempts,
+                Outbox.claimed_by, Outbox.claimed_until, Outbox.first_attempt_at,
+                Outbox.next_attempt_at, Outbox.sent_at, Outbox.last_error)
+
+
+def _on_delivered(session: Session, message_ids: list[int], now: datetime) -> None:
+    """Forwarded messages become DELIVERED and count as a turn of their pair: a few Core
+    statements for the whole group (one per pair), without loading the stored messages."""
+    if not message_ids:
         return
-    # Only the columns we touch: the stored raw message can be megabytes.
-    columns = (Message.state, Message.updated_at, Message.auto_reply, Message.pair_id,
-               Message.sender_id)
-    message = session.get(Message, row.message_id, options=[load_only(*columns)])  # type: ignore[arg-type]
-    if message is None:
-        return
-    message.state, message.updated_at = "delivered", now
-    session.add(message)
-    if message.auto_reply:
-        return  # automatic mail never counts as a conversation turn
-    pair = session.get(Pair, message.pair_id)
-    sender = session.get(Participant, message.sender_id)
-    if pair is not None and sender is not None:
-        pair.last_delivered_at = now
-        pair.last_delivered_from = sender.role
-        pair.last_delivered_message_id = message.id
-        pair.delivered_count += 1
-        session.add(pair)
+    session.execute(update(Message).where(col(Message.id).in_(message_ids))
+                    .values(state="delivered", updated_at=now)
+                    .execution_options(synchronize_session=False))
+    turns = session.execute(  # automatic mail never counts as a conversation turn
+        sa_select(col(Message.id), col(Message.pair_id), col(Participant.role))
+        .join(Participant, col(Participant.id) == col(Message.sender_id))
+        .where(col(Message.id).in_(message_ids), col(Message.auto_reply).is_(False))
+    ).all()
+    order = {message_id: n for n, message_id in enumerate(message_ids)}
+    by_pair: dict[int, list[tuple[int, str]]] = {}
+    for message_id, pair_id, role in sorted(turns, key=lambda t: order[t[0]]):
+        by_pair.setdefault(pair_id, []).append((message_id, role))
+    for pair_id, delivered in sorted(by_pair.items()):
+        last_id, last_role = delivered[-1]
+        session.execute(update(Pair).where(col(Pair.id) == pair_id).values(
+            last_delivered_at=now, last_delivered_from=last_role,
+            last_delivered_message_id=last_id,
+            delivered_count=col(Pair.delivered_count) + len(delivered),
+        ).execution_options(synchronize_session=False))
 
 
 def _on_failed(session: Session, settings: Settings, row: Outbox, now: datetime) -> None:
