@@ -23,7 +23,10 @@ def enqueue(
     recipient_participant_id: int | None = None,
     dedup_key: str | None = None,
     actor: str = "system",
+    audit_later: list[tuple[Outbox, str]] | None = None,
 ) -> Outbox:
+    """Add the row and its audit event. With `audit_later`, the row is neither flushed nor
+    audited here: the caller flushes a whole batch at once, then calls record_queued()."""
     row = Outbox(
         kind=kind,
         envelope_from=envelope_from,
@@ -37,7 +40,18 @@ def enqueue(
         dedup_key=dedup_key,
     )
     session.add(row)
+    if audit_later is not None:
+        audit_later.append((row, actor))
+        return row
     session.flush()
     record(session, at=now, actor=actor, subject_type="outbox", subject_id=row.id,
            action=f"queue_{kind}", to_state="queued")
     return row
+
+
+def record_queued(session: Session, rows: list[tuple[Outbox, str]], now: datetime) -> None:
+    """The audit events enqueue(audit_later=...) left out, after one flush gave the rows ids."""
+    session.flush()
+    for row, actor in rows:
+        record(session, at=now, actor=actor, subject_type="outbox", subject_id=row.id,
+               action=f"queue_{row.kind}", to_state="queued")

@@ -89,10 +89,12 @@ def translate_references(
 def queue_forward(
     session: Session, settings: Settings, message: Message, people: PairPeople, now: datetime,
     *, raw: bytes | None = None, actor: str = "system", parsed: EmailMessage | None = None,
+    audit_later: list[tuple[Outbox, str]] | None = None,
 ) -> Outbox:
     """Rewrite `raw` (default: the stored message) and queue it for the recipient.
 
-    `parsed` is the stored message already parsed by the caller (saves parsing it twice)."""
+    `parsed` is the stored message already parsed by the caller (saves parsing it twice);
+    `audit_later` is passed on to enqueue() (a batch flushes once instead of once per message)."""
     source = raw if raw is not None else message.raw
     assert message.id is not None and people.pair.id is not None
     if parsed is None or raw is not None:
@@ -126,6 +128,7 @@ def queue_forward(
         session, kind="forward", envelope_from=bounce_address(settings),
         recipient=people.recipient.email, data=data, now=now, message_id=message.id,
         pair_id=people.pair.id, recipient_participant_id=people.recipient.id, actor=actor,
+        audit_later=audit_later,
     )
 
 

@@ -13,13 +13,14 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from gateway.config import Settings
+from gateway.delivery.outbox import record_queued
 from gateway.mail.autoreply import is_auto_reply
 from gateway.mail.parse import parse
 from gateway.moderation.chain import Decision, Hit
 from gateway.relay.forward import PairPeople, load_people, load_people_many, queue_forward
 from gateway.relay.notify import notify_hold, notify_rejection
 from gateway.store.audit import record
-from gateway.store.models import Message
+from gateway.store.models import Message, Outbox
 
 log = logging.getLogger("gateway.relay")
 BATCH = 50
@@ -90,10 +91,11 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
     messages = claim_received(session, postgres=postgres, ids=list(by_id))
     try:
         batch_people = load_people_many(session, settings, messages)
+        queued: list[tuple[Outbox, str]] = []
         for message in messages:
             process_one(session, settings, by_id[message.id or 0], message, now,
-                        people=batch_people[message.id or 0])
-        session.flush()
+                        people=batch_people[message.id or 0], audit_later=queued)
+        record_queued(session, queued, now)  # flushes the whole batch
         return len(plans)
     except Exception:
         log.warning("a batch of %d message(s) failed; retrying one by one", len(messages))
@@ -120,7 +122,8 @@ def process_batch(session: Session, settings: Settings, moderate: Moderate, now:
 
 
 def process_one(session: Session, settings: Settings, plan: Plan, message: Message,
-                now: datetime, *, people: PairPeople | None = None) -> None:
+                now: datetime, *, people: PairPeople | None = None,
+                audit_later: list[tuple[Outbox, str]] | None = None) -> None:
     people = people or load_people(session, settings, message)
     message.auto_reply = plan.auto_reply
     if plan.decision is None:
@@ -138,7 +141,8 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
         set_state(session, message, "held", now, hits=hits, verdict=verdict)
         notify_hold(session, settings, message, people, now)
     else:
-        queue_forward(session, settings, message, people, now, parsed=plan.parsed)
+        queue_forward(session, settings, message, people, now, parsed=plan.parsed,
+                      audit_later=audit_later)
         set_state(session, message, "queued", now, hits=hits, verdict=verdict)
 
 
