@@ -26,18 +26,12 @@ from gateway.program.service import add_organization
 from gateway.program.staff import add_staff
 from tests.conftest import make_settings
 from tests.e2e.harness import Harness, PairInfo, simple_message, write_rules
+from tests.e2e.test_web_http import HOLD_ALL_RULE
 
 pytestmark = pytest.mark.e2e
 MODERATOR = "mod@program.example.org"
 OTHER_MODERATOR = "mod2@program.example.org"
 COORDINATOR = "coord@program.example.org"
-HOLD_ALL_RULE = """description = "every message waits for a moderator (tests)"
-action = "hold"
-reason_fr = "Un modérateur lit ce message."
-reason_en = "A moderator reads this message."
-[match]
-kind = "any"
-"""
 REPLY_ADDRESS = re.compile(r"moderate\+[0-9a-z-]+@mentor\.test", re.IGNORECASE)
 REFUSED_SUBJECT = "Votre réponse n’a rien changé"
 

@@ -59,6 +59,17 @@ async def converse(gateway: Harness, pair: PairInfo, smarthost: Any, *, from_men
     await smarthost.wait_for_async(before + 1, timeout=5)
 
 
+async def first_reminder(gateway: Harness, pair: PairInfo, smarthost: Any) -> EmailMessage:
+    """Introductions out, the mentor writes, three quiet days pass: the mentee's first reminder."""
+    await gateway.pump()
+    await converse(gateway, pair, smarthost)
+    smarthost.clear()
+    gateway.clock.advance(3 * DAY)
+    await check(gateway)
+    await smarthost.wait_for_async(1, timeout=5)
+    return parse(smarthost.messages[0].data)
+
+
 def to(smarthost: Any, address: str) -> list[EmailMessage]:
     return [parse(m.data) for m in smarthost.messages if address in m.rcpt_tos]
 
@@ -120,13 +131,7 @@ async def test_silent_conversation_nudges_the_awaited_person_in_their_language(
 async def test_replying_to_the_reminder_reaches_the_partner_and_stops_the_step(
         gateway: Harness, smarthost: Any) -> None:
     pair = await gateway.make_pair()
-    await gateway.pump()
-    await converse(gateway, pair, smarthost)
-    smarthost.clear()
-    gateway.clock.advance(3 * DAY)
-    await check(gateway)
-    await smarthost.wait_for_async(1, timeout=5)
-    reminder = parse(smarthost.messages[0].data)
+    reminder = await first_reminder(gateway, pair, smarthost)
     smarthost.clear()
 
     quoted = "".join(f"> {line}\n" for line in
@@ -231,13 +236,7 @@ async def test_unsubscribing_by_mail_stops_reminders_but_not_the_conversation(
         gateway: Harness, smarthost: Any) -> None:
     await add_people(gateway, coordinator=True)
     pair = await gateway.make_pair(org="École A")
-    await gateway.pump()
-    await converse(gateway, pair, smarthost)
-    smarthost.clear()
-    gateway.clock.advance(3 * DAY)
-    await check(gateway)
-    await smarthost.wait_for_async(1, timeout=5)
-    header = str(parse(smarthost.messages[0].data)["List-Unsubscribe"])
+    header = str((await first_reminder(gateway, pair, smarthost))["List-Unsubscribe"])
     found = re.search(r"<mailto:([^>]+)>", header)
     assert found
     address = found.group(1)
@@ -384,13 +383,7 @@ async def test_one_click_unsubscribe_link_stops_reminders(public_gateway: tuple[
                                                           smarthost: Any) -> None:
     gateway, web_port = public_gateway
     pair = await gateway.make_pair(mentee_lang="en")
-    await gateway.pump()
-    await converse(gateway, pair, smarthost)
-    smarthost.clear()
-    gateway.clock.advance(3 * DAY)
-    await check(gateway)
-    await smarthost.wait_for_async(1, timeout=5)
-    header = str(parse(smarthost.messages[0].data)["List-Unsubscribe"])
+    header = str((await first_reminder(gateway, pair, smarthost))["List-Unsubscribe"])
     found = re.search(r"<https://mentorat\.example\.org(/unsubscribe/[^>]+)>", header)
     assert found, header
     path = found.group(1)

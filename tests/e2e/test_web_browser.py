@@ -26,9 +26,8 @@ from tests.e2e.test_web_http import (
     PASSWORD,
     PHONE_RULE,
     Site,
+    running_site,
     send_held,
-    start_site,
-    stop_site,
 )
 
 pytestmark = pytest.mark.e2e
@@ -66,11 +65,8 @@ async def site(sqlite_url: str, tmp_path: Path, clock: MovableClock,
                smarthost: Any) -> AsyncIterator[Site]:
     # The phone rule gives evidence to highlight; the any-rule holds the hostile HTML mail too.
     rules = {"phone.toml": PHONE_RULE, "hold_all.toml": HOLD_ALL_RULE}
-    running = await start_site(sqlite_url, tmp_path, clock, smarthost.port, rules)
-    try:
+    async with running_site(sqlite_url, tmp_path, clock, smarthost.port, rules) as running:
         yield running
-    finally:
-        await stop_site(running)
 
 
 async def log_in(page: Any, site: Site, email: str = "mod@program.example.org") -> None:

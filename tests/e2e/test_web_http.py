@@ -6,6 +6,7 @@ test_web_browser.py drive the same routes with Chromium.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -80,14 +81,23 @@ async def stop_site(site: Site) -> None:
     await site.harness.stop()
 
 
+@contextlib.asynccontextmanager
+async def running_site(db_url: str, tmp_path: Path, clock: MovableClock, smarthost_port: int,
+                       rules: dict[str, str]) -> AsyncIterator[Site]:
+    """A gateway with its web page, staff and organizations, for as long as the block runs."""
+    site = await start_site(db_url, tmp_path, clock, smarthost_port, rules)
+    try:
+        yield site
+    finally:
+        await stop_site(site)
+
+
 @pytest.fixture
 async def site(db_url: str, tmp_path: Path, clock: MovableClock,
                smarthost: Any) -> AsyncIterator[Site]:
-    running = await start_site(db_url, tmp_path, clock, smarthost.port, {"hold_all.toml": HOLD_ALL_RULE})
-    try:
+    async with running_site(db_url, tmp_path, clock, smarthost.port,
+                            {"hold_all.toml": HOLD_ALL_RULE}) as running:
         yield running
-    finally:
-        await stop_site(running)
 
 
 async def send_held(site: Site, pair: PairInfo, subject: str = "Bonjour",

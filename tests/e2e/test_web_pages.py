@@ -29,9 +29,8 @@ from tests.e2e.test_web_http import (
     Site,
     csrf_of,
     login,
+    running_site,
     send_held,
-    start_site,
-    stop_site,
 )
 
 pytestmark = pytest.mark.e2e
@@ -44,22 +43,17 @@ COORD_A = "coord-a@program.example.org"  # École A, read-only + pause
 async def site(db_url: str, tmp_path: Path, clock: MovableClock,
                smarthost: Any) -> AsyncIterator[Site]:
     rules = {"phone.toml": PHONE_RULE, "hold_all.toml": HOLD_ALL_RULE}
-    running = await start_site(db_url, tmp_path, clock, smarthost.port, rules)
-    try:
+    async with running_site(db_url, tmp_path, clock, smarthost.port, rules) as running:
         yield running
-    finally:
-        await stop_site(running)
 
 
 @pytest.fixture
 async def phone_site(db_url: str, tmp_path: Path, clock: MovableClock,
                      smarthost: Any) -> AsyncIterator[Site]:
     """Only phone numbers are held: other mail flows, unless its pair is paused."""
-    running = await start_site(db_url, tmp_path, clock, smarthost.port, {"phone.toml": PHONE_RULE})
-    try:
+    async with running_site(db_url, tmp_path, clock, smarthost.port,
+                            {"phone.toml": PHONE_RULE}) as running:
         yield running
-    finally:
-        await stop_site(running)
 
 
 def text_of(fragment: str) -> str:
