@@ -81,7 +81,7 @@ class ImapPoller:
                     await self._drop_session()
                     self._emit("disconnected")
                     log.warning(
-                        "IMAP %s:%s unavailable (%s); reconnecting in %.0fs",
+                        "IMAP %s:%s unavailable (%s); reconnecting in %.1fs",
                         self.settings.host, self.settings.port, _reason(exc), backoff,
                     )
                     await _wait_or_stop(stop, backoff)

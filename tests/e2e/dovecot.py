@@ -223,13 +223,21 @@ def _descendants(pid: int) -> list[int]:
     pending = [pid]
     while pending:
         parent = pending.pop()
-        for task in Path(f"/proc/{parent}/task").glob("*"):
+        for task in _tasks(parent):
             children_file = task / "children"
             with contextlib.suppress(OSError):
                 children = [int(child) for child in children_file.read_text().split()]
                 found.extend(children)
                 pending.extend(children)
     return found
+
+
+def _tasks(pid: int) -> list[Path]:
+    """The process's threads; none if it exited meanwhile (its /proc entry vanished)."""
+    try:
+        return list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
 
 
 def _wait_gone(pids: list[int], grace: float = 2.0) -> None:
@@ -295,3 +303,34 @@ async def imap_client(dovecot: Dovecot) -> AsyncIterator[aioimaplib.IMAP4]:
     finally:
         with contextlib.suppress(Exception):
             await client.logout()
+
+
+async def deliver_together(client: aioimaplib.IMAP4, messages: list[bytes],
+                           mailbox: str = "INBOX") -> None:
+    """Make all messages appear in the mailbox at once (APPEND aside, then one MOVE).
+
+    Tests that stop Dovecot after the gateway handled some messages use this, so the stop
+    cannot land in the middle of the test's own APPENDs.
+    """
+    staging = "Staging"
+    assert (await client.create(f'"{staging}"')).result == "OK"
+    await append_all(client, messages, mailbox=staging)
+    assert (await client.select(f'"{staging}"')).result == "OK"
+    assert (await client.move("1:*", f'"{mailbox}"')).result == "OK"
+    assert (await client.close()).result == "OK"
+
+
+async def rebuild_mailbox(client: aioimaplib.IMAP4, mailbox: str, messages: list[bytes]) -> None:
+    """Replace the mailbox by a new one (new UIDVALIDITY, UIDs from 1) holding `messages`.
+
+    Built aside and renamed into place, as a provider's restore would: deleting and re-creating
+    a maildir that another session has selected races inside Dovecot (it may answer SERVERBUG
+    or hand out UIDs from the old list), which is not what these tests are about.
+    """
+    rebuilt = f"{mailbox}.rebuilt"
+    assert (await client.create(f'"{rebuilt}"')).result == "OK"
+    await append_all(client, messages, mailbox=rebuilt)
+    assert await uids(client, rebuilt) == list(range(1, len(messages) + 1))
+    assert (await client.close()).result == "OK"
+    assert (await client.delete(f'"{mailbox}"')).result == "OK"
+    assert (await client.rename(f'"{rebuilt}"', f'"{mailbox}"')).result == "OK"

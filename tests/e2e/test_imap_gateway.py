@@ -25,7 +25,7 @@ from gateway.program import service
 from gateway.store.models import AuditEvent, ImapCursor, Message
 from tests.conftest import make_settings
 from tests.e2e import dovecot as dovecot_fixtures
-from tests.e2e.dovecot import Dovecot, append_all, uids
+from tests.e2e.dovecot import Dovecot, append_all, deliver_together, rebuild_mailbox, uids
 from tests.e2e.harness import PairInfo
 from tests.e2e.smarthost import Recorded
 from tests.e2e.test_imap_poller import Events
@@ -151,7 +151,7 @@ async def test_dovecot_restarted_mid_run_loses_nothing_and_relays_nothing_twice(
                               stop_server_after_tenth)
     pair = await make_pair(app, smarthost)
     client = await dovecot.client()
-    await append_all(client, [mail(pair, n) for n in range(30)])
+    await deliver_together(client, [mail(pair, n) for n in range(30)])
     await events.until("disconnected")
     assert events.count("processed") == 10  # twenty still waiting in the mailbox
     await asyncio.to_thread(dovecot.start)
@@ -230,10 +230,7 @@ async def test_new_uidvalidity_neither_loses_nor_repeats_a_message(
     assert last_uid == 5
 
     # The provider rebuilt the mailbox: new UIDVALIDITY, UIDs from 1 again; message 4 came back.
-    assert (await client.delete('"Catchall"')).result == "OK"
-    assert (await client.create('"Catchall"')).result == "OK"
-    await append_all(client, [mail(pair, 4)] + [mail(pair, n) for n in range(100, 103)],
-                     mailbox="Catchall")
+    await rebuild_mailbox(client, "Catchall", [mail(pair, 4)] + [mail(pair, n) for n in range(100, 103)])
     await events.until("processed", 9)
     await events.until("idle", events.count("idle") + 1)
     await smarthost.wait_for_async(8, timeout=WAIT)

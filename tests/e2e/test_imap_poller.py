@@ -15,7 +15,7 @@ import pytest
 from gateway.ingress.imap import ImapPoller
 from gateway.ingress.ports import AcceptOutcome, ImapSettings
 from tests.e2e import dovecot as harness
-from tests.e2e.dovecot import Dovecot, append_all, require_dovecot, uids
+from tests.e2e.dovecot import Dovecot, append_all, rebuild_mailbox, require_dovecot, uids
 
 # The harness's fixtures, made visible to pytest in this module.
 dovecot = harness.dovecot
@@ -273,10 +273,8 @@ async def test_new_uidvalidity_restarts_from_uid_one_without_loss(
     assert last_uid == 5
 
     # The provider rebuilt the mailbox: new UIDVALIDITY, UIDs start again at 1 (below 5).
-    assert (await imap_client.delete('"Catchall"')).result == "OK"
-    assert (await imap_client.create('"Catchall"')).result == "OK"
     restored_and_new = [message(4)] + [message(n) for n in range(100, 103)]
-    await append_all(imap_client, restored_and_new, mailbox="Catchall")
+    await rebuild_mailbox(imap_client, "Catchall", restored_and_new)
     await events.until("processed", 9)
 
     new_validity, last_uid = cursors.cursors[key]
