@@ -1,4 +1,4 @@
-"""Database engine and sessions: SQLite (WAL, synchronous=FULL) or PostgreSQL, off the event loop."""
+"""Database engine and sessions: SQLite (WAL, synchronous=FULL, writes serialized) or PostgreSQL, off the event loop."""
 
 from __future__ import annotations
 
@@ -27,13 +27,31 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def _own_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite opens a transaction only at the first INSERT/UPDATE/DELETE, so the reads of a
+    # "read, decide, write" transaction ran outside it: another process (the CLI next to
+    # `serve`) could commit in between and both would act on the same stale row.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Any) -> None:
+    # Take the write lock when the transaction starts (waiting up to busy_timeout for it), so
+    # what it reads stays true until it commits. SQLite has one writer at a time anyway.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str, *, sqlite_reads_only: bool = False) -> Engine:
+    """An engine for `url`. On SQLite every transaction holds the write lock from its start,
+    except on an engine made with `sqlite_reads_only` (read-only work: many readers at once)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        if not sqlite_reads_only:
+            event.listen(engine, "connect", _own_transactions)
+            event.listen(engine, "begin", _begin_immediate)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
@@ -51,17 +69,19 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._read_engine = make_engine(url, sqlite_reads_only=True) if self.is_sqlite else self.engine
         self._writer = ThreadPoolExecutor(1 if self.is_sqlite else 4, thread_name_prefix="db-w")
         self._reader = ThreadPoolExecutor(4, thread_name_prefix="db-r")
 
     @contextlib.contextmanager
-    def session(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        engine = self._read_engine if read_only else self.engine
+        with Session(engine, expire_on_commit=False) as session:
             yield session
 
-    def transaction(self, fn: Callable[[Session], T]) -> T:
+    def transaction(self, fn: Callable[[Session], T], *, read_only: bool = False) -> T:
         """Run fn in a session and commit; roll back on any error."""
-        with self.session() as session:
+        with self.session(read_only=read_only) as session:
             try:
                 result = fn(session)
                 session.commit()
@@ -76,9 +96,11 @@ class Database:
 
     async def read(self, fn: Callable[[Session], T]) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._reader, functools.partial(self.transaction, fn))
+        return await loop.run_in_executor(
+            self._reader, functools.partial(self.transaction, fn, read_only=True))
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
         self._reader.shutdown(wait=True)
         self.engine.dispose()
+        self._read_engine.dispose()

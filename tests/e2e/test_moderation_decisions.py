@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from gateway.clock import MovableClock
+from gateway.moderation import held
 from gateway.moderation.held import QueueError
+from gateway.store.db import Database
 from gateway.store.models import Outbox
 from tests.e2e.moderation_helpers import (
     MOD_EN,
@@ -173,6 +176,62 @@ async def test_moderators_deciding_at_the_same_moment_deliver_once(make_gateway:
     await h.pump()
     assert len(received_by(smarthost, pair.mentor_email)) == 1
     assert len(await decisions(h, stored.id)) == 1
+
+
+async def test_a_cli_decision_racing_the_running_gateway_delivers_once(
+        make_gateway: MakeGateway, smarthost: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI (its own process, its own connection) and the web page approve the same message.
+
+    The CLI has read "held" and is about to write when the web page decides: the web page must
+    wait for the CLI's decision and then refuse, not deliver a second copy."""
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Mon numéro : {PHONE}\n")
+    [stored] = await messages(h)
+    smarthost.clear()
+    cli_db, cli_thread = Database(h.settings.database.url), threading.get_ident()
+    cli_has_read, web_decided = threading.Event(), threading.Event()
+    load_people = held.load_people
+
+    def load_people_then_let_the_web_page_try(session: Session, settings: Any, message: Any) -> Any:
+        people = load_people(session, settings, message)
+        if threading.get_ident() == cli_thread:
+            cli_has_read.set()
+            web_decided.wait(0.5)  # the web page runs now, unless it must wait for us
+        return people
+
+    monkeypatch.setattr(held, "load_people", load_people_then_let_the_web_page_try)
+
+    async def web_page() -> str:
+        await asyncio.to_thread(cli_has_read.wait, 10)
+        try:
+            await approve(h, stored.id, actor="web@program.example.org")
+            return "approved"
+        except QueueError:
+            return "refused"
+        finally:
+            web_decided.set()
+
+    def cli() -> None:
+        nonlocal cli_thread
+        cli_thread = threading.get_ident()
+        cli_db.transaction(lambda s: held.approve(s, h.settings, stored.id, actor="cli",
+                                                  now=h.clock.now()) and None)
+
+    web = asyncio.ensure_future(web_page())
+    try:
+        await asyncio.to_thread(cli)
+    finally:
+        web_outcome = await web
+        cli_db.engine.dispose()
+    assert web_outcome == "refused"
+    forwards = await h.db.read(lambda s: s.exec(select(Outbox.id).where(Outbox.kind == "forward",
+                                                                        Outbox.message_id == stored.id)).all())
+    assert len(forwards) == 1
+    await h.pump()
+    assert len(received_by(smarthost, pair.mentor_email)) == 1
+    [(actor, _, _, _)] = await decisions(h, stored.id)
+    assert actor == "cli"
 
 
 @pytest.mark.parametrize("invitation", ["Ajoute-moi sur snap : lea_2009", "add me on discord: lea_2009",
