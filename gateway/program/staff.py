@@ -56,6 +56,16 @@ def add_staff(session: Session, *, email: str, name: str, role: str, now: dateti
     return staff
 
 
+def end_sessions(session: Session, staff_id: int, *, now: datetime, why: str) -> None:
+    """Sign the account out everywhere: every cookie issued before now stops working."""
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        return
+    staff.session_epoch += 1
+    session.add(staff)
+    record(session, at=now, actor=staff.email, subject_type="staff", subject_id=staff_id, action=why)
+
+
 def staff_by_email(session: Session, email: str) -> Staff | None:
     return session.exec(select(Staff).where(Staff.email == email.strip().lower())).first()
 

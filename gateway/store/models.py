@@ -145,6 +145,9 @@ class Staff(SQLModel, table=True):
     lang: str = Field(default="fr", max_length=5)
     password_hash: str | None = Field(default=None, max_length=255)
     active: bool = True
+    # Signed-in cookies carry the epoch they were issued in; logging out or resetting the password
+    # moves it on, so every earlier cookie (another device, a copied one) stops working.
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = _ts()
 
 

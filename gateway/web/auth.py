@@ -1,4 +1,4 @@
-"""Log in (throttled per address and IP), log out, switch language."""
+"""Log in (throttled per address and IP), log out (on every device), switch language."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.program.staff import hash_password, staff_by_email, verify_password
+from gateway.program.staff import end_sessions, hash_password, staff_by_email, verify_password
 from gateway.store.models import Staff
 from gateway.web.i18n import LANGS, pick_lang
 from gateway.web.pages import (
@@ -59,7 +59,7 @@ async def login(request: Request) -> Response:
         return render(request, "login.html", status=429, email=address,
                       error=("too_many_attempts", {"minutes": minutes}))
 
-    def check(session: Any) -> tuple[int, str] | None:
+    def check(session: Any) -> tuple[int, str, int] | None:
         staff = staff_by_email(session, address) if address else None
         if staff is None or not staff.active:
             verify_password(Staff(email="", display_name="", role="", password_hash=_dummy_hash()),
@@ -68,7 +68,7 @@ async def login(request: Request) -> Response:
         if not verify_password(staff, password):
             return None
         assert staff.id is not None
-        return staff.id, staff.lang
+        return staff.id, staff.lang, staff.session_epoch
 
     found = await gateway.db.read(check)
     if found is None:
@@ -79,13 +79,19 @@ async def login(request: Request) -> Response:
     lang = request_lang(request)
     request.session.clear()  # a fresh session (and CSRF token) on every login: no fixation
     request.session.update({"staff_id": found[0], "lang": pick_lang(found[1], lang),
-                            "csrf": secrets.token_urlsafe(32)})
+                            "epoch": found[2], "csrf": secrets.token_urlsafe(32)})
     return redirect(safe_next(form.get("next")))
 
 
 async def logout(request: Request) -> Response:
+    """Sign out on every device: a cookie copied or left on a school computer dies too."""
     await checked_form(request)
     lang = request_lang(request)
+    staff_id = request.session.get("staff_id")
+    if isinstance(staff_id, int):
+        gateway = gateway_of(request)
+        now = gateway.clock.now()
+        await gateway.db.write(lambda s: end_sessions(s, staff_id, now=now, why="logout"))
     request.session.clear()
     request.session["lang"] = lang
     return redirect("/login")

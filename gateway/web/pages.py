@@ -78,15 +78,17 @@ def request_lang(request: Request) -> str:
 
 
 async def current_viewer(request: Request) -> Viewer:
-    """The signed-in staff member, reloaded each time so a deactivated account stops at once."""
+    """The signed-in staff member, reloaded each time so a deactivated account or a cookie from
+    before a logout or a password reset stops at once."""
     staff_id = request.session.get("staff_id")
+    epoch = request.session.get("epoch")
     if not isinstance(staff_id, int):
         raise LoginRequired()
     from gateway.program.staff import org_scope
 
     def load(session: Any) -> Viewer | None:
         staff = session.get(Staff, staff_id)
-        if staff is None or not staff.active:
+        if staff is None or not staff.active or staff.session_epoch != epoch:
             return None
         return Viewer(staff.id, staff.email, staff.display_name, staff.role, org_scope(staff))
 

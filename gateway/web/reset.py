@@ -80,6 +80,7 @@ def use_reset(session: Session, settings: Settings, token: str, password: str,
     parts = verify(signing_secret(session, settings.web.secret_env), PURPOSE, token)
     assert parts is not None
     staff.password_hash = hash_password(password)
+    staff.session_epoch += 1  # whoever was signed in with the old password is signed out
     session.add(staff)
     session.add(UsedToken(token_id=_token_id(parts), used_at=now, used_by=staff.email))
     record(session, at=now, actor=staff.email, subject_type="staff", subject_id=staff.id,

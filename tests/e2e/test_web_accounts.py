@@ -177,6 +177,29 @@ async def test_reset_links_expire_and_cannot_be_forged(site: Site, smarthost: An
         assert (await login(client, MODERATOR, NEW_PASSWORD)).status_code == 401
 
 
+async def test_a_password_reset_signs_out_whoever_used_the_old_password(
+        site: Site, smarthost: Any) -> None:
+    harness = site.harness
+    now = harness.clock.now()
+    await harness.db.write(lambda s: add_staff(s, email=MODERATOR, name="M", role="moderator",
+                                               now=now, password=FIRST_PASSWORD))
+    async with httpx.AsyncClient(base_url=site.base) as intruder, \
+            httpx.AsyncClient(base_url=site.base) as owner:
+        assert (await login(intruder, MODERATOR, FIRST_PASSWORD)).status_code == 303
+        assert (await intruder.get("/queue")).status_code == 200
+        page = await owner.get("/forgot")
+        await owner.post("/forgot", data={"csrf": csrf_of(page.text), "email": MODERATOR})
+        await harness.pump()
+        [mail] = [m for m in smarthost.messages if list(m.rcpt_tos) == [MODERATOR]]
+        assert (await choose_password(owner, reset_link_in(mail.data), NEW_PASSWORD)).status_code == 303
+
+        refused = await intruder.get("/queue")
+        assert (refused.status_code, refused.headers["location"]) == (303, "/login")
+        assert (await login(intruder, MODERATOR, FIRST_PASSWORD)).status_code == 401
+        assert (await login(owner, MODERATOR, NEW_PASSWORD)).status_code == 303
+        assert (await owner.get("/queue")).status_code == 200
+
+
 async def test_forgot_password_page_mails_a_link_without_telling_who_exists(
         site: Site, smarthost: Any) -> None:
     harness = site.harness

@@ -178,6 +178,26 @@ async def test_six_wrong_passwords_are_throttled(site: Site) -> None:
         assert (await login(client, "mod@program.example.org")).status_code == 303
 
 
+async def test_logging_out_ends_every_copy_of_the_session(site: Site) -> None:
+    """A moderator logs out at home; the cookie left on the school computer (or copied) dies too."""
+    async with httpx.AsyncClient(base_url=site.base) as home, \
+            httpx.AsyncClient(base_url=site.base) as school:
+        assert (await login(home, "mod@program.example.org")).status_code == 303
+        school.cookies.update(home.cookies)  # the same signed cookie, elsewhere
+        assert (await school.get("/queue")).status_code == 200
+        page = await home.get("/queue")
+        assert page.status_code == 200
+
+        assert (await home.post("/logout", data={"csrf": csrf_of(page.text)})).status_code == 303
+        for client in (home, school):
+            refused = await client.get("/queue")
+            assert (refused.status_code, refused.headers["location"]) == (303, "/login")
+        assert (await school.get("/login")).status_code == 200  # no redirect loop
+
+        assert (await login(home, "mod@program.example.org")).status_code == 303
+        assert (await home.get("/queue")).status_code == 200  # logging in again works
+
+
 async def test_nobody_reaches_another_organizations_message(site: Site) -> None:
     pair_a = await site.harness.make_pair(org="École A")
     pair_b = await site.harness.make_pair(org="École B")
