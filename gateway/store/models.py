@@ -161,6 +161,16 @@ class ImapCursor(SQLModel, table=True):
     last_uid: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class ThrottleEvent(SQLModel, table=True):
+    """A failed login or a reset request, counted against its key (address and client) for a while."""
+
+    __table_args__ = (Index("ix_throttle_scope_key_at", "scope", "key", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16)  # login | reset
+    key: str = Field(max_length=400)
+    at: datetime = _ts()
+
+
 class UsedToken(SQLModel, table=True):
     """Single-use tokens (moderation reply addresses, password resets) once they have been used."""
 

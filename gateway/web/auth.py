@@ -22,18 +22,13 @@ from gateway.web.pages import (
     request_lang,
     safe_next,
 )
-from gateway.web.throttle import LoginThrottle
+from gateway.web.throttle import LOGIN
 
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     # Unknown addresses cost the same argon2 work as known ones: no timing oracle for addresses.
     return hash_password(secrets.token_hex(16))
-
-
-def throttle_of(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.throttle
-    return throttle
 
 
 def client_ip(request: Request) -> str:
@@ -51,9 +46,9 @@ async def login(request: Request) -> Response:
     address = str(form.get("email") or "").strip()[:320]
     password = str(form.get("password") or "")[:1024]
     gateway = gateway_of(request)
-    throttle = throttle_of(request)
-    key = LoginThrottle.key(address, client_ip(request))
-    wait = throttle.retry_after(key, gateway.clock.now())
+    now = gateway.clock.now()
+    key = LOGIN.key(address, client_ip(request))
+    wait = await gateway.db.read(lambda s: LOGIN.retry_after(s, key, now))
     if wait is not None:
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
         return render(request, "login.html", status=429, email=address,
@@ -72,10 +67,10 @@ async def login(request: Request) -> Response:
 
     found = await gateway.db.read(check)
     if found is None:
-        throttle.failed(key, gateway.clock.now())
+        await gateway.db.write(lambda s: LOGIN.failed(s, key, now))
         return render(request, "login.html", status=401, email=address,
                       error=("login_failed", {}))
-    throttle.succeeded(key)
+    await gateway.db.write(lambda s: LOGIN.succeeded(s, key))
     lang = request_lang(request)
     request.session.clear()  # a fresh session (and CSRF token) on every login: no fixation
     request.session.update({"staff_id": found[0], "lang": pick_lang(found[1], lang),

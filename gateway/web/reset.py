@@ -19,7 +19,7 @@ from gateway.store.audit import record
 from gateway.store.models import Staff, UsedToken
 from gateway.tokens import sign, signing_secret, verify
 from gateway.web.pages import checked_form, flash, gateway_of, redirect, render
-from gateway.web.throttle import LoginThrottle
+from gateway.web.throttle import RESET
 
 PURPOSE = "password-reset"
 VALID_FOR = timedelta(hours=2)
@@ -128,17 +128,18 @@ async def forgot_submit(request: Request) -> Response:
     address = str(form.get("email") or "").strip()[:320]
     gateway = gateway_of(request)
     now = gateway.clock.now()
-    throttle: LoginThrottle = request.app.state.reset_throttle
-    key = LoginThrottle.key(address, "reset")
-    if address and throttle.retry_after(key, now) is None:
-        throttle.failed(key, now)
-        base_url = gateway.settings.web.public_url or str(request.base_url)
+    key = RESET.key(address, "any client")
+    base_url = gateway.settings.web.public_url or str(request.base_url)
 
-        def send(session: Any) -> None:
-            with contextlib.suppress(StaffError):
-                issue_reset(session, gateway.settings, address, now=now, base_url=base_url,
-                            actor="web")
+    def send(session: Any) -> None:
+        if RESET.retry_after(session, key, now) is not None:
+            return
+        RESET.failed(session, key, now)  # counts every request, answered or not
+        with contextlib.suppress(StaffError):
+            issue_reset(session, gateway.settings, address, now=now, base_url=base_url,
+                        actor="web")
 
+    if address:
         await gateway.db.write(send)
         gateway.wake_delivery()
     return render(request, "forgot.html", sent=True)

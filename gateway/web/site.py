@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.web import auth, pair_pages, queue_pages, reset, unsubscribe_page
 from gateway.web.i18n import translate
 from gateway.web.pages import LoginRequired, PageError, gateway_of, render, request_lang
-from gateway.web.throttle import LoginThrottle
 
 if TYPE_CHECKING:
     from gateway.app import App
@@ -94,8 +92,7 @@ async def not_found(request: Request, exc: Exception) -> Response:
                   message=translate(request_lang(request), "not_found"))
 
 
-def create_web_app(gateway: App, secret: bytes, *, secure_cookie: bool = False,
-                   throttle: LoginThrottle | None = None) -> Starlette:
+def create_web_app(gateway: App, secret: bytes, *, secure_cookie: bool = False) -> Starlette:
     routes: list[Any] = [
         Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
         *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *reset.ROUTES,
@@ -114,7 +111,4 @@ def create_web_app(gateway: App, secret: bytes, *, secure_cookie: bool = False,
     web = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers,
                     max_body_size=MAX_FORM_BYTES)
     web.state.gateway = gateway
-    web.state.throttle = throttle or LoginThrottle(max_failures=5, window=timedelta(minutes=15))
-    # "Forgot password" mails per address: nobody can flood a staff member's inbox through it.
-    web.state.reset_throttle = LoginThrottle(max_failures=3, window=timedelta(hours=1))
     return web

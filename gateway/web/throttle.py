@@ -1,52 +1,61 @@
-"""Login throttling: count failed attempts per (address, client IP) in a sliding window; pure, time passed in."""
+"""Login and reset throttling: failed attempts per key in a sliding window, counted in the database
+so that every gateway instance sharing it sees the same attempts."""
 
 from __future__ import annotations
 
-import threading
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
-@dataclass
-class LoginThrottle:
-    """After `max_failures` failures inside `window`, the key is refused until the oldest one ages out.
+from gateway.clock import as_utc
+from gateway.store.models import ThrottleEvent
 
-    Kept in memory: one gateway process serves the page; several instances would each count
-    separately (documented in docs/moderators.md).
-    """
 
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
-    _failures: dict[tuple[str, str], deque[datetime]] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+def wait_left(failures: Sequence[datetime], now: datetime, *, max_failures: int,
+              window: timedelta) -> timedelta | None:
+    """How long to wait before trying again, or None: pure, given the failure times and now.
+
+    With `max_failures` failures inside `window` the key waits until enough of them age out."""
+    recent = sorted(t for t in failures if now - t < window)
+    if len(recent) < max_failures:
+        return None
+    return window - (now - recent[-max_failures])
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """One kind of attempt ("login", "reset") with its limit; the counting lives in the database."""
+
+    scope: str
+    max_failures: int
+    window: timedelta
 
     @staticmethod
-    def key(address: str, client_ip: str) -> tuple[str, str]:
-        return (address.strip().lower(), client_ip)
+    def key(address: str, client: str) -> str:
+        return f"{address.strip().lower()} {client}"[:400]
 
-    def _recent(self, key: tuple[str, str], now: datetime) -> deque[datetime]:
-        times = self._failures.get(key, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if not times:
-            self._failures.pop(key, None)
-        return times
+    def retry_after(self, session: Session, key: str, now: datetime) -> timedelta | None:
+        times = session.exec(select(ThrottleEvent.at).where(
+            ThrottleEvent.scope == self.scope, ThrottleEvent.key == key,
+            col(ThrottleEvent.at) > now - self.window)).all()
+        return wait_left([as_utc(t) for t in times], now, max_failures=self.max_failures,
+                         window=self.window)
 
-    def retry_after(self, key: tuple[str, str], now: datetime) -> timedelta | None:
-        """How long this key must wait before trying again, or None if it may try now."""
-        with self._lock:
-            times = self._recent(key, now)
-            if len(times) < self.max_failures:
-                return None
-            return self.window - (now - times[0])
+    def failed(self, session: Session, key: str, now: datetime) -> None:
+        # Forget what has aged out (any key of this scope): the table stays small.
+        session.execute(delete(ThrottleEvent).where(
+            col(ThrottleEvent.scope) == self.scope, col(ThrottleEvent.at) <= now - self.window))
+        session.add(ThrottleEvent(scope=self.scope, key=key, at=now))
 
-    def failed(self, key: tuple[str, str], now: datetime) -> None:
-        with self._lock:
-            times = self._recent(key, now)
-            times.append(now)
-            self._failures[key] = times
+    def succeeded(self, session: Session, key: str) -> None:
+        session.execute(delete(ThrottleEvent).where(
+            col(ThrottleEvent.scope) == self.scope, col(ThrottleEvent.key) == key))
 
-    def succeeded(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
+
+# Five failed logins per address and IP in fifteen minutes, then a wait.
+LOGIN = Throttle("login", max_failures=5, window=timedelta(minutes=15))
+# "Forgot password" mails per address: nobody can flood a staff member's inbox through it.
+RESET = Throttle("reset", max_failures=3, window=timedelta(hours=1))

@@ -178,6 +178,21 @@ async def test_six_wrong_passwords_are_throttled(site: Site) -> None:
         assert (await login(client, "mod@program.example.org")).status_code == 303
 
 
+async def test_the_throttle_counts_failures_across_gateway_instances(site: Site) -> None:
+    """Two instances behind one load balancer share the database, and so the count."""
+    second = await start_web(site.harness.app, host="127.0.0.1", port=0)
+    try:
+        async with httpx.AsyncClient(base_url=site.base) as first_client, \
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{second.port}") as second_client:
+            for client in (first_client, second_client, first_client, second_client, first_client):
+                wrong = await login(client, "mod@program.example.org", "wrong password!")
+                assert wrong.status_code == 401
+            blocked = await login(second_client, "mod@program.example.org")
+            assert blocked.status_code == 429
+    finally:
+        await second.stop()
+
+
 async def test_logging_out_ends_every_copy_of_the_session(site: Site) -> None:
     """A moderator logs out at home; the cookie left on the school computer (or copied) dies too."""
     async with httpx.AsyncClient(base_url=site.base) as home, \

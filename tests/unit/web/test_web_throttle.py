@@ -1,36 +1,37 @@
-"""Login throttling: five failures per address and IP in fifteen minutes, then a wait."""
+"""Throttling policy: with five failures inside fifteen minutes, wait until enough age out."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.web.throttle import LoginThrottle
+from gateway.web.throttle import LOGIN, wait_left
 
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
+WINDOW = timedelta(minutes=15)
+
+
+def wait(failures: list[datetime], now: datetime) -> timedelta | None:
+    return wait_left(failures, now, max_failures=5, window=WINDOW)
 
 
 def test_sixth_attempt_waits_until_the_oldest_failure_ages_out() -> None:
-    throttle = LoginThrottle(max_failures=5, window=timedelta(minutes=15))
-    key = LoginThrottle.key("Mod@Example.org", "10.0.0.1")
+    failures = [T0 + timedelta(minutes=i) for i in range(5)]
     for i in range(5):
-        assert throttle.retry_after(key, T0 + timedelta(minutes=i)) is None
-        throttle.failed(key, T0 + timedelta(minutes=i))
-    assert throttle.retry_after(key, T0 + timedelta(minutes=5)) == timedelta(minutes=10)
-    assert throttle.retry_after(key, T0 + timedelta(minutes=15)) is None
+        assert wait(failures[:i], T0 + timedelta(minutes=i)) is None
+    assert wait(failures, T0 + timedelta(minutes=5)) == timedelta(minutes=10)
+    assert wait(failures, T0 + timedelta(minutes=15)) is None
 
 
-def test_keys_are_per_address_and_ip_and_case_insensitive() -> None:
-    throttle = LoginThrottle(max_failures=1)
-    throttle.failed(LoginThrottle.key("Mod@Example.org", "10.0.0.1"), T0)
-    assert throttle.retry_after(LoginThrottle.key("mod@example.org ", "10.0.0.1"), T0) is not None
-    assert throttle.retry_after(LoginThrottle.key("mod@example.org", "10.0.0.2"), T0) is None
-    assert throttle.retry_after(LoginThrottle.key("other@example.org", "10.0.0.1"), T0) is None
+def test_failures_older_than_the_window_do_not_count() -> None:
+    old = [T0 - timedelta(minutes=20 + i) for i in range(10)]
+    assert wait(old + [T0, T0], T0 + timedelta(minutes=1)) is None
 
 
-def test_success_clears_the_count() -> None:
-    throttle = LoginThrottle(max_failures=2)
-    key = LoginThrottle.key("a@b.c", "ip")
-    throttle.failed(key, T0)
-    throttle.succeeded(key)
-    throttle.failed(key, T0)
-    assert throttle.retry_after(key, T0) is None
+def test_the_wait_ends_when_fewer_than_the_limit_remain() -> None:
+    failures = [T0 + timedelta(minutes=i) for i in range(7)]  # two more than the limit
+    assert wait(failures, T0 + timedelta(minutes=7)) == timedelta(minutes=10)
+
+
+def test_the_key_ignores_case_and_spaces_of_the_address() -> None:
+    assert LOGIN.key("Mod@Example.org ", "10.0.0.1") == LOGIN.key("mod@example.org", "10.0.0.1")
+    assert LOGIN.key("mod@example.org", "10.0.0.1") != LOGIN.key("mod@example.org", "10.0.0.2")
