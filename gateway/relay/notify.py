@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, or_, select
 
@@ -56,7 +57,9 @@ def notify_rejection(session: Session, settings: Settings, message: Message, peo
 def notify_hold(session: Session, settings: Settings, message: Message, people: PairPeople,
                 now: datetime) -> None:
     sender = people.sender
-    key = f"held-notice:{sender.id}:{now.date().isoformat()}"
+    # "At most one a day" means the sender's day: an evening's messages get one notice.
+    local_day = now.astimezone(ZoneInfo(sender.time_zone or settings.gateway.time_zone)).date()
+    key = f"held-notice:{sender.id}:{local_day.isoformat()}"
     if settings.moderation.notify_sender_on_hold and not _already_queued(session, key):
         queue_program_mail(
             session, settings, kind="notice", to_address=sender.email, to_name=sender.display_name,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -111,6 +111,22 @@ async def test_sender_gets_one_review_notice_a_day_in_their_language(
     await send(h, pair, f"Still waiting, {PHONE}\n")
     assert len(received_by(smarthost, pair.mentee_email)) == 2
     assert [m.state for m in await messages(h)] == ["held", "held", "held"]
+
+
+async def test_the_notice_day_is_the_senders_day_not_utcs(
+        make_gateway: MakeGateway, smarthost: Any, clock: MovableClock) -> None:
+    """In Montréal, 18:30 and 19:30 are the same evening, although UTC's date changes between."""
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost, mentee_lang="en")
+    clock.set(datetime(2026, 1, 5, 23, 30, tzinfo=UTC))  # 18:30 in Montréal (the default zone)
+    await send(h, pair, f"Call me at {PHONE}\n")
+    clock.advance(timedelta(hours=1))  # 00:30 UTC on the 6th, 19:30 on the 5th in Montréal
+    await send(h, pair, f"Please call me: {PHONE}\n")
+    assert len(received_by(smarthost, pair.mentee_email)) == 1
+
+    clock.set(datetime(2026, 1, 6, 14, 0, tzinfo=UTC))  # 09:00 the next morning in Montréal
+    await send(h, pair, f"Good morning, {PHONE}\n")
+    assert len(received_by(smarthost, pair.mentee_email)) == 2
 
 
 async def test_every_moderator_gets_a_notice_for_each_hold(make_gateway: MakeGateway,
