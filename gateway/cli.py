@@ -30,15 +30,18 @@ def emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, ensure_ascii=False, default=str) if getattr(args, "json", False) else text)
 
 
-def with_db(settings: Settings, fn: Callable[[Any], Any]) -> Any:
-    """Run fn(session) in one committed transaction on a migrated database."""
+def with_db(settings: Settings, fn: Callable[[Any], Any], *, read_only: bool = False) -> Any:
+    """Run fn(session) in one committed transaction on a migrated database.
+
+    `read_only` commands (lists, previews) do not take SQLite's write lock, so a long listing
+    never makes the running gateway's writes wait."""
     from gateway.store.db import Database
     from gateway.store.migrate import migrate
 
     db = Database(settings.database.url)
     try:
         migrate(db.engine)
-        return db.transaction(fn)
+        return db.transaction(fn, read_only=read_only)
     finally:
         db.close()
 

@@ -61,7 +61,7 @@ def register(sub: Any) -> None:
 
 def queue_list(args: argparse.Namespace, settings: Settings) -> int:
     where = held.HeldFilter(reason=args.reason, pair_id=args.pair)
-    items = with_db(settings, lambda s: held.list_held(s, where, limit=args.limit))
+    items = with_db(settings, lambda s: held.list_held(s, where, limit=args.limit), read_only=True)
     emit(args, [i.to_json() for i in items],
          "\n".join(f"{i.id:>7}  pair {i.pair_id:<6} {i.received_at:%Y-%m-%d %H:%M}  "
                    f"{i.direction:<17} {', '.join(i.reasons)}  {i.subject[:40]}" for i in items)
@@ -70,7 +70,7 @@ def queue_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def queue_show(args: argparse.Namespace, settings: Settings) -> int:
-    detail = with_db(settings, lambda s: held.show_held(s, args.id))
+    detail = with_db(settings, lambda s: held.show_held(s, args.id), read_only=True)
     item = detail.item
     if args.json:
         emit(args, {**item.to_json(), "text": detail.text, "pair_state": detail.pair_state}, "")

@@ -82,7 +82,7 @@ def pair_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def pair_list(args: argparse.Namespace, settings: Settings) -> int:
-    views = with_db(settings, lambda s: service.list_pairs(s, settings, state=args.state))
+    views = with_db(settings, lambda s: service.list_pairs(s, settings, state=args.state), read_only=True)
     emit(args, [v.to_json() for v in views],
          "\n".join(f"{v.id:>6}  {v.state:<7} {v.mentor_name} <-> {v.mentee_name}" for v in views)
          or "no pairs")
@@ -90,7 +90,7 @@ def pair_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def pair_show(args: argparse.Namespace, settings: Settings) -> int:
-    view = with_db(settings, lambda s: service.pair_view(s, settings, args.id))
+    view = with_db(settings, lambda s: service.pair_view(s, settings, args.id), read_only=True)
     emit(args, view.to_json(), _describe(view))
     return 0
 

@@ -36,7 +36,7 @@ def preview(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.reminders.service import find_due
 
     at = _at(args.at)
-    due = with_db(settings, lambda s: find_due(s, settings, at))
+    due = with_db(settings, lambda s: find_due(s, settings, at), read_only=True)
     items = [{"pair_id": d.pair_id, "rule": d.rule, "step": d.step, "to_role": d.to_role,
               "reason": d.reason, "due_at": d.due_at.isoformat(), "key": d.key} for d in due]
     emit(args, items, "\n".join(f"pair {d.pair_id:<6} {d.rule:<16} step {d.step} -> {d.to_role:<11} {d.reason}"
