@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from gateway.program.staff import end_sessions, hash_password, staff_by_email, verify_password
 from gateway.store.models import Staff
+from gateway.store.throttle import LOGIN
 from gateway.web.i18n import LANGS, pick_lang
 from gateway.web.pages import (
     checked_form,
@@ -22,7 +23,6 @@ from gateway.web.pages import (
     request_lang,
     safe_next,
 )
-from gateway.web.throttle import LOGIN
 
 
 @lru_cache(maxsize=1)

@@ -17,9 +17,9 @@ from gateway.notices import queue_program_mail
 from gateway.program.staff import StaffError, hash_password, staff_by_email
 from gateway.store.audit import record
 from gateway.store.models import Staff, UsedToken
+from gateway.store.throttle import RESET
 from gateway.tokens import sign, signing_secret, verify
 from gateway.web.pages import checked_form, flash, gateway_of, redirect, render
-from gateway.web.throttle import RESET
 
 PURPOSE = "password-reset"
 VALID_FOR = timedelta(hours=2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.web.throttle import LOGIN, wait_left
+from gateway.store.throttle import LOGIN, wait_left
 
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
