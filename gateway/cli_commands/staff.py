@@ -57,7 +57,7 @@ def staff_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def staff_reset_password(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.web.reset import issue_reset
+    from gateway.program.password_reset import issue_reset
 
     member = with_db(settings, lambda s: issue_reset(s, settings, args.email, now=now(),
                                                      base_url=args.base_url))

@@ -23,9 +23,9 @@ import pytest
 from sqlmodel import select
 
 from gateway.clock import MovableClock
+from gateway.program.password_reset import issue_reset
 from gateway.program.staff import add_staff, staff_by_email
 from gateway.store.models import Organization, Participant
-from gateway.web.reset import issue_reset
 from gateway.web.server import start_web
 from tests.conftest import ROOT, make_settings
 from tests.e2e.harness import Harness
