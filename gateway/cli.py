@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -48,6 +49,17 @@ def with_db(settings: Settings, fn: Callable[[Any], Any], *, read_only: bool = F
 
 def now() -> Any:
     return SystemClock().now()
+
+
+def at_time(value: str | None) -> datetime:
+    """An `--at` option: an ISO time (UTC if it has no offset), or now."""
+    if value is None:
+        return now()  # type: ignore[no-any-return]
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise CliError(f"--at: {value!r} is not an ISO time such as 2026-12-01T10:00:00-05:00") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -94,6 +94,14 @@ class RemindersSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    # What participants wrote (bodies, subjects, moderation evidence, outgoing copies) is erased
+    # this long after the message was settled; who wrote to whom, when and what happened stay.
+    enabled: bool = True
+    keep_bodies_for: str = "365d"
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -103,6 +111,7 @@ class Settings:
     moderation: ModerationSettings = field(default_factory=ModerationSettings)
     imap: ImapSettings = field(default_factory=ImapSettings)
     reminders: RemindersSettings = field(default_factory=RemindersSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     source: str = "<defaults>"
 
     def replace(self, **sections: Any) -> Settings:
@@ -125,6 +134,7 @@ DURATION_KEYS = {
     ("moderation", "digest_every"),
     ("moderation", "token_valid_for"),
     ("reminders", "check_every"),
+    ("retention", "keep_bodies_for"),
 }
 ENV_PREFIX = "GATEWAY_"
 

@@ -1,4 +1,4 @@
-"""APScheduler 3 inside `serve`: periodic reminders, hold escalation and the moderators' digest."""
+"""APScheduler 3 inside `serve`: periodic reminders, hold escalation, the moderators' digest, retention."""
 
 from __future__ import annotations
 
@@ -34,6 +34,16 @@ async def reminder_check(app: App) -> None:
         app.wake_delivery()
 
 
+async def retention_chores(app: App) -> None:
+    from gateway.store.retention import erase_old_bodies
+
+    now, keep = app.clock.now(), parse_duration(app.settings.retention.keep_bodies_for)
+    erased = await app.db.write(lambda s: erase_old_bodies(s, now, keep))
+    if erased.messages or erased.outbox_copies:
+        log.info("retention: erased %d message(s) and %d outgoing copie(s)", erased.messages,
+                 erased.outbox_copies)
+
+
 async def run_scheduler(app: App) -> None:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(moderation_chores, "interval", args=[app], minutes=5, max_instances=1,
@@ -42,6 +52,9 @@ async def run_scheduler(app: App) -> None:
         every = parse_duration(app.settings.reminders.check_every)
         scheduler.add_job(reminder_check, "interval", args=[app], seconds=every.total_seconds(),
                           max_instances=1, coalesce=True, id="reminders")
+    if app.settings.retention.enabled:
+        scheduler.add_job(retention_chores, "interval", args=[app], hours=1, max_instances=1,
+                          coalesce=True, id="retention")
     scheduler.start()
     try:
         await app.stopping.wait()

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from typing import Any
 
-from gateway.cli import CliError, command, emit, now, with_db
+from gateway.cli import at_time, command, emit, with_db
 from gateway.config import Settings
-
-
-def _at(value: str | None) -> datetime:
-    if value is None:
-        return now()  # type: ignore[no-any-return]
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise CliError(f"--at: {value!r} is not an ISO time such as 2026-12-01T10:00:00-05:00") from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @command
@@ -35,7 +24,7 @@ def register(sub: Any) -> None:
 def preview(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.reminders.service import find_due
 
-    at = _at(args.at)
+    at = at_time(args.at)
     due = with_db(settings, lambda s: find_due(s, settings, at), read_only=True)
     items = [{"pair_id": d.pair_id, "rule": d.rule, "step": d.step, "to_role": d.to_role,
               "reason": d.reason, "due_at": d.due_at.isoformat(), "key": d.key} for d in due]
@@ -47,7 +36,7 @@ def preview(args: argparse.Namespace, settings: Settings) -> int:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.reminders.service import find_due, queue_reminders
 
-    at = _at(args.at)
+    at = at_time(args.at)
     count = with_db(settings, lambda s: queue_reminders(s, settings, find_due(s, settings, at), at))
     print(f"{count} reminder(s) queued")
     return 0

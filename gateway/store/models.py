@@ -61,7 +61,8 @@ class Alias(SQLModel, table=True):
 class Message(SQLModel, table=True):
     """One inbound message from a participant, from RECEIVED until it is forwarded or refused."""
 
-    __table_args__ = (Index("ix_message_state_id", "state", "id"),)
+    __table_args__ = (Index("ix_message_state_id", "state", "id"),
+                      Index("ix_message_erased_updated", "erased_at", "updated_at"))
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="pair.id", index=True)
     sender_id: int = Field(foreign_key="participant.id")
@@ -84,6 +85,8 @@ class Message(SQLModel, table=True):
     decision_note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     escalated: bool = False
     auto_reply: bool = False  # out-of-office and other automatic mail: relayed, never counted
+    # Set when the retention period erased what the participant wrote (body, subject, evidence).
+    erased_at: datetime | None = _ts(nullable=True)
 
 
 class MessageIdMap(SQLModel, table=True):

@@ -23,6 +23,10 @@ CATALOG: dict[str, tuple[str, str]] = {
         "This form expired or did not come from this page. Reload the page and try again.",
     ),
     "not_found": ("Introuvable.", "Not found."),
+    "erased_by_retention": (
+        "Le contenu de ce message a été effacé le {date}, à la fin de la durée de conservation.",
+        "This message's content was erased on {date}, at the end of the retention period.",
+    ),
     "forbidden": ("Vous n'avez pas accès à cette action.", "You may not do this."),
     "queue": ("File d'attente", "Review queue"),
     "pairs": ("Jumelages", "Pairs"),

@@ -117,10 +117,10 @@ async def message_page(request: Request) -> Response:
         detail = show_held(session, message_id, viewer.org_ids)
         message = get_message(session, message_id, viewer.org_ids)
         history = queries.pair_history(session, message.pair_id)
-        return detail, message.state, mime_summary(message.raw), history
+        return detail, message.state, mime_summary(message.raw), history, message.erased_at
 
     try:
-        detail, state, summary, history = await gateway.db.read(load)
+        detail, state, summary, history, erased_at = await gateway.db.read(load)
     except QueueError as exc:
         raise PageError(404, "not_found") from exc
     hits = detail.item.hits
@@ -130,6 +130,7 @@ async def message_page(request: Request) -> Response:
                   subject_html=highlight(detail.item.subject, hits, "subject"),
                   text_html=highlight(detail.text, hits, "text"), frame=frame,
                   summary=summary, history=history, reasons=reason_choices(request),
+                  erased_on=erased_at.strftime("%Y-%m-%d") if erased_at else None,
                   age=age_label(gateway.clock.now(), detail.item.received_at, t))
 
 

@@ -1,0 +1,31 @@
+"""`retention run`: erase what participants wrote once the retention period is over (also hourly in serve)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from gateway.cli import CliError, at_time, command, with_db
+from gateway.config import Settings
+from gateway.durations import parse_duration
+
+
+@command
+def register(sub: Any) -> None:
+    ret = sub.add_parser("retention", help="erase old message bodies").add_subparsers(
+        dest="action", required=True)
+    p = ret.add_parser("run", help="erase what was settled more than [retention] keep_bodies_for ago")
+    p.add_argument("--at", default=None, help="ISO time to count from (default: now)")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.store.retention import erase_old_bodies
+
+    if not settings.retention.enabled:
+        raise CliError("[retention] enabled = false in the configuration: nothing is erased")
+    at, keep = at_time(args.at), parse_duration(settings.retention.keep_bodies_for)
+    erased = with_db(settings, lambda s: erase_old_bodies(s, at, keep))
+    print(f"erased {erased.messages} message(s) and {erased.outbox_copies} outgoing copie(s) "
+          f"settled more than {settings.retention.keep_bodies_for} ago")
+    return 0
