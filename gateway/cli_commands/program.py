@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.cli import command, emit, now, with_db
+from gateway.cli import CliError, command, emit, now, with_db
 from gateway.config import Settings
 from gateway.program import service
 
@@ -30,6 +30,11 @@ def register(sub: Any) -> None:
     p.add_argument("--tz", default=None, help="IANA time zone, e.g. America/Toronto")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=participant_add)
+    p = part.add_parser("forget", help="erase a participant for good: close their pairs, erase "
+                                       "what was written in them, replace their address and name")
+    p.add_argument("email")
+    p.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
+    p.set_defaults(handler=participant_forget)
 
     pair = sub.add_parser("pair", help="mentor-mentee pairs").add_subparsers(dest="action", required=True)
     p = pair.add_parser("create", help="pair a mentor and a mentee; sends introductions")
@@ -64,6 +69,18 @@ def participant_add(args: argparse.Namespace, settings: Settings) -> int:
         org=args.org, time_zone=args.tz, now=now()))
     emit(args, {"id": person.id, "email": person.email, "role": person.role},
          f"participant {person.id}: {person.display_name} <{person.email}> ({person.role})")
+    return 0
+
+
+def participant_forget(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.program.forget import forget_participant
+
+    if not args.yes:
+        raise CliError(f"forgetting {args.email} closes their pairs and erases what was written "
+                       "in them, for good: run again with --yes")
+    done = with_db(settings, lambda s: forget_participant(s, args.email, now=now()))
+    print(f"participant {done.participant_id} forgotten: {done.pairs_closed} pair(s) closed, "
+          f"{done.messages_erased} message(s) erased")
     return 0
 
 

@@ -42,7 +42,7 @@ def erase_old_bodies(session: Session, now: datetime, keep_for: timedelta, *,
                                      col(Message.state).in_(SETTLED_MESSAGES))
             .order_by(col(Message.id)).limit(batch)).all()):
         for message in session.exec(select(Message).where(col(Message.id).in_(ids))).all():
-            _erase(message, now)
+            erase_message(message, now)
             session.add(message)
         session.flush()
         messages += len(ids)
@@ -60,7 +60,8 @@ def erase_old_bodies(session: Session, now: datetime, keep_for: timedelta, *,
     return Erased(messages, copies)
 
 
-def _erase(message: Message, now: datetime) -> None:
+def erase_message(message: Message, now: datetime) -> None:
+    """Erase what was written (body, subject, quoted evidence); the facts about the message stay."""
     message.raw = b""
     message.subject = None
     message.erased_at = now
