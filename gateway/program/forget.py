@@ -24,6 +24,7 @@ from gateway.store.retention import erase_message
 UNSETTLED_MESSAGES = ("received", "held", "queued")
 UNSENT_OUTBOX = ("queued", "deferred")
 FORGOTTEN = "forgotten"
+ERASED_ERROR = "a participant was forgotten"
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Forgotten:
 def forget_participant(session: Session, email: str, *, now: datetime, actor: str = "cli") -> Forgotten:
     person = participant_by_email(session, email)
     assert person.id is not None
-    address, name = person.email, person.display_name
+    address = person.email
     pairs = list(session.exec(select(Pair).where(
         (col(Pair.mentor_id) == person.id) | (col(Pair.mentee_id) == person.id))).all())
     pair_ids = [p.id for p in pairs]
@@ -49,7 +50,7 @@ def forget_participant(session: Session, email: str, *, now: datetime, actor: st
     person.time_zone = None
     person.reminders_opt_out = True
     session.add(person)
-    _scrub_audit(session, address, name, person.email)
+    _scrub_audit(session, address, person.email)
     record(session, at=now, actor=actor, subject_type="participant", subject_id=person.id,
            action="forget", detail=f"{closed} pair(s) closed, {erased} message(s) erased")
     return Forgotten(person.id, closed, erased)
@@ -87,21 +88,20 @@ def _erase_pair_messages(session: Session, pair_ids: list[int | None], now: date
 def _erase_outbox(session: Session, pair_ids: list[int | None], address: str) -> None:
     ours = col(Outbox.pair_id).in_(pair_ids) | (func.lower(col(Outbox.recipient)) == address)
     session.execute(update(Outbox).where(ours, col(Outbox.state).in_(UNSENT_OUTBOX))
-                    .values(state="failed", last_error="a participant was forgotten"))
+                    .values(state="failed", last_error=ERASED_ERROR))
     session.execute(update(Outbox).where(ours).values(data=b""))
+    # A refusal quoted by the recipient's provider usually names the address.
+    session.execute(update(Outbox).where(ours, col(Outbox.last_error).is_not(None))
+                    .values(last_error=ERASED_ERROR))
     session.execute(update(Outbox).where(func.lower(col(Outbox.recipient)) == address)
                     .values(recipient=f"{FORGOTTEN}@{FORGOTTEN}.invalid"))
 
 
-def _scrub_audit(session: Session, address: str, name: str, replacement: str) -> None:
-    """Delivery errors and unroutable-mail notes may quote the address (or the name)."""
-    for needle, instead in ((address, replacement), (name, f"({FORGOTTEN})")):
-        events = session.exec(select(AuditEvent).where(
-            func.lower(col(AuditEvent.detail)).contains(needle.lower(), autoescape=True))).all()
-        for event in events:
-            event.detail = _replace_ignoring_case(event.detail or "", needle, instead)
-            session.add(event)
-
-
-def _replace_ignoring_case(text: str, needle: str, instead: str) -> str:
-    return re.sub(re.escape(needle), instead, text, flags=re.IGNORECASE)
+def _scrub_audit(session: Session, address: str, replacement: str) -> None:
+    """Delivery errors and unroutable-mail notes may quote the address. (Not the display name:
+    "Sam" would also match "Samedi" in unrelated details, and details never quote names.)"""
+    events = session.exec(select(AuditEvent).where(
+        func.lower(col(AuditEvent.detail)).contains(address, autoescape=True))).all()
+    for event in events:
+        event.detail = re.sub(re.escape(address), replacement, event.detail or "", flags=re.IGNORECASE)
+        session.add(event)
