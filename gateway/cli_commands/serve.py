@@ -37,12 +37,14 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     from gateway.components import default_components
 
     async def main() -> None:
-        app = App(settings, components=default_components(settings))
-        await app.start()
+        # Handlers first: a signal while the components start (the SMTP port may already answer)
+        # must still mean "finish in-flight work and exit 0", not a traceback.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        app = App(settings, components=default_components(settings))
+        await app.start()
         await stop.wait()
         logging.getLogger("gateway").info("signal received: finishing in-flight work")
         await app.stop()
