@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from gateway.program.service import participant_by_email
+from gateway.program.service import change_pair_state, participant_by_email
 from gateway.store.audit import record
 from gateway.store.models import AuditEvent, Message, MessageIdMap, Outbox, Pair
 from gateway.store.retention import erase_message
@@ -57,15 +57,11 @@ def forget_participant(session: Session, email: str, *, now: datetime, actor: st
 
 
 def _close(session: Session, pairs: list[Pair], now: datetime, actor: str) -> int:
-    closed = 0
-    for pair in pairs:
-        if pair.state != "closed":
-            record(session, at=now, actor=actor, subject_type="pair", subject_id=pair.id,
-                   action="close", from_state=pair.state, to_state="closed",
-                   detail="a participant was forgotten")
-            pair.state, closed = "closed", closed + 1
-            session.add(pair)
-    return closed
+    open_pairs = [pair for pair in pairs if pair.state != "closed" and pair.id is not None]
+    for pair in open_pairs:
+        change_pair_state(session, pair.id or 0, "close", now=now, actor=actor,
+                          reason="a participant was forgotten")
+    return len(open_pairs)
 
 
 def _erase_pair_messages(session: Session, pair_ids: list[int | None], now: datetime,
