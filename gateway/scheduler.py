@@ -35,13 +35,16 @@ async def reminder_check(app: App) -> None:
 
 
 async def retention_chores(app: App) -> None:
-    from gateway.store.retention import erase_old_bodies
+    from gateway.store.retention import Erased, erase_batch, record_erasure
 
     now, keep = app.clock.now(), parse_duration(app.settings.retention.keep_bodies_for)
-    erased = await app.db.write(lambda s: erase_old_bodies(s, now, keep))
-    if erased.messages or erased.outbox_copies:
-        log.info("retention: erased %d message(s) and %d outgoing copie(s)", erased.messages,
-                 erased.outbox_copies)
+    total = Erased(0, 0)
+    while erased := await app.db.write(lambda s: erase_batch(s, now, keep)):
+        total += erased  # each batch commits on its own: incoming mail is never held up long
+    if total:
+        await app.db.write(lambda s: record_erasure(s, now, keep, total))
+        log.info("retention: erased %d message(s) and %d outgoing copie(s)", total.messages,
+                 total.outbox_copies)
 
 
 async def run_scheduler(app: App) -> None:

@@ -20,12 +20,16 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.store.retention import erase_old_bodies
+    from gateway.store.retention import Erased, erase_batch, record_erasure
 
     if not settings.retention.enabled:
         raise CliError("[retention] enabled = false in the configuration: nothing is erased")
     at, keep = at_time(args.at), parse_duration(settings.retention.keep_bodies_for)
-    erased = with_db(settings, lambda s: erase_old_bodies(s, at, keep))
-    print(f"erased {erased.messages} message(s) and {erased.outbox_copies} outgoing copie(s) "
+    total = Erased(0, 0)
+    while erased := with_db(settings, lambda s: erase_batch(s, at, keep)):
+        total += erased  # one short transaction per batch, as in `serve`
+    if total:
+        with_db(settings, lambda s: record_erasure(s, at, keep, total))
+    print(f"erased {total.messages} message(s) and {total.outbox_copies} outgoing copie(s) "
           f"settled more than {settings.retention.keep_bodies_for} ago")
     return 0

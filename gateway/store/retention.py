@@ -30,34 +30,40 @@ class Erased:
     messages: int
     outbox_copies: int
 
+    def __add__(self, other: Erased) -> Erased:
+        return Erased(self.messages + other.messages, self.outbox_copies + other.outbox_copies)
 
-def erase_old_bodies(session: Session, now: datetime, keep_for: timedelta, *,
-                     batch: int = BATCH) -> Erased:
-    """Erase what was settled before now - keep_for; one audit event says how much."""
+    def __bool__(self) -> bool:
+        return bool(self.messages or self.outbox_copies)
+
+
+def erase_batch(session: Session, now: datetime, keep_for: timedelta, *,
+                batch: int = BATCH) -> Erased:
+    """Erase at most `batch` messages and `batch` outgoing copies settled before now - keep_for.
+
+    One short transaction per batch: the first run on a database with years of mail must not
+    hold SQLite's write lock (and so every incoming message) for minutes."""
     cutoff = now - keep_for
-    messages = 0
-    while ids := list(session.exec(
-            select(Message.id).where(col(Message.erased_at).is_(None),
-                                     col(Message.updated_at) < cutoff,
-                                     col(Message.state).in_(SETTLED_MESSAGES))
-            .order_by(col(Message.id)).limit(batch)).all()):
-        for message in session.exec(select(Message).where(col(Message.id).in_(ids))).all():
-            erase_message(message, now)
-            session.add(message)
-        session.flush()
-        messages += len(ids)
+    ids = list(session.exec(
+        select(Message.id).where(col(Message.erased_at).is_(None), col(Message.updated_at) < cutoff,
+                                 col(Message.state).in_(SETTLED_MESSAGES))
+        .order_by(col(Message.id)).limit(batch)).all())
+    for message in session.exec(select(Message).where(col(Message.id).in_(ids))).all():
+        erase_message(message, now)
+        session.add(message)
+    copy_ids = select(Outbox.id).where(
+        col(Outbox.state).in_(SETTLED_OUTBOX), col(Outbox.created_at) < cutoff,
+        func.length(col(Outbox.data)) > 0).limit(batch)
     erased_copies: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Outbox)
-        .where(col(Outbox.state).in_(SETTLED_OUTBOX), col(Outbox.created_at) < cutoff,
-               func.length(col(Outbox.data)) > 0)
-        .values(data=b"")
-    )
-    copies = erased_copies.rowcount or 0
-    if messages or copies:
-        record(session, at=now, actor="system", subject_type="retention", subject_id=None,
-               action="erase", detail=f"{messages} message(s) and {copies} outgoing copie(s) "
-                                      f"settled before {cutoff:%Y-%m-%d %H:%M} UTC")
-    return Erased(messages, copies)
+        update(Outbox).where(col(Outbox.id).in_(copy_ids.scalar_subquery())).values(data=b""))
+    return Erased(len(ids), erased_copies.rowcount or 0)
+
+
+def record_erasure(session: Session, now: datetime, keep_for: timedelta, erased: Erased) -> None:
+    """One audit event per run, saying how much went."""
+    record(session, at=now, actor="system", subject_type="retention", subject_id=None,
+           action="erase", detail=f"{erased.messages} message(s) and {erased.outbox_copies} "
+                                  f"outgoing copie(s) settled before {now - keep_for:%Y-%m-%d %H:%M} UTC")
 
 
 def erase_message(message: Message, now: datetime) -> None:
