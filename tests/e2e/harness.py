@@ -110,6 +110,18 @@ def simple_message(sender: str, to: str, subject: str = "Bonjour", body: str = "
     return msg.as_bytes(policy=SMTP_POLICY)
 
 
+# A hold rule for phone numbers written 514-555-1234, for tests that need one simple hold.
+PHONE_RULE = """description = "phone numbers (tests)"
+action = "hold"
+reason_fr = "Les numéros de téléphone ne peuvent pas être échangés."
+reason_en = "Phone numbers may not be exchanged."
+[match]
+kind = "regex"
+fields = ["subject", "text"]
+pattern = '\\d{3}-\\d{3}-\\d{4}'
+"""
+
+
 def write_rules(folder: Path, files: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "wordlists").mkdir(exist_ok=True)

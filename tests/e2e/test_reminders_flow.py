@@ -24,19 +24,10 @@ from gateway.scheduler import reminder_check
 from gateway.store.models import AuditEvent, Outbox
 from gateway.web.server import start_web
 from tests.conftest import make_settings
-from tests.e2e.harness import Harness, PairInfo, simple_message, write_rules
+from tests.e2e.harness import PHONE_RULE, Harness, PairInfo, simple_message, write_rules
 
 DAY = timedelta(days=1)
 PROGRAM = "program@mentor.test"
-PHONE_RULE = """description = "phone numbers (tests)"
-action = "hold"
-reason_fr = "Les numéros de téléphone ne peuvent pas être échangés."
-reason_en = "Phone numbers may not be exchanged."
-[match]
-kind = "regex"
-fields = ["subject", "text"]
-pattern = '\\d{3}-\\d{3}-\\d{4}'
-"""
 
 
 def parse(data: bytes) -> EmailMessage:

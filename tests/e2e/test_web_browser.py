@@ -21,10 +21,10 @@ import pytest
 
 from gateway.clock import MovableClock
 from tests.conftest import ROOT, skip_or_fail
+from tests.e2e.harness import PHONE_RULE
 from tests.e2e.test_web_http import (
     HOLD_ALL_RULE,
     PASSWORD,
-    PHONE_RULE,
     Site,
     running_site,
     send_held,

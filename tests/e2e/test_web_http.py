@@ -26,15 +26,6 @@ from tests.e2e.harness import Harness, PairInfo, simple_message, write_rules
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct horse battery"
-PHONE_RULE = """description = "phone numbers"
-action = "hold"
-reason_fr = "Les numéros de téléphone ne peuvent pas être échangés."
-reason_en = "Phone numbers may not be exchanged."
-[match]
-kind = "regex"
-fields = ["subject", "text"]
-pattern = '\\d{3}-\\d{3}-\\d{4}'
-"""
 HOLD_ALL_RULE = """description = "every message waits for a moderator (tests)"
 action = "hold"
 reason_fr = "Un modérateur lit ce message."

@@ -22,10 +22,9 @@ import pytest
 from gateway.clock import MovableClock
 from gateway.program.service import find_organization, pair_view
 from gateway.web.i18n import state_label
-from tests.e2e.harness import PairInfo, simple_message
+from tests.e2e.harness import PHONE_RULE, PairInfo, simple_message
 from tests.e2e.test_web_http import (
     HOLD_ALL_RULE,
-    PHONE_RULE,
     Site,
     csrf_of,
     login,
