@@ -7,10 +7,12 @@ import logging
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
+import aioimaplib
 import pytest
 from sqlmodel import Session, col, func, select
 
@@ -110,17 +112,30 @@ def subjects(recorded: list[Recorded]) -> Counter[str]:
     return Counter(str(message_from_bytes(r.data, policy=policy.default)["Subject"]) for r in recorded)
 
 
+@dataclass(frozen=True)
+class Relaying:
+    app: App
+    pair: PairInfo
+    client: aioimaplib.IMAP4  # a second client, to fill and inspect the mailbox
+
+
+@pytest.fixture
+async def relaying(db_url: str, tmp_path: Path, empty_rules: Path, dovecot: Dovecot,
+                   smarthost: Any, events: Events, start_gateway: StartGateway) -> Relaying:
+    """A gateway reading INBOX with the default settings, one pair, and a client for the mailbox."""
+    app = await start_gateway(imap_settings(db_url, tmp_path, empty_rules, dovecot), events)
+    pair = await make_pair(app, smarthost)
+    return Relaying(app, pair, await dovecot.client())
+
+
 async def count_messages(app: App) -> int:
     return await app.db.read(lambda s: s.exec(select(func.count()).select_from(Message)).one())
 
 
 async def test_fifty_messages_are_relayed_once_each_and_moved_to_processed(
-    db_url: str, tmp_path: Path, empty_rules: Path, dovecot: Dovecot, smarthost: Any,
-    events: Events, start_gateway: StartGateway,
+    relaying: Relaying, smarthost: Any, events: Events,
 ) -> None:
-    app = await start_gateway(imap_settings(db_url, tmp_path, empty_rules, dovecot), events)
-    pair = await make_pair(app, smarthost)
-    client = await dovecot.client()
+    app, pair, client = relaying.app, relaying.pair, relaying.client
     await append_all(client, [mail(pair, n, from_mentor=n % 2 == 0) for n in range(50)])
 
     relayed = await smarthost.wait_for_async(50, timeout=WAIT)
@@ -253,12 +268,9 @@ async def cursor(app: App) -> tuple[int, int]:
 
 
 async def test_unroutable_and_spoofed_mail_goes_to_unroutable_and_the_audit_trail(
-    db_url: str, tmp_path: Path, empty_rules: Path, dovecot: Dovecot, smarthost: Any,
-    events: Events, start_gateway: StartGateway,
+    relaying: Relaying, smarthost: Any, events: Events,
 ) -> None:
-    app = await start_gateway(imap_settings(db_url, tmp_path, empty_rules, dovecot), events)
-    pair = await make_pair(app, smarthost)
-    client = await dovecot.client()
+    app, pair, client = relaying.app, relaying.pair, relaying.client
     await append_all(client, [
         mail(pair, 1, to="someone@elsewhere.test"),  # no address at the gateway's domain
         mail(pair, 2, to="nobody-here@mentor.test"),  # no such alias
@@ -289,13 +301,10 @@ async def test_unroutable_and_spoofed_mail_goes_to_unroutable_and_the_audit_trai
 
 
 async def test_a_bounce_in_the_mailbox_goes_to_the_bounce_handler_not_unroutable(
-    db_url: str, tmp_path: Path, empty_rules: Path, dovecot: Dovecot, smarthost: Any,
-    events: Events, start_gateway: StartGateway,
+    relaying: Relaying, smarthost: Any, events: Events,
 ) -> None:
     # In IMAP mode the catch-all also receives what is sent to the gateway's special addresses.
-    app = await start_gateway(imap_settings(db_url, tmp_path, empty_rules, dovecot), events)
-    pair = await make_pair(app, smarthost)
-    client = await dovecot.client()
+    app, pair, client = relaying.app, relaying.pair, relaying.client
     await append_all(client, [mail(pair, 1, sender="mailer-daemon@example.com",
                                    to="bounces@mentor.test")])
     await events.until("processed", 1)
@@ -308,15 +317,11 @@ async def test_a_bounce_in_the_mailbox_goes_to_the_bounce_handler_not_unroutable
 
 
 async def test_new_mail_is_relayed_within_two_seconds_with_idle(
-    db_url: str, tmp_path: Path, empty_rules: Path, dovecot: Dovecot, smarthost: Any,
-    events: Events, start_gateway: StartGateway,
+    relaying: Relaying, smarthost: Any, events: Events,
 ) -> None:
-    # poll_interval 60 s: only IDLE can make this fast.
-    settings = imap_settings(db_url, tmp_path, empty_rules, dovecot, idle=True)
-    app = await start_gateway(settings, events)
-    pair = await make_pair(app, smarthost)
+    # poll_interval 60 s: only IDLE (on by default) can make this fast.
+    pair, client = relaying.pair, relaying.client
     await events.until("idle")
-    client = await dovecot.client()
 
     started = time.monotonic()
     await append_all(client, [mail(pair, 1)])
@@ -329,14 +334,11 @@ async def test_new_mail_is_relayed_within_two_seconds_with_idle(
 
 
 async def test_mail_arriving_while_a_message_is_being_stored_is_relayed_within_two_seconds(
-    db_url: str, tmp_path: Path, empty_rules: Path, dovecot: Dovecot, smarthost: Any,
-    events: Events, start_gateway: StartGateway,
+    relaying: Relaying, smarthost: Any, events: Events,
 ) -> None:
     # Its EXISTS is announced during the pass, before IDLE starts: IDLE alone would miss it.
-    app = await start_gateway(imap_settings(db_url, tmp_path, empty_rules, dovecot), events)
-    pair = await make_pair(app, smarthost)
+    app, pair, client = relaying.app, relaying.pair, relaying.client
     await events.until("idle")
-    client = await dovecot.client()
     store, appended = app.writer.store, asyncio.Event()
 
     async def append_second_while_storing_first(item: Incoming) -> tuple[int, bool]:
