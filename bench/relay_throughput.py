@@ -79,7 +79,7 @@ def baseline(args: argparse.Namespace, work: Path) -> float:
 
 def prepare_gateway(work: Path, db_url: str, sink_port: int, smtp_port: int,
                     shipped_rules: bool) -> tuple[Path, str, str]:
-    from gateway.cli import with_db
+    from gateway.cli_commands.base import with_db
     from gateway.config import load_settings
     from gateway.program import service
     from gateway.store.models import Pair

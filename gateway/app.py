@@ -7,32 +7,41 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+
+from sqlmodel import Session
 
 from gateway.clock import Clock, SystemClock
 from gateway.config import Settings
 from gateway.delivery.dkim import SigningTransport, load_signer
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transports import MaildirTransport, SmtpTransport, Transport
-from gateway.delivery.worker import DeliveryWorker, release_own_claims
+from gateway.delivery.worker import DeliveryWorker
 from gateway.durations import parse_duration
-from gateway.ingress.smtp import GatewayHandler, GatewaySMTP, SpecialHandler
-from gateway.ingress.special import install_special_recipients
+from gateway.ingress.ports import SpecialHandler
+from gateway.ingress.smtp import GatewayHandler, GatewaySMTP
+from gateway.ingress.special import ingress_special_recipients
 from gateway.ingress.writer import IngestWriter
-from gateway.moderation.by_email import install_moderation_by_email
-from gateway.moderation.decide import make_moderator
 from gateway.moderation.rules import load_rules
+from gateway.relay.decide import make_moderator
+from gateway.relay.forward import PairPeople
+from gateway.relay.notify import forward_failed
 from gateway.relay.processor import apply_plans, plan_batch
+from gateway.review import by_email
+from gateway.review.notify import notify_moderators_of_hold
+from gateway.runtime import Component
+from gateway.startup_checks import check_settings
 from gateway.store.db import Database
+from gateway.store.lifecycle import release_own_claims
 from gateway.store.migrate import migrate
+from gateway.store.models import Message
+
+__all__ = ["App", "Component", "build_transports", "retry_policy"]
 
 log = logging.getLogger("gateway")
 IDLE_POLL_SECONDS = 1.0
-
-# Extra long-running parts (scheduler, IMAP, web) register here: app -> coroutine until stop.
-Component = Callable[["App"], Coroutine[Any, Any, None]]
 
 
 def build_transports(settings: Settings) -> list[Transport]:
@@ -84,6 +93,7 @@ class App:
         components: Sequence[Component] = (),
         background: bool = True,
     ) -> None:
+        check_settings(settings)  # the CLI checked them with file and line; direct callers too
         self.settings = settings
         self.clock = clock or SystemClock()
         self.instance = settings.gateway.instance_name or f"{socket.gethostname()}:{os.getpid()}"
@@ -91,14 +101,19 @@ class App:
         self.rules = load_rules(Path(settings.gateway.rules_dir))
         self.db = Database(settings.database.url)
         self._transports = list(transports) if transports is not None else build_transports(settings)
-        self.delivery = DeliveryWorker(self.db, settings, self.clock, retry_policy(settings),
-                                       self._transports, self.instance)
+        self.delivery = DeliveryWorker(self.db, self.clock, retry_policy(settings),
+                                       self._transports, self.instance,
+                                       on_failed=lambda s, row, now: forward_failed(s, settings, row, now))
         self._process_wake = asyncio.Event()
         self._deliver_wake = asyncio.Event()
         self.writer = IngestWriter(self.db, self.clock, on_stored=self._process_wake.set)
-        self.special_recipients: dict[str, SpecialHandler] = {}
-        install_special_recipients(self)
-        install_moderation_by_email(self)
+        self.moderator_actions = by_email.moderator_actions(settings)
+        # Addresses at our domain that are not aliases, by local part (`moderate+<token>`: moderate).
+        self.special_recipients: dict[str, SpecialHandler] = {
+            **ingress_special_recipients(self.db, self.clock, settings),
+            by_email.LOCAL_PART: by_email.reply_handler(self.db, self.clock, settings,
+                                                        self.wake_delivery),
+        }
         self._components = list(components)
         self._background = background
         self._tasks: list[asyncio.Task[None]] = []
@@ -156,10 +171,15 @@ class App:
             return 0
         now = self.clock.now()
         count = await self.db.write(
-            lambda s: apply_plans(s, self.settings, plans, now, postgres=postgres))
+            lambda s: apply_plans(s, self.settings, plans, now, postgres=postgres,
+                                  on_held=self._on_held))
         if count:
             self._deliver_wake.set()
         return count
+
+    def _on_held(self, session: Session, message: Message, people: PairPeople, now: datetime) -> None:
+        notify_moderators_of_hold(session, self.settings, message, people, now,
+                                  self.moderator_actions)
 
     def wake_delivery(self) -> None:
         self._deliver_wake.set()

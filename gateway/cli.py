@@ -3,63 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
-from gateway.clock import SystemClock
-from gateway.config import ConfigError, Settings, default_config_path, load_settings
-
-Command = Callable[[argparse.Namespace, Settings], int]
-_registrars: list[Callable[[Any], None]] = []
-
-
-class CliError(Exception):
-    """A refusal to print as one line on stderr, exit code 2."""
-
-
-def command(registrar: Callable[[Any], None]) -> Callable[[Any], None]:
-    """Command modules register their sub-parsers through this decorator."""
-    _registrars.append(registrar)
-    return registrar
-
-
-def emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    print(json.dumps(data, ensure_ascii=False, default=str) if getattr(args, "json", False) else text)
-
-
-def with_db(settings: Settings, fn: Callable[[Any], Any], *, read_only: bool = False) -> Any:
-    """Run fn(session) in one committed transaction on a migrated database.
-
-    `read_only` commands (lists, previews) do not take SQLite's write lock, so a long listing
-    never makes the running gateway's writes wait."""
-    from gateway.store.db import Database
-    from gateway.store.migrate import migrate
-
-    db = Database(settings.database.url)
-    try:
-        migrate(db.engine)
-        return db.transaction(fn, read_only=read_only)
-    finally:
-        db.close()
-
-
-def now() -> Any:
-    return SystemClock().now()
-
-
-def at_time(value: str | None) -> datetime:
-    """An `--at` option: an ISO time (UTC if it has no offset), or now."""
-    if value is None:
-        return now()  # type: ignore[no-any-return]
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise CliError(f"--at: {value!r} is not an ISO time such as 2026-12-01T10:00:00-05:00") from exc
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+from gateway.cli_commands.base import Command, registrars
+from gateway.config import ConfigError, default_config_path
+from gateway.errors import GatewayError
+from gateway.startup_checks import load_checked_settings
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -77,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-c", "--config", type=Path, default=None,
                         help="config file (default: $GATEWAY_CONFIG, else ./config.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
-    for registrar in _registrars:
+    for registrar in registrars:
         registrar(sub)
     return parser
 
@@ -89,18 +41,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.config is not None and not args.config.is_file():
             # A mistyped -c would otherwise run on the defaults, with an empty database.
             raise ConfigError(f"{args.config}: no such config file")
-        settings = load_settings(args.config or default_config_path())
+        settings = load_checked_settings(args.config or default_config_path())
         handler: Command = args.handler
         return handler(args, settings)
-    except (ConfigError, CliError) as exc:
+    except GatewayError as exc:  # config, rules, program, queue, CLI: a human message
         print(f"mentor-gateway: {exc}", file=sys.stderr)
         return 2
-    except Exception as exc:  # known service errors carry a human message
-        if type(exc).__name__ in ("ProgramError", "RuleError", "QueueError", "ReminderConfigError",
-                                  "StaffError"):
-            print(f"mentor-gateway: {exc}", file=sys.stderr)
-            return 2
-        raise
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gateway.app import Component
 from gateway.config import Settings
+from gateway.runtime import Component
 
 
 def default_components(settings: Settings) -> list[Component]:

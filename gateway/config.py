@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from gateway.durations import parse_duration
-from gateway.ingress.ports import ImapSettings
+from gateway.errors import GatewayError
 
 
-class ConfigError(Exception):
+class ConfigError(GatewayError):
     """A configuration problem, phrased for the operator: file, key, line, what is wrong."""
 
 
@@ -99,6 +99,24 @@ class RetentionSettings:
     # this long after the message was settled; who wrote to whom, when and what happened stay.
     enabled: bool = True
     keep_bodies_for: str = "365d"
+
+
+@dataclass(frozen=True)
+class ImapSettings:
+    """The `[imap]` section of config.toml (the IMAP ingress reads a mailbox with it)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 993
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str = ""
+    password_env: str = "GATEWAY_IMAP_PASSWORD"
+    mailbox: str = "INBOX"
+    # Empty: leave handled mail in place, flagged \Seen + $GatewayProcessed.
+    processed_mailbox: str = "Processed"
+    unroutable_mailbox: str = "Unroutable"
+    idle: bool = True
+    poll_interval: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -239,47 +257,8 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
     if settings.outbound.connections < 1:
         raise ConfigError(_where(path, text, "outbound", "connections") + "must be >= 1")
     _check_zone(path, text, settings.gateway.time_zone)
-    _check_reminders(path, text, settings.reminders)
-    _check_dkim(path, text, settings)
-
-
-def _check_dkim(path: Path, text: str, settings: Settings) -> None:
-    from gateway.delivery.dkim import DkimSigningError, load_signer
-
-    out = settings.outbound
-    if not out.dkim_selector:
-        return
-    try:
-        load_signer(out.dkim_selector, settings.gateway.domain, out.dkim_key_file)
-    except DkimSigningError as exc:
-        raise ConfigError(_where(path, text, "outbound", "dkim_key_file")
-                          + f"'outbound.dkim_key_file': {exc}") from exc
-
-
-def _check_reminders(path: Path, text: str, reminders: RemindersSettings) -> None:
-    """Parse the reminder policy now: a bad rule or window stops start-up, not the 3 a.m. check."""
-    from gateway.reminders.rules import ReminderConfigError, parse_reminder_rules, parse_send_window
-
-    try:
-        parse_send_window(reminders.send_window, reminders.weekdays)
-        if reminders.rules:
-            parse_reminder_rules(reminders.rules)
-    except ReminderConfigError as exc:
-        key = exc.key_path.split(".")[1].split("[")[0]
-        line = _rule_line(text, exc.key_path) or line_of_key(text, "reminders", key)
-        where = f"{path}: line {line}: " if line else f"{path}: "
-        raise ConfigError(where + f"'{exc.key_path}': {exc.message}") from exc
-
-
-def _rule_line(text: str, key_path: str) -> int | None:
-    """The line of the N-th [[reminders.rules]] table named by "reminders.rules[N]..."."""
-    found = re.match(r"reminders\.rules\[(\d+)\]", key_path)
-    if not found:
-        return None
-    headers = [number for number, raw in enumerate(text.splitlines(), start=1)
-               if re.match(r"^\s*\[\[\s*reminders\.rules\s*\]\]", raw)]
-    index = int(found.group(1))
-    return headers[index] if index < len(headers) else None
+    # Reminder rules and the DKIM key are checked by gateway.startup_checks (they need rooms
+    # above this one); the CLI and App run those checks right after loading.
 
 
 def _check_zone(path: Path, text: str, zone: str) -> None:

@@ -10,9 +10,9 @@ from typing import Any
 from sqlmodel import Session
 
 from gateway.config import Settings
-from gateway.delivery.outbox import enqueue
 from gateway.mail.compose import compose
 from gateway.mail.threading import new_message_id
+from gateway.store.lifecycle import enqueue
 from gateway.store.models import Outbox
 from gateway.templating import render_email
 

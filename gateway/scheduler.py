@@ -8,24 +8,25 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from gateway.durations import parse_duration
-from gateway.moderation.escalation import escalate_overdue, send_digest
+from gateway.review.escalation import escalate_overdue, send_digest
 
 if TYPE_CHECKING:
-    from gateway.app import App
+    from gateway.runtime import Runtime
 
 log = logging.getLogger("gateway.scheduler")
 
 
-async def moderation_chores(app: App) -> None:
+async def moderation_chores(app: Runtime) -> None:
     now = app.clock.now()
     postgres = not app.db.is_sqlite
-    escalated = await app.db.write(lambda s: escalate_overdue(s, app.settings, now, postgres=postgres))
+    escalated = await app.db.write(lambda s: escalate_overdue(
+        s, app.settings, now, postgres=postgres, actions=app.moderator_actions))
     digests = await app.db.write(lambda s: send_digest(s, app.settings, now))
     if escalated or digests:
         app.wake_delivery()
 
 
-async def reminder_check(app: App) -> None:
+async def reminder_check(app: Runtime) -> None:
     from gateway.reminders.service import run_reminders
 
     count = await run_reminders(app.db, app.settings, app.clock.now())
@@ -34,7 +35,7 @@ async def reminder_check(app: App) -> None:
         app.wake_delivery()
 
 
-async def retention_chores(app: App) -> None:
+async def retention_chores(app: Runtime) -> None:
     from gateway.store.retention import Erased, erase_batch, record_erasure
 
     now, keep = app.clock.now(), parse_duration(app.settings.retention.keep_bodies_for)
@@ -47,7 +48,7 @@ async def retention_chores(app: App) -> None:
                  total.outbox_copies)
 
 
-async def run_scheduler(app: App) -> None:
+async def run_scheduler(app: Runtime) -> None:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(moderation_chores, "interval", args=[app], minutes=5, max_instances=1,
                       coalesce=True, id="moderation")

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any, Literal
 
-from gateway.cli import command, emit, now, with_db
+from gateway.cli_commands.base import command, emit, now, with_db
 from gateway.config import Settings
-from gateway.moderation import held
 from gateway.program.staff import add_staff
+from gateway.review import held
 
 
 @command

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.cli import CliError, command, emit, now, with_db
+from gateway.cli_commands.base import CliError, command, emit, now, with_db
 from gateway.config import Settings
 from gateway.program import service
 

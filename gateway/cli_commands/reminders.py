@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.cli import at_time, command, emit, with_db
+from gateway.cli_commands.base import at_time, command, emit, with_db
 from gateway.config import Settings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from gateway.cli import CliError, at_time, command, with_db
+from gateway.cli_commands.base import CliError, at_time, command, with_db
 from gateway.config import Settings
 from gateway.durations import parse_duration
 

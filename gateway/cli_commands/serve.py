@@ -9,7 +9,7 @@ import secrets
 import signal
 from typing import Any
 
-from gateway.cli import command, now, with_db
+from gateway.cli_commands.base import command, now, with_db
 from gateway.config import Settings
 from gateway.program import service
 

@@ -7,7 +7,7 @@ import getpass
 import sys
 from typing import Any
 
-from gateway.cli import CliError, command, emit, now, with_db
+from gateway.cli_commands.base import CliError, command, emit, now, with_db
 from gateway.config import Settings
 from gateway.program.staff import STAFF_ROLES, add_staff
 

@@ -1,4 +1,4 @@
-"""The outbox worker: claim due rows, send them, record SENT / DEFERRED / FAILED."""
+"""The outbox worker: claim due rows, send them, record SENT / DEFERRED / FAILED (and tell a callback)."""
 
 from __future__ import annotations
 
@@ -6,27 +6,22 @@ import asyncio
 import collections
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, or_, update
 from sqlalchemy import select as sa_select
+from sqlalchemy import update
 from sqlalchemy.orm import load_only
 from sqlmodel import Session, col
 
 from gateway.clock import Clock, as_utc
-from gateway.config import Settings
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transports import SendResult, Transport
-from gateway.relay.forward import load_people
-from gateway.relay.notify import notify_delivery_failure
 from gateway.store.audit import record
 from gateway.store.db import Database
+from gateway.store.lifecycle import Claimed, claim_due
 from gateway.store.models import Message, Outbox, Pair, Participant
 
 log = logging.getLogger("gateway.delivery")
-LEASE = timedelta(minutes=10)
-BATCH = 64
 # 1 would be the narrowest window, but then each connection waits for a commit (behind
 # SQLite's single writer) after every message, and delivery falls behind under load.
 UNRECORDED_PER_CONNECTION = 2
@@ -34,48 +29,13 @@ RECORD_ATTEMPTS = 5
 RECORD_RETRY_SECONDS = 0.2
 
 
-@dataclass(frozen=True)
-class Claimed:
-    id: int
-    envelope_from: str
-    recipient: str
-    data: bytes
+# What to do once a row FAILED for good (app.py: the relay marks its message and tells the sender).
+OnFailed = Callable[[Session, Outbox, datetime], None]
 
 
-def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
-              limit: int = BATCH) -> list[Claimed]:
-    due = or_(
-        and_(col(Outbox.state).in_(("queued", "deferred")), col(Outbox.next_attempt_at) <= now),
-        and_(col(Outbox.state) == "sending", col(Outbox.claimed_until) < now),
-    )
-    query = sa_select(Outbox).where(due).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)  # type: ignore[arg-type]
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.execute(query).scalars().all())
-    for row in rows:
-        row.state = "sending"
-        row.claimed_by = instance
-        row.claimed_until = now + LEASE
-        row.first_attempt_at = row.first_attempt_at or now
-        session.add(row)
-    return [Claimed(r.id or 0, r.envelope_from, r.recipient, r.data) for r in rows]
-
-
-def release_own_claims(session: Session, is_ours: Callable[[str | None], bool] | None) -> int:
-    """After a restart, rows an earlier run of this instance was sending go back to the queue
-    (SQLite, one process: all of them; else those `is_ours` recognizes)."""
-    query = sa_select(Outbox).where(col(Outbox.state) == "sending")
-    rows = [row for row in session.execute(query).scalars().all()
-            if is_ours is None or is_ours(row.claimed_by)]
-    for row in rows:
-        row.state = "queued"
-        row.claimed_until = None
-        session.add(row)
-    return len(rows)
-
-
-def record_results(session: Session, settings: Settings, policy: RetryPolicy, now: datetime,
-                   results: Sequence[tuple[int, SendResult]], instance: str) -> None:
+def record_results(session: Session, policy: RetryPolicy, now: datetime,
+                   results: Sequence[tuple[int, SendResult]], instance: str,
+                   on_failed: OnFailed | None = None) -> None:
     # The rows in one query, without the stored bytes (only the bookkeeping columns change).
     ids = [outbox_id for outbox_id, _result in results]
     query = sa_select(Outbox).where(col(Outbox.id).in_(ids)).options(load_only(*_BOOKKEEPING))  # type: ignore[arg-type]
@@ -111,7 +71,9 @@ def record_results(session: Session, settings: Settings, policy: RetryPolicy, no
             failed.append(row)
     _on_delivered(session, delivered, now)
     for row in failed:
-        _on_failed(session, settings, row, now)
+        log.warning("outbox %s (%s) FAILED for good: %s", row.id, row.kind, row.last_error)
+        if on_failed is not None:
+            on_failed(session, row, now)
 
 
 _BOOKKEEPING = (Outbox.id, Outbox.kind, Outbox.message_id, Outbox.state, Outbox.attempts,
@@ -145,25 +107,14 @@ def _on_delivered(session: Session, message_ids: list[int], now: datetime) -> No
         ).execution_options(synchronize_session=False))
 
 
-def _on_failed(session: Session, settings: Settings, row: Outbox, now: datetime) -> None:
-    log.warning("outbox %s (%s) FAILED for good: %s", row.id, row.kind, row.last_error)
-    if row.kind != "forward" or row.message_id is None:
-        return
-    message = session.get(Message, row.message_id)
-    if message is None:
-        return
-    message.state, message.updated_at = "failed", now
-    session.add(message)
-    notify_delivery_failure(session, settings, message, load_people(session, settings, message), now)
-
-
 class DeliveryWorker:
     """Sends with `len(transports)` connections in parallel, one coroutine per connection."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock, policy: RetryPolicy,
-                 transports: Sequence[Transport], instance: str) -> None:
+    def __init__(self, db: Database, clock: Clock, policy: RetryPolicy,
+                 transports: Sequence[Transport], instance: str,
+                 on_failed: OnFailed | None = None) -> None:
         self._db = db
-        self._settings = settings
+        self._on_failed = on_failed
         self._clock = clock
         self._policy = policy
         self._transports = list(transports)
@@ -209,7 +160,7 @@ class DeliveryWorker:
             done_at = self._clock.now()
             try:
                 await self._db.write(lambda s, at=done_at: record_results(  # type: ignore[misc]
-                    s, self._settings, self._policy, at, results, self._instance))
+                    s, self._policy, at, results, self._instance, self._on_failed))
                 return
             except Exception:
                 if attempt == RECORD_ATTEMPTS:

@@ -1,16 +1,18 @@
-"""The accept step SMTP and IMAP share: read the headers once, check the visible From, build the row to store."""
+"""The accept step SMTP and IMAP share: find special recipients, check the visible From, store each route."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
 from email.utils import getaddresses
 from typing import Any
 
+from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.routing import Route
-from gateway.ingress.writer import Incoming
-from gateway.mail.alias import normalize_address
+from gateway.ingress.writer import Incoming, IngestWriter
+from gateway.mail.alias import normalize_address, split_address
 from gateway.mail.parse import address_of, header_message_ids
 
 FROM_MISMATCH = (
@@ -51,6 +53,25 @@ def from_matches_sender(facts: HeaderFacts, route: Route) -> bool:
 def incoming(route: Route, raw: bytes, facts: HeaderFacts, envelope_from: str, source: str) -> Incoming:
     return Incoming(route=route, raw=raw, envelope_from=normalize_address(envelope_from),
                     original_message_id=facts.message_id, subject=facts.subject, source=source)
+
+
+def special_handler(special: Mapping[str, SpecialHandler], rcpt: str, domain: str) -> SpecialHandler | None:
+    """The handler of a special address at our domain (`moderate+<token>` is `moderate`), if any."""
+    local, addr_domain = split_address(rcpt)
+    if addr_domain != domain:
+        return None
+    return special.get(local.split("+", 1)[0])
+
+
+async def store_routes(writer: IngestWriter, routes: Sequence[Route], raw: bytes, envelope_from: str,
+                       *, source: str) -> list[tuple[int, bool]] | None:
+    """Store one copy per route; None (nothing stored) when the From header is not the sender's
+    registered address. Returns (message id, was_duplicate) per route."""
+    facts = read_headers(raw)
+    if not from_matches_sender(facts, routes[0]):
+        return None
+    return [await writer.store(incoming(route, raw, facts, envelope_from, source=source))
+            for route in routes]
 
 
 def _sole_from_address(headers: Any) -> str | None:

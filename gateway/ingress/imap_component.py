@@ -13,7 +13,7 @@ from gateway.ingress.imap import ImapPoller
 from gateway.ingress.imap_sink import DatabaseCursors, GatewayImapSink
 
 if TYPE_CHECKING:
-    from gateway.app import App, Component
+    from gateway.runtime import Component, Runtime
 
 log = logging.getLogger("gateway.imap")
 
@@ -36,7 +36,7 @@ def imap_component(
         raise ConfigError(f"[imap] is enabled but the environment variable {imap.password_env}"
                           " (imap.password_env) holding the mailbox password is not set")
 
-    async def run_imap(app: App) -> None:
+    async def run_imap(app: Runtime) -> None:
         sink = GatewayImapSink(app.db, app.writer, app.clock, domain=app.settings.gateway.domain,
                                max_message_bytes=app.settings.smtp.max_message_bytes,
                                special=app.special_recipients)

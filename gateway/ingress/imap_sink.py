@@ -10,12 +10,11 @@ from collections.abc import Mapping
 from sqlmodel import Session, col, select
 
 from gateway.clock import Clock
-from gateway.ingress.accept import from_matches_sender, incoming, read_headers
-from gateway.ingress.ports import AcceptOutcome, AcceptStatus
+from gateway.ingress.accept import read_headers, special_handler, store_routes
+from gateway.ingress.ports import AcceptOutcome, AcceptStatus, SpecialHandler
 from gateway.ingress.routing import Refusal, Route, is_local, resolve_route
-from gateway.ingress.smtp import SpecialHandler
 from gateway.ingress.writer import IngestWriter
-from gateway.mail.alias import normalize_address, split_address
+from gateway.mail.alias import normalize_address
 from gateway.mail.parse import normalize_line_endings
 from gateway.store.audit import record
 from gateway.store.db import Database
@@ -84,19 +83,17 @@ class GatewayImapSink:
             refusal = next((r for r in results if isinstance(r, Refusal)), None)
             reason = refusal.reply if refusal else "no alias"
             return await self._refuse("unroutable", reason, raw, envelope_from, recipients)
-        facts = read_headers(raw)
-        if not from_matches_sender(facts, routes[0]):
+        stored = await store_routes(self._writer, routes, raw, envelope_from, source="imap")
+        if stored is None:
             return await self._refuse("rejected", "From header is not the sender's registered address",
                                       raw, envelope_from, recipients)
-        stored = [await self._writer.store(incoming(route, raw, facts, envelope_from, source="imap"))
-                  for route in routes]
         numbers = ", ".join(str(mid) for mid, _dup in stored)
         if all(duplicate for _mid, duplicate in stored):
             return AcceptOutcome("duplicate", f"already stored as {numbers}")
         return AcceptOutcome("stored", f"stored as {numbers}")
 
     def _special_local(self, rcpt: str) -> SpecialHandler | None:
-        return self._special.get(split_address(rcpt)[0].split("+", 1)[0])
+        return special_handler(self._special, rcpt, self._domain)
 
     async def _special_outcome(
         self, reply: str, raw: bytes, envelope_from: str, recipients: list[str]

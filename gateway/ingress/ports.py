@@ -1,29 +1,20 @@
-"""The IMAP ingress contracts: its settings and the small protocols it talks to (sink, cursor store)."""
+"""The ingress contracts: special-recipient handlers and the small protocols IMAP talks to (sink, cursors)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from gateway.config import ImapSettings
+
+__all__ = ["AcceptOutcome", "AcceptStatus", "ImapCursorStore", "ImapSettings", "IngestSink",
+           "SpecialHandler"]
+
 AcceptStatus = Literal["stored", "duplicate", "unroutable", "rejected", "tempfail"]
-
-
-@dataclass(frozen=True)
-class ImapSettings:
-    """The `[imap]` section of config.toml (built by gateway.config)."""
-
-    enabled: bool = False
-    host: str = "127.0.0.1"
-    port: int = 993
-    security: Literal["tls", "starttls", "none"] = "tls"
-    username: str = ""
-    password_env: str = "GATEWAY_IMAP_PASSWORD"
-    mailbox: str = "INBOX"
-    # Empty: leave handled mail in place, flagged \Seen + $GatewayProcessed.
-    processed_mailbox: str = "Processed"
-    unroutable_mailbox: str = "Unroutable"
-    idle: bool = True
-    poll_interval: float = 60.0
+# A special recipient (bounce address, unsubscribe, moderation replies) answers RCPT and DATA
+# itself: (envelope sender, recipient, raw message) -> SMTP reply line.
+SpecialHandler = Callable[[str, str, bytes], Awaitable[str]]
 
 
 @dataclass(frozen=True)

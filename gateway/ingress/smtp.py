@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from gateway.ingress.accept import FROM_MISMATCH, from_matches_sender, incoming, read_headers
+from gateway.ingress.accept import FROM_MISMATCH, special_handler, store_routes
+from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.routing import Refusal, Route, resolve_route
 from gateway.ingress.writer import IngestWriter
-from gateway.mail.alias import normalize_address, split_address
+from gateway.mail.alias import normalize_address
 from gateway.mail.parse import normalize_line_endings
 from gateway.store.db import Database
 
@@ -20,8 +20,6 @@ log = logging.getLogger("gateway.smtp")
 
 TEMPFAIL = "451 4.3.0 Temporary problem on our side; please try again later"
 TOO_BIG = "552 5.3.4 Message too big for this gateway"
-# A special recipient (bounce address, moderation replies) answers RCPT and DATA itself.
-SpecialHandler = Callable[[str, str, bytes], Awaitable[str]]
 
 
 class GatewaySMTP(SMTP):
@@ -73,10 +71,7 @@ class GatewayHandler:
         return TEMPFAIL
 
     def _special_handler(self, rcpt: str) -> SpecialHandler | None:
-        local, domain = split_address(rcpt)
-        if domain != self._domain:
-            return None
-        return self._special.get(local.split("+", 1)[0])
+        return special_handler(self._special, rcpt, self._domain)
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
@@ -126,12 +121,8 @@ class GatewayHandler:
             if handler is not None:
                 return await handler(envelope.mail_from or "", rcpt, raw)
         routes: list[Route] = getattr(envelope, "routes", [])
-        facts = read_headers(raw)
-        if not from_matches_sender(facts, routes[0]):
+        stored = await store_routes(self._writer, routes, raw, envelope.mail_from or "", source="smtp")
+        if stored is None:
             return FROM_MISMATCH
-        stored = []
-        for route in routes:
-            item = incoming(route, raw, facts, envelope.mail_from or "", source="smtp")
-            stored.append(await self._writer.store(item))
         numbers = ", ".join(str(mid) for mid, _dup in stored)
         return f"250 2.0.0 Queued as {numbers}"

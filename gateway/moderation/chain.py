@@ -60,3 +60,9 @@ def evaluate(rules: RuleSet, facts: MessageFacts) -> Decision:
                             evidence=finding.evidence, start=finding.start, end=finding.end))
     hits.sort(key=lambda h: (-STRENGTH[h.action], h.rule, h.field, h.start, h.end))
     return Decision(verdict=strongest([h.action for h in hits]), hits=tuple(hits))
+
+
+def hit_json(hit: Hit) -> dict[str, object]:
+    """A hit as stored with its message (Message.hits_json) and shown to moderators."""
+    return {"rule": hit.rule, "action": hit.action, "field": hit.field, "evidence": hit.evidence,
+            "start": hit.start, "end": hit.end, "reason_fr": hit.reason_fr, "reason_en": hit.reason_en}

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import GatewayError
 from gateway.moderation.detectors.fields import HEADER_PREFIX, TEXT_FIELDS
 from gateway.moderation.detectors.links import compile_domains, compile_hint
 from gateway.moderation.detectors.matchers import (
@@ -44,7 +45,7 @@ REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VE
 WORDLIST_FOLDER = "wordlists"
 
 
-class RuleError(Exception):
+class RuleError(GatewayError):
     """A rule file is invalid; the message names the file, the key and the line."""
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from gateway.config import Settings
+from gateway.errors import GatewayError
 from gateway.mail.alias import new_alias_local_part, normalize_address
 from gateway.notices import queue_program_mail
 from gateway.store.audit import record
@@ -25,7 +26,7 @@ PAIR_TRANSITIONS = {
 }
 
 
-class ProgramError(Exception):
+class ProgramError(GatewayError):
     """Bad input or a refused operation, phrased for the person at the keyboard."""
 
 

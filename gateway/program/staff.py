@@ -8,6 +8,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
+from gateway.errors import GatewayError
 from gateway.program.service import checked_email, find_organization
 from gateway.store.audit import record
 from gateway.store.models import Staff
@@ -16,7 +17,7 @@ STAFF_ROLES = ("moderator", "coordinator")
 _hasher = PasswordHasher()
 
 
-class StaffError(Exception):
+class StaffError(GatewayError):
     """A refused staff operation, phrased for the operator."""
 
 

@@ -12,12 +12,12 @@ from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.config import Settings
-from gateway.delivery.outbox import enqueue
 from gateway.mail.parse import header_message_ids, parse
 from gateway.mail.rewrite import Party, RewriteContext, anonymize
 from gateway.mail.threading import new_message_id, reference_ids
 from gateway.notices import bounce_address
 from gateway.reminders.unsubscribe import own_unsubscribe_links
+from gateway.store.lifecycle import enqueue
 from gateway.store.models import Alias, Message, MessageIdMap, Outbox, Pair, Participant
 
 

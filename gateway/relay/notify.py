@@ -1,27 +1,18 @@
-"""Notices about a participant's message: held for review, refused, undeliverable; moderators' alerts."""
+"""Notices to a participant about their own message: held for review, refused, undeliverable."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, select
 
 from gateway.config import Settings
 from gateway.moderation.chain import Hit
 from gateway.notices import queue_program_mail
-from gateway.relay.forward import PairPeople
-from gateway.store.models import Message, Outbox, Staff
-
-# Issue 4 plugs signed reply addresses into moderator notices through this hook.
-ModeratorActions = Callable[[Session, Staff, Message, datetime], dict[str, str]]
-_moderator_actions: list[ModeratorActions] = []
-
-
-def register_moderator_actions(hook: ModeratorActions) -> None:
-    _moderator_actions.clear()
-    _moderator_actions.append(hook)
+from gateway.relay.forward import PairPeople, load_people
+from gateway.store.models import Message, Outbox
 
 
 def _already_queued(session: Session, key: str) -> bool:
@@ -70,48 +61,6 @@ def notify_hold(session: Session, settings: Settings, message: Message, people: 
             now=now, pair_id=people.pair.id, recipient_participant_id=sender.id,
             auto_submitted="auto-replied", dedup_key=key,
         )
-    if settings.moderation.moderator_notices == "each":
-        for moderator in moderators_for(session, people.pair.org_id):
-            if not over_notice_limit(session, settings, moderator, now):
-                notify_moderator(session, settings, moderator, message, people, now,
-                                 "moderator_hold")
-
-
-def over_notice_limit(session: Session, settings: Settings, moderator: Staff, now: datetime) -> bool:
-    """A burst of holds must not flood a moderator's inbox: past the hourly limit, the digest."""
-    sent = session.exec(
-        select(func.count()).select_from(Outbox)
-        .where(col(Outbox.recipient) == moderator.email, col(Outbox.kind) == "moderation",
-               col(Outbox.created_at) > now - timedelta(hours=1))
-    ).one()
-    return sent >= settings.moderation.max_notices_per_hour
-
-
-def moderators_for(session: Session, org_id: int | None) -> list[Staff]:
-    query = select(Staff).where(Staff.role == "moderator", Staff.active == True)  # noqa: E712
-    if org_id is not None:
-        query = query.where(or_(col(Staff.org_id).is_(None), Staff.org_id == org_id))
-    return list(session.exec(query).all())
-
-
-def notify_moderator(session: Session, settings: Settings, moderator: Staff, message: Message,
-                     people: PairPeople, now: datetime, template: str) -> None:
-    import json
-
-    actions: dict[str, str] = {}
-    for hook in _moderator_actions:
-        actions = hook(session, moderator, message, now)
-    hits = json.loads(message.hits_json or "[]")
-    queue_program_mail(
-        session, settings, kind="moderation", to_address=moderator.email,
-        to_name=moderator.display_name, template=template, lang=moderator.lang,
-        context={"recipient_name": moderator.display_name, "message_id": message.id,
-                 "pair_id": people.pair.id, "direction": message.direction,
-                 "sender_name": people.sender.display_name,
-                 "recipient_name_pair": people.recipient.display_name,
-                 "subject": message.subject or "", "hits": hits, "actions": actions},
-        now=now, dedup_key=f"{template}:{message.id}:{moderator.id}",
-    )
 
 
 def notify_delivery_failure(session: Session, settings: Settings, message: Message,
@@ -125,3 +74,16 @@ def notify_delivery_failure(session: Session, settings: Settings, message: Messa
         now=now, pair_id=people.pair.id, recipient_participant_id=sender.id,
         auto_submitted="auto-replied", dedup_key=f"delivery-failed:{message.id}",
     )
+
+
+def forward_failed(session: Session, settings: Settings, row: Outbox, now: datetime) -> None:
+    """The delivery worker's outcome callback: a forward that failed for good marks its message
+    FAILED and tells the sender (other kinds of mail have no participant's message behind them)."""
+    if row.kind != "forward" or row.message_id is None:
+        return
+    message = session.get(Message, row.message_id)
+    if message is None:
+        return
+    message.state, message.updated_at = "failed", now
+    session.add(message)
+    notify_delivery_failure(session, settings, message, load_people(session, settings, message), now)

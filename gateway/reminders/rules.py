@@ -8,6 +8,7 @@ from datetime import time, timedelta
 from typing import Any, Literal, get_args
 
 from gateway import durations
+from gateway.errors import GatewayError
 
 Kind = Literal["awaiting_reply", "silent_pair", "never_started"]
 Target = Literal["awaited", "both", "mentor", "mentee", "coordinator"]
@@ -24,7 +25,7 @@ _TEMPLATE = re.compile(r"^[a-z0-9_]{1,64}$")
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
-class ReminderConfigError(ValueError):
+class ReminderConfigError(GatewayError, ValueError):
     """A reminder setting is wrong; key_path says where, e.g. "reminders.rules[1].steps[0].after"."""
 
     def __init__(self, key_path: str, message: str) -> None:

@@ -9,7 +9,7 @@ from gateway.store.models import Participant
 from gateway.web.i18n import reason_text
 
 if TYPE_CHECKING:
-    from gateway.app import App
+    from gateway.runtime import Runtime
     from gateway.web.pages import Viewer
 
 
@@ -27,11 +27,11 @@ def chosen_reason(session: Any, message: Any, reason_key: str, free_text: str) -
     return reason_text(reason_key, sender.lang if sender else "fr") or ""
 
 
-async def decide(gateway: App, viewer: Viewer, ids: list[int], action: str, *, reason_key: str = "",
+async def decide(gateway: Runtime, viewer: Viewer, ids: list[int], action: str, *, reason_key: str = "",
                  free_text: str = "", note: str | None = None) -> Outcome:
     """Apply `action` (approve | approve_redacted | reject) to each id; refusals are collected."""
-    from gateway.moderation import held
     from gateway.program.service import ProgramError
+    from gateway.review import held
 
     outcome = Outcome()
     for message_id in ids:

@@ -18,7 +18,7 @@ from gateway.store.models import Staff
 from gateway.web.i18n import lang_from_accept, pick_lang, state_label, translator
 
 if TYPE_CHECKING:
-    from gateway.app import App
+    from gateway.runtime import Runtime
 
 
 class PageError(Exception):
@@ -46,8 +46,8 @@ class Viewer:
         return self.role == "moderator"
 
 
-def gateway_of(request: Request) -> App:
-    gateway: App = request.app.state.gateway
+def gateway_of(request: Request) -> Runtime:
+    gateway: Runtime = request.app.state.gateway
     return gateway
 
 

@@ -44,7 +44,7 @@ def _scope_for(viewer: Viewer, org: int | None) -> tuple[int, ...] | None:
 
 
 async def queue_page(request: Request) -> Response:
-    from gateway.moderation.held import HeldFilter, count_held, list_held
+    from gateway.review.held import HeldFilter, count_held, list_held
 
     viewer = await current_viewer(request)
     gateway = gateway_of(request)
@@ -105,7 +105,7 @@ async def bulk_decide(request: Request) -> Response:
 
 
 async def message_page(request: Request) -> Response:
-    from gateway.moderation.held import QueueError, get_message, show_held
+    from gateway.review.held import QueueError, get_message, show_held
 
     viewer = await current_viewer(request)
     gateway = gateway_of(request)

@@ -1,4 +1,4 @@
-"""The web page as an App component: uvicorn on the gateway's own event loop, stopped with the app."""
+"""The web page as a gateway component: uvicorn on the gateway's own event loop, stopped with the app."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from gateway.tokens import signing_secret
 from gateway.web.site import create_web_app
 
 if TYPE_CHECKING:
-    from gateway.app import App
+    from gateway.runtime import Runtime
 
 log = logging.getLogger("gateway.web")
 STARTUP_TIMEOUT = 10.0
@@ -45,7 +45,7 @@ class WebServer:
                 await self.task
 
 
-async def start_web(app: App, *, host: str | None = None, port: int | None = None) -> WebServer:
+async def start_web(app: Runtime, *, host: str | None = None, port: int | None = None) -> WebServer:
     """Serve the page on [web] host/port (port 0 = any free port; the bound one is returned)."""
     settings = app.settings.web
     secret = await app.db.write(lambda s: signing_secret(s, settings.secret_env))
@@ -68,8 +68,8 @@ async def start_web(app: App, *, host: str | None = None, port: int | None = Non
     return WebServer(server, task, bound)
 
 
-async def run_web(app: App) -> None:
-    """App component: serve until the gateway is stopping."""
+async def run_web(app: Runtime) -> None:
+    """Component: serve until the gateway is stopping."""
     web = await start_web(app)
     app.web_port = web.port  # type: ignore[attr-defined]
     try:

@@ -19,7 +19,7 @@ from gateway.web.i18n import translate
 from gateway.web.pages import LoginRequired, PageError, gateway_of, render, request_lang
 
 if TYPE_CHECKING:
-    from gateway.app import App
+    from gateway.runtime import Runtime
 
 CSP = ("default-src 'self'; img-src 'self' data:; frame-src 'self'; script-src 'none'; "
        "style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -92,7 +92,7 @@ async def not_found(request: Request, exc: Exception) -> Response:
                   message=translate(request_lang(request), "not_found"))
 
 
-def create_web_app(gateway: App, secret: bytes, *, secure_cookie: bool = False) -> Starlette:
+def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = False) -> Starlette:
     routes: list[Any] = [
         Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
         *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *reset.ROUTES,

@@ -16,9 +16,9 @@ import pytest
 from sqlmodel import col, select
 
 from gateway.clock import MovableClock
-from gateway.moderation import held
 from gateway.program.service import add_organization
 from gateway.program.staff import add_staff
+from gateway.review import held
 from gateway.store.models import AuditEvent, Message
 from tests.conftest import ROOT, make_settings
 from tests.e2e.harness import Harness, PairInfo

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gateway.cli import with_db
+from gateway.cli_commands.base import with_db
 from gateway.config import load_settings
 from gateway.program import service
 from tests.conftest import ROOT

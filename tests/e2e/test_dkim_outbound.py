@@ -15,8 +15,9 @@ import pytest
 
 from gateway.app import App
 from gateway.clock import MovableClock
-from gateway.config import ConfigError, load_settings
+from gateway.config import ConfigError
 from gateway.program import service
+from gateway.startup_checks import load_checked_settings
 from tests.conftest import make_settings
 
 SELECTOR = "mg1"
@@ -77,7 +78,7 @@ def test_an_unusable_key_stops_start_up_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[outbound]\ndkim_selector = "{SELECTOR}"\ndkim_key_file = "{bad}"\n')
     with pytest.raises(ConfigError, match=r"config\.toml.*line 3.*dkim_key_file|dkim_key_file.*line 3"):
-        load_settings(config)
+        load_checked_settings(config)
     config.write_text(f'[outbound]\ndkim_selector = "{SELECTOR}"\n')
     with pytest.raises(ConfigError, match="dkim_key_file is empty"):
-        load_settings(config)
+        load_checked_settings(config)

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from gateway.cli import with_db
+from gateway.cli_commands.base import with_db
 from gateway.config import load_settings
 from gateway.store.models import Message, Outbox
 from tests.e2e import dovecot as dovecot_fixtures

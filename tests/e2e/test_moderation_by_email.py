@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from gateway.clock import MovableClock
-from gateway.moderation.held import get_message
 from gateway.program.service import add_organization
 from gateway.program.staff import add_staff
+from gateway.review.held import get_message
 from tests.conftest import make_settings
 from tests.e2e.harness import Harness, PairInfo, simple_message, write_rules
 from tests.e2e.test_web_http import HOLD_ALL_RULE

@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import Session, select
 
 from gateway.clock import MovableClock
-from gateway.moderation import held
-from gateway.moderation.held import QueueError
+from gateway.review import held
+from gateway.review.held import QueueError
 from gateway.store.db import Database
 from gateway.store.models import Outbox
 from tests.e2e.moderation_helpers import (

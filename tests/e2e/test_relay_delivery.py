@@ -11,8 +11,8 @@ import pytest
 from sqlmodel import select
 
 from gateway.clock import MovableClock
-from gateway.moderation import held
 from gateway.program import service
+from gateway.review import held
 from gateway.store.models import Message, Outbox
 from tests.e2e.harness import Harness, PairInfo, simple_message
 from tests.e2e.smarthost import Recorded, Smarthost, Stage

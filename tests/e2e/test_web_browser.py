@@ -273,7 +273,7 @@ class AttackerSite:
 
 async def test_posts_without_the_pages_csrf_token_change_nothing(
         site: Site, browser_page: Any, smarthost: Any) -> None:
-    from gateway.moderation.held import get_message
+    from gateway.review.held import get_message
 
     page = browser_page
     pair = await site.harness.make_pair(org="École A")

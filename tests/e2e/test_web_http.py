@@ -98,7 +98,7 @@ async def send_held(site: Site, pair: PairInfo, subject: str = "Bonjour",
     outcome = await site.harness.send(pair.mentee_email, [pair.mentor_alias], data)
     assert outcome.code == 250, outcome
     await site.harness.pump()
-    from gateway.moderation.held import HeldFilter, list_held
+    from gateway.review.held import HeldFilter, list_held
 
     items = await site.harness.db.read(lambda s: list_held(s, HeldFilter(pair_id=pair.id)))
     return items[-1].id
@@ -148,7 +148,7 @@ async def test_post_without_valid_csrf_is_refused(site: Site) -> None:
         assert forged.status_code == 403
         missing = await client.post("/queue/decide", data={"action": "approve", "ids": [held_id]})
         assert missing.status_code == 403
-    from gateway.moderation.held import get_message
+    from gateway.review.held import get_message
 
     message = await site.harness.db.read(lambda s: get_message(s, held_id))
     assert message.state == "held"  # nothing happened
@@ -229,8 +229,8 @@ async def test_nobody_reaches_another_organizations_message(site: Site) -> None:
         bulk = await client.post("/queue/decide", data={"csrf": token, "action": "approve",
                                                         "ids": [str(held_b)]})
         assert bulk.status_code == 303
-    from gateway.moderation.held import get_message
     from gateway.program.service import pair_view
+    from gateway.review.held import get_message
 
     message_b = await site.harness.db.read(lambda s: get_message(s, held_b))
     assert message_b.state == "held"

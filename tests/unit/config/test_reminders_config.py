@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import ConfigError, load_settings
+from gateway.config import ConfigError
 from gateway.reminders.service import reminder_rules
+from gateway.startup_checks import load_checked_settings
 
 GOOD_RULES = """[reminders]
 send_window = "09:00-18:30"
@@ -34,14 +35,14 @@ def write(tmp_path: Path, text: str) -> Path:
 def load_error(tmp_path: Path, text: str) -> str:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
-        load_settings(path, env={})
+        load_checked_settings(path, env={})
     message = str(info.value)
     assert message.startswith(f"{path}: ")
     return message
 
 
 def test_a_valid_policy_loads_and_is_the_one_used(tmp_path: Path) -> None:
-    settings = load_settings(write(tmp_path, GOOD_RULES), env={})
+    settings = load_checked_settings(write(tmp_path, GOOD_RULES), env={})
     rules = reminder_rules(settings)
     assert [r.name for r in rules] == ["awaiting_reply", "never_started"]
     assert [s.to for s in rules[0].steps] == ["awaited", "coordinator"]
@@ -88,4 +89,4 @@ def test_inline_rules_are_checked_too(tmp_path: Path) -> None:
 def test_environment_overrides_are_checked(tmp_path: Path) -> None:
     path = write(tmp_path, "")
     with pytest.raises(ConfigError, match="reminders.send_window"):
-        load_settings(path, env={"GATEWAY_REMINDERS_SEND_WINDOW": "25:00-26:00"})
+        load_checked_settings(path, env={"GATEWAY_REMINDERS_SEND_WINDOW": "25:00-26:00"})

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.config import Settings
+from gateway.errors import GatewayError
 from gateway.mail.bodies import rewrite_text_leaf
 from gateway.mail.parse import parse
 from gateway.mail.rewrite import replace_in_text_parts
@@ -22,13 +23,13 @@ from gateway.mail.text import html_to_text
 from gateway.moderation.facts import facts_from_message
 from gateway.relay.forward import load_people, queue_forward
 from gateway.relay.notify import notify_rejection
-from gateway.relay.processor import set_state
+from gateway.store.lifecycle import set_state
 from gateway.store.models import Message, Organization, Pair, Participant
 
 REDACTED = "[retiré / removed]"
 
 
-class QueueError(Exception):
+class QueueError(GatewayError):
     """A refused queue action (unknown id, already decided), phrased for the moderator."""
 
 

@@ -11,13 +11,21 @@ from gateway.clock import as_utc
 from gateway.config import Settings
 from gateway.durations import parse_duration
 from gateway.notices import queue_program_mail
+from gateway.program.staff import org_scope
 from gateway.relay.forward import load_people
-from gateway.relay.notify import moderators_for, notify_moderator, over_notice_limit
+from gateway.review.held import HeldFilter, count_held, list_held
+from gateway.review.notify import (
+    ModeratorActions,
+    moderators_for,
+    notify_moderator,
+    over_notice_limit,
+)
 from gateway.store.audit import record
 from gateway.store.models import Message, Outbox, Staff
 
 
-def escalate_overdue(session: Session, settings: Settings, now: datetime, *, postgres: bool) -> int:
+def escalate_overdue(session: Session, settings: Settings, now: datetime, *, postgres: bool,
+                     actions: ModeratorActions | None = None) -> int:
     """Every hold older than review_within goes to all moderators, once."""
     cutoff = now - parse_duration(settings.moderation.review_within)
     query = (sa_select(Message).where(col(Message.state) == "held", col(Message.escalated).is_(False),
@@ -28,7 +36,8 @@ def escalate_overdue(session: Session, settings: Settings, now: datetime, *, pos
     for message in messages:
         people = load_people(session, settings, message)
         for moderator in moderators_for(session, None):
-            notify_moderator(session, settings, moderator, message, people, now, "moderator_escalation")
+            notify_moderator(session, settings, moderator, message, people, now, "moderator_escalation",
+                             actions)
         message.escalated = True
         session.add(message)
         record(session, at=now, actor="system", subject_type="message", subject_id=message.id,
@@ -45,9 +54,6 @@ def send_digest(session: Session, settings: Settings, now: datetime) -> int:
     sent = 0
     slot = int(now.timestamp() // parse_duration(settings.moderation.digest_every).total_seconds())
     for moderator in session.exec(select(Staff).where(Staff.role == "moderator", Staff.active == True)).all():  # noqa: E712
-        from gateway.moderation.held import HeldFilter, count_held, list_held
-        from gateway.program.staff import org_scope
-
         key = f"digest:{moderator.id}:{slot}"
         if session.exec(select(Outbox.id).where(Outbox.dedup_key == key)).first() is not None:
             continue  # this period's digest is out; the chore runs more often than digest_every

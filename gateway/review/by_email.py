@@ -5,27 +5,26 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.durations import parse_duration
 from gateway.mail.alias import split_address
 from gateway.mail.parse import address_of, parse
 from gateway.mail.text import text_of
-from gateway.moderation import held
 from gateway.notices import queue_program_mail
 from gateway.program.staff import org_scope
-from gateway.relay.notify import register_moderator_actions
+from gateway.review import held
+from gateway.review.notify import ModeratorActions
 from gateway.store.audit import record
+from gateway.store.db import Database
 from gateway.store.models import Message, Staff, UsedToken
 from gateway.tokens import sign, signing_secret, verify
-
-if TYPE_CHECKING:
-    from gateway.app import App
 
 log = logging.getLogger("gateway.moderation.email")
 LOCAL_PART = "moderate"
@@ -128,19 +127,24 @@ def _explain(session: Session, settings: Settings, moderator: Staff, problem: st
     )
 
 
-def install_moderation_by_email(app: App) -> None:
-    settings = app.settings
-    register_moderator_actions(
-        lambda session, moderator, message, now: reply_addresses(session, settings, moderator, message, now))
+def moderator_actions(settings: Settings) -> ModeratorActions:
+    """The approve/reject reply addresses every moderator's notice carries."""
+    return lambda session, moderator, message, now: reply_addresses(
+        session, settings, moderator, message, now)
+
+
+def reply_handler(db: Database, clock: Clock, settings: Settings,
+                  wake_delivery: Callable[[], None]) -> Callable[[str, str, bytes], Awaitable[str]]:
+    """The special recipient `moderate+<token>@domain`: mail to it is a moderator's decision."""
 
     async def handle(mail_from: str, rcpt: str, raw: bytes) -> str:
-        now = app.clock.now()
+        now = clock.now()
         try:
-            reply = await app.db.write(lambda s: act_on_reply(
+            reply = await db.write(lambda s: act_on_reply(
                 s, settings, sender=mail_from, rcpt=rcpt, raw=raw, now=now))
         except IntegrityError:  # the same token used at the same moment by two deliveries
             return "250 2.0.0 Reply received; nothing was changed"
-        app.wake_delivery()
+        wake_delivery()
         return reply
 
-    app.special_recipients[LOCAL_PART] = handle
+    return handle

@@ -1,0 +1,141 @@
+"""The message lifecycle in the store: state transitions with their audit row, claims, the outbox door."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
+
+from gateway.store.audit import record
+from gateway.store.models import Message, Outbox
+
+RECEIVED_BATCH = 50
+OUTBOX_BATCH = 64
+LEASE = timedelta(minutes=10)
+
+
+def set_state(session: Session, message: Message, state: str, now: datetime, *,
+              actor: str = "system", detail: str | None = None,
+              hits: Sequence[Mapping[str, object]] | None = None, verdict: str | None = None) -> None:
+    """Move a stored message to `state` and write the transition to the audit trail.
+
+    `hits` are the rule hits as JSON objects (moderation.chain.hit_json); their rule names are
+    the audit detail unless `detail` says otherwise."""
+    before = message.state
+    message.state = state
+    message.updated_at = now
+    if hits is not None:
+        message.hits_json = json.dumps(list(hits), ensure_ascii=False)
+    if verdict is not None:
+        message.verdict = verdict
+    session.add(message)
+    if detail is None and hits:
+        detail = ", ".join(str(h["rule"]) for h in hits)
+    record(session, at=now, actor=actor, subject_type="message", subject_id=message.id,
+           action=state, from_state=before, to_state=state, detail=detail)
+
+
+def claim_received(session: Session, *, postgres: bool, limit: int = RECEIVED_BATCH,
+                   ids: list[int] | None = None) -> list[Message]:
+    """The oldest RECEIVED messages (locked, skipping rows another instance holds, on PostgreSQL)."""
+    query = sa_select(Message).where(Message.state == "received").order_by(Message.id).limit(limit)  # type: ignore[arg-type]
+    if ids is not None:
+        query = query.where(Message.id.in_(ids))  # type: ignore[union-attr]
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).scalars().all())
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    envelope_from: str
+    recipient: str
+    data: bytes
+
+
+def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
+              limit: int = OUTBOX_BATCH) -> list[Claimed]:
+    """Outbox rows due now (or whose sender's lease ran out) become SENDING, leased to `instance`."""
+    due = or_(
+        and_(col(Outbox.state).in_(("queued", "deferred")), col(Outbox.next_attempt_at) <= now),
+        and_(col(Outbox.state) == "sending", col(Outbox.claimed_until) < now),
+    )
+    query = sa_select(Outbox).where(due).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)  # type: ignore[arg-type]
+    if postgres:
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.execute(query).scalars().all())
+    for row in rows:
+        row.state = "sending"
+        row.claimed_by = instance
+        row.claimed_until = now + LEASE
+        row.first_attempt_at = row.first_attempt_at or now
+        session.add(row)
+    return [Claimed(r.id or 0, r.envelope_from, r.recipient, r.data) for r in rows]
+
+
+def release_own_claims(session: Session, is_ours: Callable[[str | None], bool] | None) -> int:
+    """After a restart, rows an earlier run of this instance was sending go back to the queue
+    (SQLite, one process: all of them; else those `is_ours` recognizes)."""
+    query = sa_select(Outbox).where(col(Outbox.state) == "sending")
+    rows = [row for row in session.execute(query).scalars().all()
+            if is_ours is None or is_ours(row.claimed_by)]
+    for row in rows:
+        row.state = "queued"
+        row.claimed_until = None
+        session.add(row)
+    return len(rows)
+
+
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    envelope_from: str,
+    recipient: str,
+    data: bytes,
+    now: datetime,
+    message_id: int | None = None,
+    pair_id: int | None = None,
+    recipient_participant_id: int | None = None,
+    dedup_key: str | None = None,
+    actor: str = "system",
+    audit_later: list[tuple[Outbox, str]] | None = None,
+) -> Outbox:
+    """Put a message in the outbox, the one door through which anything leaves the gateway.
+
+    Adds the row and its audit event. With `audit_later`, the row is neither flushed nor
+    audited here: the caller flushes a whole batch at once, then calls record_queued()."""
+    row = Outbox(
+        kind=kind,
+        envelope_from=envelope_from,
+        recipient=recipient,
+        data=data,
+        created_at=now,
+        next_attempt_at=now,
+        message_id=message_id,
+        pair_id=pair_id,
+        recipient_participant_id=recipient_participant_id,
+        dedup_key=dedup_key,
+    )
+    session.add(row)
+    if audit_later is not None:
+        audit_later.append((row, actor))
+        return row
+    session.flush()
+    record(session, at=now, actor=actor, subject_type="outbox", subject_id=row.id,
+           action=f"queue_{kind}", to_state="queued")
+    return row
+
+
+def record_queued(session: Session, rows: list[tuple[Outbox, str]], now: datetime) -> None:
+    """The audit events enqueue(audit_later=...) left out, after one flush gave the rows ids."""
+    session.flush()
+    for row, actor in rows:
+        record(session, at=now, actor=actor, subject_type="outbox", subject_id=row.id,
+               action=f"queue_{row.kind}", to_state="queued")
