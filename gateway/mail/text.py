@@ -237,3 +237,12 @@ def body_of(msg: EmailMessage) -> Body:
     leaves = _leaves(msg)
     html_parts = _body_parts(leaves, "html")
     return Body(_text(leaves, html_parts), "\n".join(html_parts), _attachments(leaves))
+
+
+def first_line(text: str, limit: int = 120) -> str:
+    """The first line that is neither blank nor quoted, cut to `limit` characters."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith(">"):
+            return line if len(line) <= limit else line[: limit - 1] + "…"
+    return ""

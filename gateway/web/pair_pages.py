@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.web import queries
+from gateway.program import queries
 from gateway.web.i18n import state_label, translate
 from gateway.web.pages import (
     PageError,

@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.web import queries
+from gateway.program.queries import organizations
+from gateway.review.overview import message_first_lines, pair_history
 from gateway.web.decisions import decide, parse_ids
 from gateway.web.i18n import COMMON_REASONS, translate, translator
 from gateway.web.pages import (
@@ -56,8 +57,8 @@ async def queue_page(request: Request) -> Response:
 
     def load(session: Any) -> tuple[Any, ...]:
         items = list_held(session, where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-        lines = queries.message_first_lines(session, [i.id for i in items])
-        return items, count_held(session, where), lines, queries.organizations(session, viewer.org_ids)
+        lines = message_first_lines(session, [i.id for i in items])
+        return items, count_held(session, where), lines, organizations(session, viewer.org_ids)
 
     items, total, lines, orgs = await gateway.db.read(load)
     now = gateway.clock.now()
@@ -116,7 +117,7 @@ async def message_page(request: Request) -> Response:
     def load(session: Any) -> tuple[Any, ...]:
         detail = show_held(session, message_id, viewer.org_ids)
         message = get_message(session, message_id, viewer.org_ids)
-        history = queries.pair_history(session, message.pair_id)
+        history = pair_history(session, message.pair_id)
         return detail, message.state, mime_summary(message.raw), history, message.erased_at
 
     try:

@@ -140,14 +140,6 @@ def mime_summary(raw: bytes) -> MimeSummary:
     return MimeSummary(headers, html, attachments)
 
 
-def first_line(text: str, limit: int = 120) -> str:
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith(">"):
-            return line if len(line) <= limit else line[: limit - 1] + "…"
-    return ""
-
-
 def age_label(now: datetime, then: datetime, t: Callable[..., str]) -> str:
     minutes = max(0, int((now - then).total_seconds() // 60))
     if minutes < 60:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
+from gateway.mail.text import first_line
 from gateway.web.i18n import translator
 from gateway.web.render import (
     age_label,
-    first_line,
     frame_document,
     highlight,
     mime_summary,

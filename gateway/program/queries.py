@@ -1,45 +1,17 @@
-"""Read-only look-ups the pages need beside the services: first lines, pair history, pair search, audit."""
+"""Read-only look-ups for the staff pages: organizations, pairs in a scope, pair search, the audit trail."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, or_
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from gateway.clock import as_utc
 from gateway.config import Settings
 from gateway.program.service import PairView, pair_view
 from gateway.store.models import AuditEvent, Message, Organization, Pair, Participant
-from gateway.web.render import first_line
 
-Scope = tuple[int, ...] | None
-FIRST_LINE_BYTES = 32_768
-
-
-def message_first_lines(session: Session, ids: list[int]) -> dict[int, str]:
-    """The first non-quoted line of each message's text, for the queue's overview."""
-    from gateway.mail.parse import parse
-    from gateway.mail.text import text_of
-
-    if not ids:
-        return {}
-    lines: dict[int, str] = {}
-    # The first text part sits near the top: only the head of each message leaves the database,
-    # so a page of 5 MB mails costs what a page of small ones does.
-    head = func.substr(col(Message.raw), 1, FIRST_LINE_BYTES)
-    for message_id, raw in session.exec(select(Message.id, head)
-                                        .where(col(Message.id).in_(ids))).all():
-        if message_id is None:
-            continue
-        try:
-            lines[message_id] = first_line(text_of(parse(raw)))
-        except Exception:  # one malformed message must not take the whole page down
-            lines[message_id] = ""
-    return lines
+Scope = tuple[int, ...] | None  # organization ids a viewer may see; None = all
 
 
 def organizations(session: Session, scope: Scope) -> list[tuple[int, str]]:
@@ -47,23 +19,6 @@ def organizations(session: Session, scope: Scope) -> list[tuple[int, str]]:
     if scope is not None:
         query = query.where(col(Organization.id).in_(scope))
     return [(oid, name) for oid, name in session.exec(query).all() if oid is not None]
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    id: int
-    received_at: datetime
-    direction: str
-    state: str
-    subject: str
-
-
-def pair_history(session: Session, pair_id: int, limit: int = 30) -> list[HistoryRow]:
-    query = (sa_select(col(Message.id), col(Message.received_at), col(Message.direction),
-                       col(Message.state), col(Message.subject))
-             .where(col(Message.pair_id) == pair_id)
-             .order_by(col(Message.received_at).desc(), col(Message.id).desc()).limit(limit))
-    return [HistoryRow(i, as_utc(at), d, st, su or "") for i, at, d, st, su in session.execute(query).all()]
 
 
 def pair_in_scope(session: Session, pair_id: int, scope: Scope) -> Pair | None:
