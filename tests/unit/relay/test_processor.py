@@ -1,0 +1,117 @@
+"""The relay's plan/apply step on a real database: forward clean mail, hold and refuse by rule, hold paused pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, select
+
+from gateway.config import Settings
+from gateway.moderation.chain import Decision
+from gateway.moderation.rules import load_rules
+from gateway.relay.decide import make_moderator
+from gateway.relay.forward import PairPeople
+from gateway.relay.processor import Moderate, OnHeld, apply_plans, plan_batch
+from gateway.store.models import AuditEvent, Message, Outbox, Pair, Participant
+from tests.unit.conftest import NOW, Program, letter
+
+MENTOR = "mentor@example.org"
+
+
+def store_from_mentor(program: Program, body: str) -> int:
+    alias_local = program.pair.mentee_alias.split("@")[0]
+    raw = letter(f"Marie Mentor <{MENTOR}>", program.pair.mentee_alias, body)
+
+    def insert(session: Session) -> int:
+        pair = session.get(Pair, program.pair.id)
+        mentor = session.exec(select(Participant).where(Participant.email == MENTOR)).one()
+        assert pair is not None and mentor.id is not None
+        message = Message(pair_id=pair.id or 0, sender_id=mentor.id, recipient_id=pair.mentee_id,
+                          direction="mentor_to_mentee", envelope_from=MENTOR,
+                          dedup_key=f"{alias_local}:{body[:20]}", raw=raw, size=len(raw),
+                          received_at=NOW, updated_at=NOW, subject="Bonjour")
+        session.add(message)
+        session.flush()
+        return message.id or 0
+
+    return program.db.transaction(insert)
+
+
+def relay(program: Program, moderate: Moderate | None = None, on_held: OnHeld | None = None) -> int:
+    settings: Settings = program.settings
+    moderate = moderate or make_moderator(load_rules(Path(settings.gateway.rules_dir)))
+    plans = program.db.transaction(lambda s: plan_batch(s, moderate, settings), read_only=True)
+    return program.db.transaction(lambda s: apply_plans(
+        s, settings, plans, NOW, postgres=not program.db.is_sqlite, on_held=on_held))
+
+
+def outbox(program: Program, kind: str) -> list[Outbox]:
+    return program.db.transaction(lambda s: list(s.exec(
+        select(Outbox).where(col(Outbox.kind) == kind)).all()))
+
+
+def message(program: Program, message_id: int) -> Message:
+    found = program.db.transaction(lambda s: s.get(Message, message_id))
+    assert found is not None
+    return found
+
+
+def test_a_clean_message_is_queued_anonymized_for_the_partner(program: Program) -> None:
+    mid = store_from_mentor(program, "Salut Léa, comment vas-tu ?")
+    assert relay(program) == 1
+    assert message(program, mid).state == "queued"
+    [forward] = outbox(program, "forward")
+    assert forward.recipient == "lea@example.net" and forward.message_id == mid
+    assert MENTOR.encode() not in forward.data.lower()
+    assert program.pair.mentor_alias.encode() in forward.data
+    events = program.db.transaction(lambda s: [e.to_state for e in s.exec(
+        select(AuditEvent).where(AuditEvent.subject_type == "message", AuditEvent.subject_id == mid))])
+    assert events == ["queued"]
+    assert relay(program) == 0  # nothing RECEIVED is left
+
+
+def test_a_rule_hit_holds_it_tells_the_sender_and_calls_on_held(program: Program) -> None:
+    mid = store_from_mentor(program, "Appelle-moi au 514-555-1234")
+    seen: list[tuple[int | None, str]] = []
+
+    def on_held(session: Session, held: Message, people: PairPeople, now: object) -> None:
+        seen.append((held.id, people.recipient.email))
+
+    relay(program, on_held=on_held)
+    held = message(program, mid)
+    assert held.state == "held" and held.verdict == "hold"
+    assert "514-555-1234" in (held.hits_json or "")
+    assert seen == [(mid, "lea@example.net")]
+    assert outbox(program, "forward") == []
+    assert [n.recipient for n in outbox(program, "notice")] == [MENTOR]
+
+
+def test_a_paused_pair_holds_even_clean_mail(program: Program) -> None:
+    def pause(session: Session) -> None:
+        pair = session.get(Pair, program.pair.id)
+        assert pair is not None
+        pair.state = "paused"
+        session.add(pair)
+
+    program.db.transaction(pause)
+    mid = store_from_mentor(program, "Bonne semaine !")
+    relay(program)
+    assert message(program, mid).state == "held"
+    assert "pair_paused" in (message(program, mid).hits_json or "")
+
+
+@pytest.mark.parametrize("verdict", ["reject", "crash"])
+def test_a_refusal_or_a_failing_check_never_forwards(program: Program, verdict: str) -> None:
+    def moderate(_message: Message, _people: PairPeople, _first: bool) -> Decision:
+        if verdict == "crash":
+            raise RuntimeError("rule engine broke")
+        return Decision(verdict="reject", hits=())
+
+    mid = store_from_mentor(program, "Bonjour")
+    relay(program, moderate)
+    expected = "rejected" if verdict == "reject" else "held"
+    assert message(program, mid).state == expected
+    assert outbox(program, "forward") == []
+    if verdict == "crash":  # a moderator looks at what could not be checked
+        assert "internal_error" in (message(program, mid).hits_json or "")
