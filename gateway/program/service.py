@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func
 from sqlmodel import Session, select
 
 from gateway.config import Settings
@@ -224,10 +223,6 @@ def list_pairs(session: Session, settings: Settings, *, state: str | None = None
     if state:
         query = query.where(Pair.state == state)
     return [pair_view(session, settings, pid) for pid in session.exec(query).all() if pid is not None]
-
-
-def count_pairs(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(Pair)).one())
 
 
 def change_pair_state(session: Session, pair_id: int, action: str, *, now: datetime,
