@@ -11,21 +11,17 @@ from email._policybase import Compat32
 from email.generator import BytesGenerator
 from email.header import Header, decode_header, make_header
 from email.message import EmailMessage, Message
-from email.utils import formataddr
+from email.utils import formataddr, getaddresses
 from io import BytesIO
 from typing import Any
 
-from gateway.mail.bodies import (
-    IDENTITY_ENCODINGS,
-    MAX_LINE,
-    Substitute,
-    reencode_long_binary,
-    rewrite_raw_leaf,
-    rewrite_text_leaf,
-    transfer_encoding,
-)
+from gateway.mail.bodies import MAX_LINE, Substitute, rewrite_text_leaf
+from gateway.mail.contentid import ContentIds
+from gateway.mail.leaves import make_safe
 from gateway.mail.parse import normalize_line_endings
+from gateway.mail.privacy import Person, Privacy
 from gateway.mail.scrub import AddressScrubber, decode_raw_header
+from gateway.mail.visible import visible
 
 _TOP_KEPT = frozenset({"subject", "date", "mime-version"})
 _NESTED_KEPT = frozenset({"subject", "date", "mime-version", "from", "to", "cc", "reply-to"})
@@ -68,8 +64,9 @@ PLACEHOLDER_SUBJECT = "Message du programme / Message from the program"
 @dataclass(frozen=True)
 class Party:
     address: str        # real address
-    display_name: str   # registered display name
+    display_name: str   # the name the program shows for this party (first or full name)
     alias: str          # the alias address that stands for this party
+    real_name: str = ""  # the registered full name: replaced by display_name wherever it shows
 
 
 @dataclass(frozen=True)
@@ -85,6 +82,20 @@ class RewriteContext:
     # Text that must not travel to the partner although it is no address: e.g. the sender's own
     # reminder unsubscribe link, quoted when they answer a reminder (Reply-To: the partner).
     private_text: tuple[re.Pattern[str], ...] = ()
+    # Personal domains ([privacy] personal_domains): replaced by a neutral mark wherever they show.
+    private_domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    data: bytes
+    withheld: tuple[str, ...]  # parts replaced by the bilingual "withheld" line, for the sender
+
+
+def privacy_of(ctx: RewriteContext) -> Privacy:
+    """What must not reach the recipient: both real addresses, personal domains, real names."""
+    return Privacy([Person(p.address, p.alias, p.real_name, p.display_name)
+                    for p in (ctx.sender, ctx.recipient)], ctx.private_domains)
 
 
 def _scrubber(ctx: RewriteContext) -> AddressScrubber:
@@ -118,35 +129,60 @@ def _decoded(raw: str) -> str:
         return value
 
 
-def _scrubbed_header(name: str, raw: str, scrubber: AddressScrubber) -> str | Header | None:
-    """The raw value with real addresses replaced, or None when it held none."""
-    scrubbed, count = scrubber.subn(raw)
-    if "=?" in scrubbed:
-        decoded, decoded_count = scrubber.subn(_decoded(scrubbed))
-        if decoded_count:
-            return _encoded(name, _CONTROL.sub(" ", decoded).strip())
+_ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender", "bcc"})
+
+
+def _addresses(decoded: str, privacy: Privacy) -> str:
+    """An address list rebuilt from its decoded form, names and addresses scrubbed."""
+    mailboxes = []
+    for name, address in getaddresses([decoded]):
+        shown_name = privacy.subn(visible(name))[0] if name else ""
+        mailboxes.append(_mailbox(shown_name, privacy.subn(address)[0]) if shown_name
+                         else privacy.subn(address)[0])
+    return ", ".join(m for m in mailboxes if m)
+
+
+def _scrubbed_header(name: str, raw: str, privacy: Privacy) -> str | Header | None:
+    """The raw value with real addresses and names replaced, or None when it held none."""
+    scrubbed, count = privacy.subn(raw)
+    if "=?" in scrubbed or not scrubbed.isascii():
+        decoded = _decoded(scrubbed)
+        shown, decoded_count = privacy.subn(decoded)
+        if privacy.found(visible(shown)):
+            shown, decoded_count = privacy.subn(visible(shown))
+        if decoded_count or (count and "=?" in scrubbed):
+            if name.lower() in _ADDRESS_HEADERS:
+                return _encoded(name, _addresses(_CONTROL.sub(" ", decoded), privacy))
+            return _encoded(name, _CONTROL.sub(" ", shown).strip())
+    elif count == 0 and privacy.found(visible(raw)):
+        return _encoded(name, _CONTROL.sub(" ", privacy.subn(visible(raw))[0]).strip())
     if "%" in scrubbed or count:
         return scrubbed if count else None
     return None
 
 
 def _needs_header_rewrite(items: list[tuple[str, str]], kept: frozenset[str],
-                          scrubber: AddressScrubber) -> bool:
+                          privacy: Privacy) -> bool:
     """False when every header is allowed and names nobody: the common body part costs nothing."""
     for name, raw in items:
         lower = name.lower()
         if lower not in kept and not lower.startswith("content-"):
             return True
-        if "=?" in raw or "%" in raw or scrubber.count(raw) or _HEADER_CONTROL.search(raw):
+        if "=?" in raw or "%" in raw or not raw.isascii() or privacy.found(raw) \
+                or _HEADER_CONTROL.search(raw):
             return True
     return len({name.lower() for name, _ in items} & _SINGLE) != len(
         [name for name, _ in items if name.lower() in _SINGLE])
 
 
-def _keep_headers(msg: Message, kept: frozenset[str], scrubber: AddressScrubber) -> None:
+def _keep_headers(msg: Message, kept: frozenset[str], privacy: Privacy,
+                  ids: ContentIds | None = None) -> None:
     """Keep only allow-listed headers (plus Content-*), with addresses in their values replaced."""
     items = list(msg.raw_items())
-    if not _needs_header_rewrite(items, kept, scrubber):
+    if ids is not None:
+        items = [(name, ids.header(raw) if name.lower() == "content-id" else raw)
+                 for name, raw in items]
+    if not _needs_header_rewrite(items, kept, privacy) and items == list(msg.raw_items()):
         return
     for name in {name for name, _ in items}:
         del msg[name]
@@ -158,7 +194,7 @@ def _keep_headers(msg: Message, kept: frozenset[str], scrubber: AddressScrubber)
         if lower in seen and lower in _SINGLE:
             continue
         seen.add(lower)
-        scrubbed = _scrubbed_header(name, raw, scrubber)
+        scrubbed = _scrubbed_header(name, raw, privacy)
         value = raw if scrubbed is None else scrubbed
         if isinstance(value, str):
             value = _HEADER_CONTROL.sub("", value)
@@ -166,7 +202,7 @@ def _keep_headers(msg: Message, kept: frozenset[str], scrubber: AddressScrubber)
         msg.set_raw(name, value)  # type: ignore[arg-type]
 
 
-def _set_top_headers(msg: Message, ctx: RewriteContext, scrubber: AddressScrubber) -> None:
+def _set_top_headers(msg: Message, ctx: RewriteContext, privacy: Privacy) -> None:
     kept = list(msg.raw_items())
     for name in {name for name, _ in kept}:
         del msg[name]
@@ -181,7 +217,7 @@ def _set_top_headers(msg: Message, ctx: RewriteContext, scrubber: AddressScrubbe
     holder = Message()
     for name, raw in kept:
         holder.set_raw(name, raw)
-    _keep_headers(holder, _TOP_KEPT, scrubber)
+    _keep_headers(holder, _TOP_KEPT, privacy)
     for name, raw in holder.raw_items():
         msg.set_raw(name, raw)
     if "MIME-Version" not in msg:
@@ -218,37 +254,25 @@ def _text_subtype_filter(subtypes: frozenset[str] | None) -> Callable[[Message],
     return accepts
 
 
-def _anonymize_leaf(part: Message, substitute: Substitute) -> int:
-    maintype = part.get_content_maintype()
-    if maintype == "text":
-        return rewrite_text_leaf(part, substitute)
-    if maintype in ("multipart", "message") or transfer_encoding(part) in IDENTITY_ENCODINGS:
-        # A broken multipart or a readable non-text body: its visible text must not leak.
-        count = rewrite_raw_leaf(part, substitute)
-        reencode_long_binary(part)
-        return count
-    reencode_long_binary(part)
-    return 0
-
-
-def _scrub_boundaries_text(msg: Message, scrubber: AddressScrubber) -> None:
+def _scrub_boundaries_text(msg: Message, privacy: Privacy) -> None:
     """Preambles and epilogues are free text that clients show on occasion."""
     for part in msg.walk():
         for attribute in ("preamble", "epilogue"):
             text = getattr(part, attribute, None)
             if isinstance(text, str) and text:
-                setattr(part, attribute, scrubber.subn(text)[0])
+                new = privacy.subn(text)[0]
+                setattr(part, attribute, privacy.subn(visible(new))[0]
+                        if privacy.found(visible(new)) else new)
 
 
 PRIVATE_TEXT_PLACEHOLDER = "[…]"
 
 
-def _text_substitute(ctx: RewriteContext, scrubber: AddressScrubber) -> Substitute:
-    if not ctx.private_text:
-        return scrubber.subn
-
+def _text_substitute(ctx: RewriteContext, privacy: Privacy, ids: ContentIds) -> Substitute:
     def substitute(text: str) -> tuple[str, int]:
-        text, count = scrubber.subn(text)
+        text, count = privacy.subn(text)
+        text, found = ids.subn(text)
+        count += found
         for pattern in ctx.private_text:
             text, found = pattern.subn(PRIVATE_TEXT_PLACEHOLDER, text)
             count += found
@@ -257,13 +281,28 @@ def _text_substitute(ctx: RewriteContext, scrubber: AddressScrubber) -> Substitu
     return substitute
 
 
-def _rewrite(raw: bytes, ctx: RewriteContext, scrubber: AddressScrubber) -> bytes:
+def _rewrite_parts(msg: Message, ctx: RewriteContext, privacy: Privacy, withheld: list[str],
+                   depth: int) -> int:
+    """Every part under `msg` made safe; nested messages (parsed or carried as bytes) too."""
+    ids = ContentIds(msg, ctx.sender.alias.rpartition("@")[2] or "gateway.invalid")
+    substitute = _text_substitute(ctx, privacy, ids)
+
+    def nested(inner: Message, inner_depth: int) -> int:
+        _keep_headers(inner, _NESTED_KEPT, privacy)
+        return _rewrite_parts(inner, ctx, privacy, withheld, inner_depth)
+
+    count = _walk_leaves(
+        msg, lambda leaf: make_safe(leaf, substitute, privacy, nested, withheld, depth),
+        lambda child, is_message: _keep_headers(
+            child, _NESTED_KEPT if is_message else _BODY_PART_KEPT, privacy, ids))
+    _scrub_boundaries_text(msg, privacy)
+    return count
+
+
+def _rewrite(raw: bytes, ctx: RewriteContext, privacy: Privacy, withheld: list[str]) -> bytes:
     msg = email.message_from_bytes(normalize_line_endings(raw), policy=email.policy.compat32)
-    _set_top_headers(msg, ctx, scrubber)
-    _walk_leaves(msg, lambda leaf: _anonymize_leaf(leaf, _text_substitute(ctx, scrubber)),
-                 lambda child, is_message: _keep_headers(
-                     child, _NESTED_KEPT if is_message else _BODY_PART_KEPT, scrubber))
-    _scrub_boundaries_text(msg, scrubber)
+    _set_top_headers(msg, ctx, privacy)
+    _rewrite_parts(msg, ctx, privacy, withheld, 0)
     out = BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=_OUTPUT_POLICY).flatten(msg)
     return out.getvalue()
@@ -294,17 +333,23 @@ def _placeholder(ctx: RewriteContext) -> bytes:
 
 def anonymize(raw: bytes, ctx: RewriteContext) -> bytes:
     """The message rebuilt for the recipient; never raises, never lets a real address through."""
+    return anonymize_report(raw, ctx).data
+
+
+def anonymize_report(raw: bytes, ctx: RewriteContext) -> Rewritten:
+    """As anonymize, also saying which parts were replaced by the "withheld" line."""
     scrubber = _scrubber(ctx)
+    withheld: list[str] = []
     try:
-        out = _rewrite(raw, ctx, scrubber)
+        out = _rewrite(raw, ctx, privacy_of(ctx), withheld)
         if _is_safe(out, ctx, scrubber):
-            return out
+            return Rewritten(out, tuple(withheld))
     except Exception:  # malformed beyond repair: send the placeholder rather than fail or leak
         pass
     try:
-        return _placeholder(ctx)
+        return Rewritten(_placeholder(ctx), ("message",))
     except Exception:  # a context the email package refuses: still answer, with no content
-        return _MINIMAL_PLACEHOLDER
+        return Rewritten(_MINIMAL_PLACEHOLDER, ("message",))
 
 
 def replace_in_text_parts(msg: EmailMessage, pattern: re.Pattern[str],

@@ -102,6 +102,7 @@ class Attachment:
     content_type: str
     size: int
     payload: bytes
+    member: bool = False  # a file inside an archive ("archive.zip/inner.exe")
 
 
 class _ReusedHeaderClasses(HeaderRegistry):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from types import MappingProxyType
 from typing import Literal
 
-from gateway.mail.text import Attachment, body_of, html_links, html_to_text, parse_bytes
+from gateway.mail.canonical import Reading, Unreadable, private_left, read
+from gateway.mail.privacy import Privacy
+from gateway.mail.text import Attachment, html_links, parse_bytes
 
 Direction = Literal["mentor_to_mentee", "mentee_to_mentor"]
 
@@ -31,25 +33,12 @@ class MessageFacts:
     headers: Mapping[str, tuple[str, ...]]  # lowercase names
     attachments: tuple[Attachment, ...]
     size: int
+    # Parts that cannot be read to text, and participants' details where they cannot be removed.
+    unreadable: tuple[Unreadable, ...] = ()
 
     @property
     def involves_minor(self) -> bool:
         return self.sender_is_minor or self.recipient_is_minor
-
-
-def _header_value(message: EmailMessage, name: str) -> str:
-    try:
-        values = message.get_all(name) or []
-        return str(values[0]) if values else ""
-    except Exception:  # noqa: BLE001 - a header the parser cannot decode is read raw
-        return _raw_header(message, name)
-
-
-def _raw_header(message: EmailMessage, name: str) -> str:
-    for key, value in message.raw_items():
-        if key.lower() == name.lower():
-            return str(value)
-    return ""
 
 
 def _decoded(raw_value: str) -> str:
@@ -82,30 +71,47 @@ def _squeezed(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _body_text(text: str, html: str) -> str:
-    """The text part, plus the HTML copy as rendered when it shows something the text part does
-    not: clients display the HTML, so a harmless text part must not hide a phone number there."""
-    if not html:
-        return text
-    rendered = html_to_text(html)
-    if _squeezed(rendered) in _squeezed(text):
-        return text
-    return f"{text}\n{rendered}" if text else rendered
+def _body_text(reading: Reading, scrub: Callable[[str], str]) -> str:
+    """Every text the client shows but the subject, each once: an HTML copy that shows nothing
+    the text part does not is left out (its hits would be counted twice)."""
+    kept: list[str] = []
+    squeezed = ""
+    for seen in reading.texts:
+        if seen.kind == "subject":
+            continue
+        text = scrub(seen.text)
+        flat = _squeezed(text)
+        if flat and flat in squeezed:
+            continue
+        kept.append(text)
+        squeezed += "\n" + flat
+    return "\n".join(kept)
 
 
 def facts_from_message(raw: bytes, *, direction: Direction, sender_is_minor: bool = False,
                        recipient_is_minor: bool = False, first_message: bool = False,
-                       pair_aliases: Iterable[str] = ()) -> MessageFacts:
-    """Parse `raw` once and collect what the rules need; bad input gives empty facts, no error."""
+                       pair_aliases: Iterable[str] = (),
+                       privacy: Privacy | None = None) -> MessageFacts:
+    """Parse `raw` once and collect what the rules need; bad input gives empty facts, no error.
+
+    The rules read the canonical reading (what the recipient's client shows), with the
+    participants' own addresses and names replaced as the rewrite will replace them: a scrubbed
+    address is no reason to hold, anything left (a third party's address) still is."""
     message = parse_bytes(raw)
-    body = body_of(message)  # one walk over the parts: each header read is a full parse
-    html = body.html
-    text = _body_text(body.text, html)
+    reading = read(message)
+
+    def scrub(text: str) -> str:
+        return privacy.subn(text)[0] if privacy is not None else text
+
+    html = reading.html
+    text = _body_text(reading, scrub)
+    unreadable = reading.unreadable + tuple(
+        private_left(reading, privacy) if privacy is not None else ())
     return MessageFacts(
         direction=direction, sender_is_minor=sender_is_minor,
         recipient_is_minor=recipient_is_minor, first_message=first_message,
         pair_aliases=frozenset(a.strip().lower() for a in pair_aliases if a),
-        subject=_header_value(message, "subject"), text=text, html=html,
+        subject=scrub(reading.shown("subject")), text=text, html=html,
         links=_links(text, html), headers=_headers(message),
-        attachments=tuple(body.attachments), size=len(raw),
+        attachments=reading.attachments, size=len(raw), unreadable=unreadable,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import GatewayError
+from gateway.moderation.detectors.attachments import UNREADABLE_KINDS, UnreadableMatcher
 from gateway.moderation.detectors.fields import HEADER_PREFIX, TEXT_FIELDS
 from gateway.moderation.detectors.links import compile_domains, compile_hint
 from gateway.moderation.detectors.matchers import (
@@ -28,7 +29,7 @@ from gateway.moderation.facts import MessageFacts
 
 ACTIONS = ("flag", "hold", "reject")
 DIRECTIONS = ("mentor_to_mentee", "mentee_to_mentor", "both")
-KINDS = ("regex", "words", "links", "pii", "attachment", "size", "any")
+KINDS = ("regex", "words", "links", "pii", "attachment", "size", "any", "unreadable")
 _STRING_KEYS = ("description", "reason_fr", "reason_en")
 _BOOL_KEYS = ("enabled", "when_minor", "first_message")
 TOP_KEYS = frozenset({"action", "direction", "match", *_STRING_KEYS, *_BOOL_KEYS})
@@ -40,6 +41,7 @@ MATCH_KEYS = {
     "attachment": {"content_types", "extensions", "max_bytes"},
     "size": {"max_bytes"},
     "any": set(),
+    "unreadable": {"parts"},
 }
 REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 WORDLIST_FOLDER = "wordlists"
@@ -226,6 +228,11 @@ def _matcher(data: Any, problems: _Problems, folder: Path) -> Matcher | None:
                 "size": _size}
     if kind == "any":
         return AnyMatcher()
+    if kind == "unreadable":
+        parts = data.get("parts", list(UNREADABLE_KINDS))
+        if not isinstance(parts, list) or not parts or set(parts) - set(UNREADABLE_KINDS):
+            problems.add("match.parts", f"choose among {', '.join(UNREADABLE_KINDS)}")
+        return UnreadableMatcher(tuple(parts) if isinstance(parts, list) else ())
     if kind == "words":
         return _words(data, problems, folder)
     return builders[kind](data, problems)

@@ -1,41 +1,23 @@
-"""Look at attachments: names (also inside zip archives), content types and sizes."""
+"""Look at attachments: every name (also inside archives), content types, sizes, unreadable parts."""
 
 from __future__ import annotations
 
-import io
-import zipfile
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
+from gateway.mail.archives import list_archive
 from gateway.mail.text import Attachment
+from gateway.moderation.detectors import Finding
 
-_ZIP_MAGIC = b"PK\x03\x04"
-_MAX_MEMBERS = 10_000
-_MAX_NESTED_BYTES = 10 * 1024 * 1024
-_MAX_RATIO = 100  # a member inflating more than this is a zip bomb: not opened
-_MAX_DEPTH = 2
+if TYPE_CHECKING:
+    from gateway.moderation.detectors.fields import FieldTexts
 
-
-def archive_members(payload: bytes, depth: int = 1) -> list[str]:
-    """Names inside a zip archive (and inside zips within it), [] for anything else or broken."""
-    if not payload.startswith(_ZIP_MAGIC) or depth > _MAX_DEPTH:
-        return []
-    names: list[str] = []
-    try:
-        with zipfile.ZipFile(io.BytesIO(payload)) as archive:
-            for info in archive.infolist()[:_MAX_MEMBERS]:
-                names.append(info.filename)
-                if _worth_opening(info):
-                    inner = archive.read(info)
-                    names += [f"{info.filename}/{n}" for n in archive_members(inner, depth + 1)]
-    except Exception:  # noqa: BLE001 - a corrupt or hostile archive yields what was listed so far
-        return names
-    return names
+UNREADABLE_KINDS = ("unreadable", "private")
 
 
-def _worth_opening(info: zipfile.ZipInfo) -> bool:
-    if not info.filename.lower().endswith(".zip") or info.file_size > _MAX_NESTED_BYTES:
-        return False
-    return info.file_size <= max(info.compress_size, 1) * _MAX_RATIO
+def archive_members(payload: bytes) -> list[str]:
+    """Names inside an archive (and inside archives within it), [] for anything else."""
+    return list_archive(payload).names if payload[:2] == b"PK" else []
 
 
 class NameLine(NamedTuple):
@@ -45,18 +27,13 @@ class NameLine(NamedTuple):
 
 
 def attachment_lines(attachments: tuple[Attachment, ...]) -> list[NameLine]:
-    """A line for every attachment and every archive member inside it."""
-    lines: list[NameLine] = []
-    for index, attachment in enumerate(attachments):
-        outer = attachment.filename or "(no name)"
-        lines.append(NameLine(index, outer, False))
-        lines += [NameLine(index, f"{outer}/{member}", True)
-                  for member in archive_members(attachment.payload)]
-    return lines
+    """A line for every attachment and every archive member (the reading lists members)."""
+    return [NameLine(index, attachment.filename or "(no name)", attachment.member)
+            for index, attachment in enumerate(attachments)]
 
 
 def extension_matches(name: str, extensions: frozenset[str]) -> bool:
-    lowered = name.lower().rstrip(". ")
+    lowered = name.lower().rstrip(". \t")
     return any(lowered.endswith(ext) for ext in extensions)
 
 
@@ -65,3 +42,15 @@ def content_type_matches(content_type: str, patterns: frozenset[str]) -> bool:
     lowered = content_type.lower()
     family = lowered.split("/", 1)[0] + "/*"
     return lowered in patterns or family in patterns
+
+
+@dataclass(frozen=True)
+class UnreadableMatcher:
+    """Parts the gateway cannot read to text ("unreadable"), or participants' details where the
+    rewrite cannot remove them ("private"): one finding per part, naming it and saying why."""
+
+    kinds: tuple[str, ...] = UNREADABLE_KINDS
+
+    def find(self, fields: FieldTexts) -> list[Finding]:
+        return [Finding("message", 0, 0, f"{part.where}: {part.why}")
+                for part in fields.facts.unreadable if part.kind in self.kinds]

@@ -43,8 +43,8 @@ EVIDENCE = [
     ("contact_details", "my snap: jo.b", "my snap: jo.b"),
     ("contact_details", "j'habite au 1234 rue Sainte-Catherine", "1234 rue Sainte-Catherine"),
     ("contact_details", "I live at 42 Maple Street", "42 Maple Street"),
-    # "ſ" (long s) matches "s" case-insensitively but folds to nothing else: never skipped.
-    ("contact_details", "I live at 42 Maple ſtreet", "42 Maple ſtreet"),
+    # "ſ" (long s) is shown as "s" (the rules read the NFKC form a client draws): never skipped.
+    ("contact_details", "I live at 42 Maple ſtreet", "42 Maple street"),
     ("grooming", "ne le dis pas à tes parents", "ne le dis pas à tes parents"),
     ("grooming", "cest notre secret", "cest notre secret"),
     ("grooming", "NE LE DIS PAS À TES PARENTS", "NE LE DIS PAS À TES PARENTS"),

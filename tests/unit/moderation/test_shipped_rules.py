@@ -22,7 +22,7 @@ def zip_of(*names: str) -> bytes:
 def test_shipped_folder_loads_all_rules(shipped: RuleSet) -> None:
     assert {r.name for r in shipped.rules} == {
         "contact_details", "executables", "first_message", "grooming", "large_attachment",
-        "profanity", "social_links"}
+        "private_details_in_file", "profanity", "social_links", "unreadable_part"}
 
 
 @pytest.mark.parametrize("text", [

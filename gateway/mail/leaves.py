@@ -1,0 +1,140 @@
+"""Make one MIME leaf safe to show: scrub it in place, check it as the client would read it, and
+fall back to its scrubbed visible text, or withhold it, when scrubbing in place is not enough."""
+
+from __future__ import annotations
+
+import base64
+import email
+import email.policy
+from collections.abc import Callable
+from email.generator import BytesGenerator
+from email.message import Message
+from html import escape
+from io import BytesIO
+
+from gateway.mail import parts
+from gateway.mail.bodies import (
+    IDENTITY_ENCODINGS,
+    Substitute,
+    reencode_long_binary,
+    rewrite_raw_leaf,
+    rewrite_text_leaf,
+    set_encoded_payload,
+    transfer_encoding,
+)
+from gateway.mail.canonical import private_left, read_part
+from gateway.mail.html_view import view
+from gateway.mail.privacy import Privacy
+from gateway.mail.visible import decode_text, looks_like_text, unfold, uu_spans, visible
+
+WITHHELD_TEXT = ("[Une pièce de ce message a été retirée par le programme. / "
+                 "A part of this message was withheld by the program.]\n")
+MAX_NESTED = 8
+
+# Rewrites a whole nested message (headers and parts) in place; returns how many replacements.
+RewriteMessage = Callable[[Message, int], int]
+
+
+def withhold(part: Message) -> None:
+    """Replace the part by the short bilingual line (its type, name and encoding go with it)."""
+    for name in [k for k in part if k.lower().startswith("content-")]:
+        del part[name]
+    part["Content-Type"] = 'text/plain; charset="utf-8"'
+    part["Content-Disposition"] = "inline"
+    set_encoded_payload(part, WITHHELD_TEXT.encode("utf-8"), as_base64=False)
+
+
+def _is_text_like(part: Message, data: bytes) -> bool:
+    ctype = part.get_content_type()
+    if ctype.startswith("text/") or ctype in parts.TEXT_TYPES:
+        return True
+    return looks_like_text(data) and not parts.is_binary_type(ctype) and not \
+        parts.is_archive_part(data, parts.file_names(part), parts.content_types(part))
+
+
+def _replace_text(part: Message, text: str) -> None:
+    part.set_param("charset", "utf-8")
+    set_encoded_payload(part, text.encode("utf-8"), as_base64=transfer_encoding(part) == "base64")
+
+
+def _fallback(part: Message, privacy: Privacy) -> bool:
+    """The part's scrubbed visible text instead of its source; False when it is not text."""
+    data = parts.payload_bytes(part)
+    if not _is_text_like(part, data):
+        return False
+    text = decode_text(data, part.get_content_charset())
+    names = parts.file_names(part)
+    if part.get_content_type() == "text/html":
+        shown = privacy.subn(visible(view(text).text))[0]
+        _replace_text(part, f'<div style="white-space: pre-wrap">{escape(shown)}</div>\n')
+        return True
+    for start, end in reversed(uu_spans(text)):
+        text = text[:start] + WITHHELD_TEXT + text[end:]
+    if parts.is_folded_type(part.get_content_type(), names, text):
+        text = unfold(text)
+    _replace_text(part, privacy.subn(visible(text))[0])
+    return True
+
+
+def leaks(part: Message, privacy: Privacy) -> bool:
+    if privacy.empty:
+        return False
+    reading = read_part(part)
+    return any(privacy.found(seen.text) for seen in reading.texts) or bool(
+        private_left(reading, privacy))
+
+
+def make_safe(part: Message, substitute: Substitute, privacy: Privacy,
+              nested: RewriteMessage, withheld: list[str], depth: int) -> int:
+    """Scrub one leaf; what still shows a participant's details afterwards is replaced."""
+    count = _scrub(part, substitute, nested, depth)
+    if leaks(part, privacy):
+        label = _label(part)
+        if not _fallback(part, privacy) or leaks(part, privacy):
+            withhold(part)
+            withheld.append(label)
+        count += 1
+    return count
+
+
+def _label(part: Message) -> str:
+    names = parts.file_names(part)
+    return f"{part.get_content_type()}{' ' + repr(names[0]) if names else ''}"
+
+
+def _scrub(part: Message, substitute: Substitute, nested: RewriteMessage, depth: int) -> int:
+    maintype = part.get_content_maintype()
+    ctype = part.get_content_type()
+    data = parts.payload_bytes(part)
+    if depth < MAX_NESTED and (
+            (maintype == "message" and ctype not in parts.TEXT_MESSAGES
+             and transfer_encoding(part) not in IDENTITY_ENCODINGS)
+            or (maintype != "text" and parts.sniff_message(data, parts.file_names(part)))):
+        return _nested_bytes(part, data, nested, depth)
+    if maintype == "text" or (maintype == "application" and _is_text_like(part, data)):
+        return rewrite_text_leaf(part, substitute)
+    if maintype in ("multipart", "message") or transfer_encoding(part) in IDENTITY_ENCODINGS:
+        # A broken multipart or a readable non-text body: its visible text must not leak.
+        count = rewrite_raw_leaf(part, substitute)
+        reencode_long_binary(part)
+        return count
+    reencode_long_binary(part)
+    return 0
+
+
+def _nested_bytes(part: Message, data: bytes, nested: RewriteMessage, depth: int) -> int:
+    """A whole message carried as bytes (base64 message/rfc822, an .eml file): rewritten too."""
+    inner = email.message_from_bytes(data, policy=email.policy.compat32)
+    count = nested(inner, depth + 1)
+    out = BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=email.policy.compat32.clone(
+        linesep="\r\n")).flatten(inner)
+    new = out.getvalue()
+    if new != data:
+        if transfer_encoding(part) in IDENTITY_ENCODINGS:
+            part.set_payload(base64.encodebytes(new).decode("ascii"))
+            del part["Content-Transfer-Encoding"]
+            part["Content-Transfer-Encoding"] = "base64"
+        else:
+            set_encoded_payload(part, new, as_base64=transfer_encoding(part) == "base64")
+    return count

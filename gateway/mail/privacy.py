@@ -1,0 +1,193 @@
+"""What must never reach the other side (real addresses, personal domains, real names) and how
+each is replaced: the alias, a neutral mark, or the name the program shows for that person."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+DOMAIN_MARK = "[…]"
+# How an "@" can be spelled in text: plain, percent-encoded, HTML references, fullwidth/small.
+_AT = r"(?:@|%40|&#0*64;?|&#x0*40;?|&commat;|\uff20|\ufe6b)"
+_NAME_GAP = r"[\s\u00a0\-\u2010\u2011.']*"
+_PARTICLES = frozenset({"de", "du", "des", "la", "le", "les", "van", "von", "der", "den", "di",
+                        "da", "del", "st", "ste", "saint", "sainte", "mc", "mac", "jr", "sr"})
+# Surnames that are also everyday French or English words: written all in lowercase they are the
+# word ("à côté de", "tes parents"), so only a capitalized spelling is taken for the name.
+COMMON_WORDS = frozenset({
+    "cote", "parent", "parents", "lemieux", "roy", "martin", "richard", "blanc", "petit", "brun",
+    "noel", "leblanc", "lebrun", "renaud", "vaillancourt", "bois", "dubois", "rivard", "lavallee",
+    "fortin", "poirier", "boucher", "charron", "mercier", "lachance", "marchand", "masson",
+    "brown", "white", "black", "green", "young", "king", "wood", "hill", "page", "rose", "may",
+    "long", "little", "bell", "price", "baker", "cook", "miller", "smith", "carpenter", "hunter",
+    "love", "hope", "grace", "joy", "faith", "guerin", "lapierre", "pierre", "laporte", "lacroix",
+    "chevalier", "berger", "meunier", "boulanger", "marin", "lavoie", "laplante", "fontaine",
+})
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c)).casefold()
+
+
+def _quick_fold(text: str) -> str:
+    """Lowercase, and non-ASCII letters to their base letters (fullwidth too): for the gate."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    return unicodedata.normalize("NFKD", lowered).encode("ascii", "ignore").decode("ascii")
+
+
+def _variants() -> dict[str, str]:
+    found: dict[str, set[str]] = {}
+    for code in list(range(0x41, 0x5B)) + list(range(0x61, 0x7B)) + list(range(0xC0, 0x250)):
+        char = chr(code)
+        base = _fold(char)
+        if len(base) == 1 and base.isalpha():
+            found.setdefault(base, {base, base.upper()}).update({char, char.lower(), char.upper()})
+    return {base: "[" + "".join(sorted(re.escape(c) for c in chars if len(c) == 1)) + "]"
+            for base, chars in found.items()}
+
+
+_LETTER = _variants()
+
+
+def _name_regex(name: str) -> str:
+    """Accent- and case-insensitive, any spacing or hyphenation between its words."""
+    words = [w for w in re.split(r"[\s\-\u2010\u2011]+", _fold(name)) if w]
+    return _NAME_GAP.join("".join(_LETTER.get(c, re.escape(c)) for c in word) for word in words)
+
+
+@dataclass(frozen=True)
+class Person:
+    address: str  # real address
+    alias: str  # what stands for the address
+    real_name: str = ""  # as registered ("Marie-Ève Tremblay")
+    shown_name: str = ""  # what the program shows ("Marie-Ève"); equal to real_name: no scrub
+
+
+def name_parts(real_name: str) -> tuple[str, list[str]]:
+    """(full name, surnames): the words after the first one that contain letters."""
+    words = [w for w in real_name.split() if any(c.isalpha() for c in w)]
+    if len(words) < 2:
+        return "", []
+    full = " ".join(words)
+    surnames = [" ".join(words[1:])]
+    for word in words[1:]:
+        for piece in re.split(r"[-\u2010\u2011]", word):
+            if len(piece) >= 3 and _fold(piece) not in _PARTICLES and piece not in surnames:
+                surnames.append(piece)
+    return full, surnames
+
+
+def first_name(real_name: str) -> str:
+    words = real_name.split()
+    return words[0] if words else real_name
+
+
+class Privacy:
+    """Built once per message from both participants; replaces, counts and finds what leaks."""
+
+    def __init__(self, people: Sequence[Person], domains: Iterable[str] = ()) -> None:
+        self.people = tuple(p for p in people if p.address.strip())
+        self.domains = tuple(sorted({d.strip().lower().strip(".") for d in domains if d.strip()},
+                                    key=len, reverse=True))
+        self._replacements: list[str] = []
+        self._common: list[bool] = []
+        alternatives: list[str] = []
+        for person in sorted(self.people, key=lambda p: len(p.address), reverse=True):
+            local, _at, domain = person.address.strip().strip("<>").rpartition("@")
+            if not _at:
+                continue
+            alternatives.append(re.escape(local) + r"(?:\+[\w.=-]*)?" + _AT + re.escape(domain))
+            self._replacements.append(person.alias)
+            self._common.append(False)
+        for domain in self.domains:
+            alternatives.append(r"(?<![\w-])(?:[\w-]+\.)*" + re.escape(domain) + r"(?![\w-])")
+            self._replacements.append(DOMAIN_MARK)
+            self._common.append(False)
+        for term, shown, common in self._name_terms():
+            alternatives.append(r"(?<!\w)" + _name_regex(term) + r"(?!\w)")
+            self._replacements.append(shown)
+            self._common.append(common)
+        self._keys = self._gate_keys()
+        self._pattern = re.compile("|".join(f"({a})" for a in alternatives), re.IGNORECASE) \
+            if alternatives else None
+
+    def _name_terms(self) -> list[tuple[str, str, bool]]:
+        terms: list[tuple[str, str, bool]] = []
+        for person in self.people:
+            shown = person.shown_name.strip()
+            if not person.real_name.strip() or _fold(shown) == _fold(person.real_name.strip()):
+                continue
+            full, surnames = name_parts(person.real_name)
+            if full:
+                terms.append((full, shown, False))
+            terms += [(s, shown, _fold(s) in COMMON_WORDS) for s in surnames]
+        return sorted(terms, key=lambda t: len(t[0]), reverse=True)
+
+    def _gate_keys(self) -> tuple[str, ...]:
+        """Literals one of which every match contains, once folded: a cheap test first."""
+        keys = {p.address.strip().strip("<>").rpartition("@")[2].lower() for p in self.people}
+        keys.update(self.domains)
+        for term, _shown, _common in self._name_terms():
+            keys.add(max(re.split(r"[\s\-\u2010\u2011.']+", _quick_fold(term)), key=len))
+        return tuple(k for k in keys if k)
+
+    def may_contain(self, text: str) -> bool:
+        folded = _quick_fold(text)
+        return any(key in folded for key in self._keys)
+
+    @property
+    def empty(self) -> bool:
+        return self._pattern is None
+
+    def _replace(self, match: re.Match[str]) -> str:
+        index = (match.lastindex or 1) - 1
+        found = match.group(0)
+        if self._common[index] and found == found.lower():
+            return found
+        replacement = self._replacements[index]
+        # A percent-encoded "@" sits in a URL or an RFC 2231 value, where a bare "@" is invalid.
+        return replacement.replace("@", "%40") if "%40" in found else replacement
+
+    def subn(self, text: str) -> tuple[str, int]:
+        """`text` with every address, personal domain and real name replaced; how many."""
+        if self._pattern is None or not text or not self.may_contain(text):
+            return text, 0
+        count = 0
+
+        def replace(match: re.Match[str]) -> str:
+            nonlocal count
+            new = self._replace(match)
+            count += new != match.group(0)
+            return new
+
+        new_text = self._pattern.sub(replace, text)
+        return new_text, count
+
+    def found(self, text: str) -> list[str]:
+        """What still shows in `text` (as the client draws it): evidence strings, [] if none."""
+        if self._pattern is None or not text or not self.may_contain(text):
+            return []
+        hits = []
+        for match in self._pattern.finditer(text):
+            index = (match.lastindex or 1) - 1
+            if self._common[index] and match.group(0) == match.group(0).lower():
+                continue
+            hits.append(match.group(0))
+        return hits
+
+    def in_bytes(self, data: bytes) -> bool:
+        """An address or personal domain inside a binary file (ASCII or UTF-16 text in it)."""
+        if not data:
+            return False
+        lowered = data.lower()
+        needles = [p.address.lower() for p in self.people] + list(self.domains)
+        for needle in needles:
+            encoded = needle.encode("utf-8", "ignore")
+            if encoded and (encoded in lowered or needle.encode("utf-16-le") in lowered):
+                return True
+        return False
