@@ -6,8 +6,8 @@ from __future__ import annotations
 import email
 import email.policy
 from dataclasses import dataclass
-from typing import Any
 from email.message import Message
+from typing import Any
 
 from gateway.mail import parts
 from gateway.mail.archives import list_archive
