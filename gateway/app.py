@@ -163,7 +163,7 @@ class App:
 
     async def process_once(self) -> int:
         postgres = not self.db.is_sqlite
-        moderate = make_moderator(self.rules)
+        moderate = make_moderator(self.rules, self.settings)
         # Moderate in a read transaction, then write the outcome: the single writer (SQLite)
         # keeps storing incoming mail while the rules run.
         plans = await self.db.read(lambda s: plan_batch(s, moderate, self.settings))

@@ -120,6 +120,30 @@ class ImapSettings:
 
 
 @dataclass(frozen=True)
+class PrivacySettings:
+    # How a participant is named to their partner (From, notices, reminders) and what replaces
+    # their registered full name or surname wherever it appears in a message: "first" or "full".
+    name_shown: Literal["first", "full"] = "first"
+    # Per role ("" = name_shown).
+    mentor_name_shown: Literal["", "first", "full"] = ""
+    mentee_name_shown: Literal["", "first", "full"] = ""
+    # Domains that identify a participant (a family's or a small employer's domain): replaced by
+    # "[…]" wherever they appear in a message, in either direction.
+    personal_domains: list[str] = field(default_factory=list)
+
+    def name_shown_for(self, role: str) -> str:
+        chosen = self.mentor_name_shown if role == "mentor" else self.mentee_name_shown
+        return chosen or self.name_shown
+
+    def shown_name(self, full_name: str, role: str) -> str:
+        """The name the program shows for a participant of this role."""
+        words = full_name.split()
+        if self.name_shown_for(role) == "full" or not words:
+            return full_name
+        return words[0]
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -130,6 +154,7 @@ class Settings:
     imap: ImapSettings = field(default_factory=ImapSettings)
     reminders: RemindersSettings = field(default_factory=RemindersSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     source: str = "<defaults>"
 
     def replace(self, **sections: Any) -> Settings:
@@ -256,6 +281,11 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
         raise ConfigError(_where(path, text, "smtp", "max_message_bytes") + "must be >= 1024")
     if settings.outbound.connections < 1:
         raise ConfigError(_where(path, text, "outbound", "connections") + "must be >= 1")
+    for domain in settings.privacy.personal_domains:
+        if not isinstance(domain, str) or not re.fullmatch(
+                r"[a-z0-9-]+(?:\.[a-z0-9-]+)+", domain.strip().lower()):
+            raise ConfigError(_where(path, text, "privacy", "personal_domains")
+                              + f"'privacy.personal_domains': {domain!r} is not a domain name")
     _check_zone(path, text, settings.gateway.time_zone)
     # Reminder rules and the DKIM key are checked by gateway.startup_checks (they need rooms
     # above this one); the CLI and App run those checks right after loading.

@@ -186,7 +186,7 @@ def create_pair(
             to_name=person.display_name, template="introduction", lang=person.lang,
             context={
                 "recipient_name": person.display_name,
-                "partner_name": partner.display_name,
+                "partner_name": settings.privacy.shown_name(partner.display_name, partner.role),
                 "partner_alias": f"{partner_alias.local_part}@{domain}",
                 "role": person.role,
             },

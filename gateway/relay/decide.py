@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from gateway.config import Settings
 from gateway.moderation.chain import Decision, evaluate
 from gateway.moderation.facts import facts_from_message
 from gateway.moderation.rules import RuleSet
-from gateway.relay.forward import PairPeople
+from gateway.relay.forward import PairPeople, privacy_for
 from gateway.relay.processor import Moderate
 from gateway.store.models import Message
 
 
-def make_moderator(rules: RuleSet) -> Moderate:
+def make_moderator(rules: RuleSet, settings: Settings | None = None) -> Moderate:
     if not rules.rules:
         # No rule can hit: skip parsing the message into facts (a few ms per message).
         return lambda _message, _people, _first: Decision(verdict="pass", hits=())
@@ -23,6 +24,7 @@ def make_moderator(rules: RuleSet) -> Moderate:
             recipient_is_minor=people.recipient.minor,
             first_message=first_message,
             pair_aliases=(people.sender_alias, people.recipient_alias),
+            privacy=privacy_for(settings or Settings(), people),
         )
         return evaluate(rules, facts)
 

@@ -13,9 +13,10 @@ from sqlmodel import Session, col, select
 from gateway.clock import as_utc
 from gateway.config import Settings
 from gateway.mail.parse import header_message_ids, parse
-from gateway.mail.rewrite import Party, RewriteContext, anonymize
+from gateway.mail.privacy import Person, Privacy
+from gateway.mail.rewrite import Party, RewriteContext, anonymize_report
 from gateway.mail.threading import new_message_id, reference_ids
-from gateway.notices import bounce_address
+from gateway.notices import bounce_address, queue_program_mail
 from gateway.reminders.unsubscribe import own_unsubscribe_links
 from gateway.store.lifecycle import enqueue
 from gateway.store.models import Alias, Message, MessageIdMap, Outbox, Pair, Participant
@@ -28,6 +29,20 @@ class PairPeople:
     recipient: Participant
     sender_alias: str
     recipient_alias: str
+
+
+def party(settings: Settings, person: Participant, alias: str) -> Party:
+    """A participant as the rewrite sees them: shown under the name the program uses."""
+    return Party(person.email, settings.privacy.shown_name(person.display_name, person.role),
+                 alias, real_name=person.display_name)
+
+
+def privacy_for(settings: Settings, people: PairPeople) -> Privacy:
+    """What the rewrite will replace, for the rules to read the message as it will be shown."""
+    return Privacy([Person(p.address, p.alias, p.real_name, p.display_name) for p in (
+        party(settings, people.sender, people.sender_alias),
+        party(settings, people.recipient, people.recipient_alias))],
+        settings.privacy.personal_domains)
 
 
 def load_people(session: Session, settings: Settings, message: Message) -> PairPeople:
@@ -108,16 +123,20 @@ def queue_forward(
     )
     gateway_id = new_message_id(settings.gateway.domain)
     context = RewriteContext(
-        sender=Party(people.sender.email, people.sender.display_name, people.sender_alias),
-        recipient=Party(people.recipient.email, people.recipient.display_name, people.recipient_alias),
+        sender=party(settings, people.sender, people.sender_alias),
+        recipient=party(settings, people.recipient, people.recipient_alias),
         program_name=settings.gateway.program_name,
         new_message_id=gateway_id,
         in_reply_to=tuple(replied_to[:1] or translated[-1:]),
         references=tuple(translated),
         fallback_date=format_datetime(as_utc(message.received_at)),
         private_text=(own_unsubscribe_links(settings),),
+        private_domains=tuple(settings.privacy.personal_domains),
     )
-    data = anonymize(source, context)
+    rewritten = anonymize_report(source, context)
+    data = rewritten.data
+    if rewritten.withheld:
+        _tell_sender_withheld(session, settings, message, people, rewritten.withheld, now)
     session.add(MessageIdMap(pair_id=people.pair.id, sender_id=people.sender.id or 0,
                              original_id=message.original_message_id or gateway_id,
                              gateway_id=gateway_id))
@@ -129,6 +148,22 @@ def queue_forward(
         recipient=people.recipient.email, data=data, now=now, message_id=message.id,
         pair_id=people.pair.id, recipient_participant_id=people.recipient.id, actor=actor,
         audit_later=audit_later,
+    )
+
+
+def _tell_sender_withheld(session: Session, settings: Settings, message: Message,
+                          people: PairPeople, withheld: tuple[str, ...], now: datetime) -> None:
+    """The sender learns which parts did not travel and why (the recipient sees one line)."""
+    sender = people.sender
+    queue_program_mail(
+        session, settings, kind="notice", to_address=sender.email, to_name=sender.display_name,
+        template="part_withheld", lang=sender.lang,
+        context={"recipient_name": settings.privacy.shown_name(sender.display_name, sender.role),
+                 "partner_name": settings.privacy.shown_name(people.recipient.display_name,
+                                                             people.recipient.role),
+                 "subject": message.subject or "", "parts": list(withheld)},
+        now=now, pair_id=people.pair.id, recipient_participant_id=sender.id,
+        auto_submitted="auto-replied",
     )
 
 

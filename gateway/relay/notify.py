@@ -12,11 +12,15 @@ from gateway.config import Settings
 from gateway.moderation.chain import Hit
 from gateway.notices import queue_program_mail
 from gateway.relay.forward import PairPeople, load_people
-from gateway.store.models import Message, Outbox
+from gateway.store.models import Message, Outbox, Participant
 
 
 def _already_queued(session: Session, key: str) -> bool:
     return session.exec(select(Outbox.id).where(Outbox.dedup_key == key)).first() is not None
+
+
+def _shown(settings: Settings, person: Participant) -> str:
+    return settings.privacy.shown_name(person.display_name, person.role)
 
 
 def sender_reasons(hits: Sequence[Hit], lang: str, actions: Sequence[str]) -> list[str]:
@@ -38,7 +42,8 @@ def notify_rejection(session: Session, settings: Settings, message: Message, peo
     queue_program_mail(
         session, settings, kind="notice", to_address=sender.email, to_name=sender.display_name,
         template="message_rejected", lang=sender.lang,
-        context={"recipient_name": sender.display_name, "partner_name": people.recipient.display_name,
+        context={"recipient_name": sender.display_name,
+                 "partner_name": _shown(settings, people.recipient),
                  "subject": message.subject or "", "reasons": reasons},
         now=now, pair_id=people.pair.id, recipient_participant_id=sender.id,
         auto_submitted="auto-replied",
@@ -56,7 +61,7 @@ def notify_hold(session: Session, settings: Settings, message: Message, people: 
             session, settings, kind="notice", to_address=sender.email, to_name=sender.display_name,
             template="message_held", lang=sender.lang,
             context={"recipient_name": sender.display_name,
-                     "partner_name": people.recipient.display_name,
+                     "partner_name": _shown(settings, people.recipient),
                      "subject": message.subject or ""},
             now=now, pair_id=people.pair.id, recipient_participant_id=sender.id,
             auto_submitted="auto-replied", dedup_key=key,
@@ -69,7 +74,8 @@ def notify_delivery_failure(session: Session, settings: Settings, message: Messa
     queue_program_mail(
         session, settings, kind="notice", to_address=sender.email, to_name=sender.display_name,
         template="delivery_failed", lang=sender.lang,
-        context={"recipient_name": sender.display_name, "partner_name": people.recipient.display_name,
+        context={"recipient_name": sender.display_name,
+                 "partner_name": _shown(settings, people.recipient),
                  "subject": message.subject or ""},
         now=now, pair_id=people.pair.id, recipient_participant_id=sender.id,
         auto_submitted="auto-replied", dedup_key=f"delivery-failed:{message.id}",

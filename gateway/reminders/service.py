@@ -185,7 +185,7 @@ def _queue_one(session: Session, settings: Settings, reminder: DueReminder, now:
     queue_program_mail(
         session, settings, kind="reminder", to_address=recipient.email,
         to_name=recipient.display_name, template=reminder.template, lang=recipient.lang,
-        context={"recipient_name": recipient.display_name, "partner_name": partner.display_name,
+        context={"recipient_name": recipient.display_name, "partner_name": settings.privacy.shown_name(partner.display_name, partner.role),
                  "partner_alias": aliases[partner.id], "days": days,
                  "unsubscribe_url": headers["url"]},
         now=now, pair_id=pair.id, recipient_participant_id=recipient.id,

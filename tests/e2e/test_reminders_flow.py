@@ -109,8 +109,9 @@ async def test_silent_conversation_nudges_the_awaited_person_in_their_language(
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     html = mail.get_body(("html",)).get_content()  # type: ignore[union-attr]
     expected = "t'a écrit il y a 3 jours" if lang == "fr" else "wrote to you 3 days ago"
-    assert expected in text and "Marie-Ève Tremblay 1" in text
-    assert "Marie-Ève Tremblay 1" in str(mail["Subject"])
+    # The partner is named by first name only ([privacy] name_shown = "first"): no surname.
+    assert expected in text and "Marie-Ève" in text and "Tremblay" not in text
+    assert "Marie-Ève" in str(mail["Subject"]) and "Tremblay" not in str(mail["Subject"])
     assert ("attend ta réponse" if lang == "fr" else "is waiting for your answer") in str(mail["Subject"])
     assert "<" in html and "Marie-" in html
     assert "mentor.1@example.com" not in recorded.data.decode(errors="replace").lower()
