@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import quopri
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
@@ -88,6 +89,10 @@ class _Reader:
             return
         ctype = part.get_content_type()
         payload = part.get_payload()
+        encoded = parts.encoded_message(part)
+        if encoded is not None:
+            self._nested(encoded, depth, path, f"{where} ({ctype})")
+            return
         if isinstance(payload, list):
             self._children(part, payload, depth, path, ctype)
             return
@@ -118,7 +123,7 @@ class _Reader:
         data = parts.payload_bytes(part)
         label = f"{where} ({ctype}{', ' + repr(names[0]) if names else ''})"
         if parts.is_attachment(part, ctype, names):
-            self.attachments += [Attachment(name, kind, len(data), data)
+            self.attachments += [Attachment(visible(name), kind, len(data), data)
                                  for name in names or [""] for kind in types]
         why = parts.opaque_reason(types, names, data)
         if why:
@@ -133,8 +138,7 @@ class _Reader:
         if parts.is_archive_part(data, names, types):
             self._archive(data, names, label, where, office=parts.is_office(names, types))
             return
-        if ctype.startswith("text/") or ctype in parts.TEXT_TYPES or (
-                looks_like_text(data) and not parts.is_binary_type(ctype)):
+        if parts.reads_as_text(ctype, data, names, types):
             if len(data) > MAX_TEXT_BYTES:
                 self.hold(label, "a text part larger than the reading limit")
                 return
@@ -177,6 +181,9 @@ class _Reader:
             return
         if parts.is_folded_type(ctype, names, text):
             text = unfold(text)
+            if "QUOTED-PRINTABLE" in text.upper():  # vCard 2.1 values a viewer decodes
+                self.add(where, "body", quopri.decodestring(text.encode("utf-8", "replace"))
+                         .decode("utf-8", "replace"))
         self.add(where, "body", text)
         decoded = percent_decoded(text)
         if decoded:
@@ -236,7 +243,9 @@ def private_left(reading: Reading, privacy: Privacy) -> list[Unreadable]:
         if attachment.member or id(attachment.payload) in seen_payloads:
             continue
         seen_payloads.add(id(attachment.payload))
-        if not looks_like_text(attachment.payload) and privacy.in_bytes(attachment.payload):
+        if not parts.reads_as_text(attachment.content_type, attachment.payload,
+                                   [attachment.filename], [attachment.content_type]) \
+                and privacy.in_bytes(attachment.payload):
             found.append(Unreadable(f"file {attachment.filename or '(no name)'!r}",
                                     "a participant's address inside a file that cannot be "
                                     "edited", "private"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
+import quopri
 from collections.abc import Callable
 from email.generator import BytesGenerator
 from email.message import Message
@@ -25,7 +26,7 @@ from gateway.mail.bodies import (
 from gateway.mail.canonical import private_left, read_part
 from gateway.mail.html_view import view
 from gateway.mail.privacy import Privacy
-from gateway.mail.visible import decode_text, looks_like_text, unfold, uu_spans, visible
+from gateway.mail.visible import decode_text, unfold, uu_spans, visible
 
 WITHHELD_TEXT = ("[Une pièce de ce message a été retirée par le programme. / "
                  "A part of this message was withheld by the program.]\n")
@@ -33,6 +34,18 @@ MAX_NESTED = 8
 
 # Rewrites a whole nested message (headers and parts) in place; returns how many replacements.
 RewriteMessage = Callable[[Message, int], int]
+
+
+def unwrap_encoded_messages(msg: Message) -> None:
+    """A base64/quoted-printable message/* part becomes a leaf holding its encoded text, so that
+    it is decoded, rewritten and encoded again like an attached .eml file."""
+    for part in [p for p in msg.walk() if p.get_content_maintype() == "message"]:
+        if parts.encoded_message(part) is None:
+            continue
+        inner = part.get_payload()[0]
+        body = inner.get_payload()
+        part.set_payload(body if not list(inner.keys()) and isinstance(body, str)
+                         else inner.as_string())
 
 
 def withhold(part: Message) -> None:
@@ -45,11 +58,8 @@ def withhold(part: Message) -> None:
 
 
 def _is_text_like(part: Message, data: bytes) -> bool:
-    ctype = part.get_content_type()
-    if ctype.startswith("text/") or ctype in parts.TEXT_TYPES:
-        return True
-    return looks_like_text(data) and not parts.is_binary_type(ctype) and not \
-        parts.is_archive_part(data, parts.file_names(part), parts.content_types(part))
+    return parts.reads_as_text(part.get_content_type(), data, parts.file_names(part),
+                               parts.content_types(part))
 
 
 def _replace_text(part: Message, text: str) -> None:
@@ -72,6 +82,8 @@ def _fallback(part: Message, privacy: Privacy) -> bool:
         text = text[:start] + WITHHELD_TEXT + text[end:]
     if parts.is_folded_type(part.get_content_type(), names, text):
         text = unfold(text)
+        if "QUOTED-PRINTABLE" in text.upper():
+            text = quopri.decodestring(text.encode("utf-8")).decode("utf-8", "replace")
     _replace_text(part, privacy.subn(visible(text))[0])
     return True
 

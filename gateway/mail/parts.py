@@ -9,7 +9,7 @@ from email.message import Message
 
 from gateway.mail.archives import is_archive
 from gateway.mail.scrub import decode_raw_header
-from gateway.mail.visible import percent_decoded
+from gateway.mail.visible import looks_like_text, percent_decoded
 
 TEXT_MESSAGES = frozenset({"message/delivery-status", "message/disposition-notification",
                            "message/feedback-report", "message/global-delivery-status",
@@ -169,6 +169,33 @@ def sniff_message(data: bytes, names: tuple[str, ...] | list[str]) -> bool:
 
 def is_archive_part(data: bytes, names: list[str], types: list[str]) -> bool:
     return any(is_archive(data, name, kind) for name in names or [""] for kind in types)
+
+
+def encoded_message(part: Message) -> bytes | None:
+    """The bytes of a message/* part sent in base64 or quoted-printable (which RFC 2046 forbids,
+    so parsers read the encoded text as a header-less message, but clients decode it)."""
+    cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
+    payload = part.get_payload()
+    if cte not in ("base64", "quoted-printable") or not isinstance(payload, list) or not payload:
+        return None
+    inner = payload[0]
+    if not isinstance(inner, Message):
+        return None
+    body = inner.get_payload()
+    text = body if not list(inner.keys()) and isinstance(body, str) else inner.as_string()
+    holder = Message()
+    holder["Content-Transfer-Encoding"] = cte
+    holder.set_payload(text)
+    data = holder.get_payload(decode=True)
+    return data if isinstance(data, bytes) else None
+
+
+def reads_as_text(ctype: str, data: bytes, names: list[str], types: list[str]) -> bool:
+    """Whether a client opens the part as text (so the gateway reads and scrubs it as text)."""
+    if ctype.startswith("text/") or ctype in TEXT_TYPES:
+        return True
+    return looks_like_text(data) and not is_binary_type(ctype) and not is_archive_part(
+        data, names, types)
 
 
 def is_binary_type(ctype: str) -> bool:

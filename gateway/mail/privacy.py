@@ -109,7 +109,8 @@ class Privacy:
             self._replacements.append(DOMAIN_MARK)
             self._common.append(False)
         for term, shown, common in self._name_terms():
-            alternatives.append(r"(?<!\w)" + _name_regex(term) + r"(?!\w)")
+            # A name ends where letters end: "CV_Levesque_2026" holds it, "Levesques" does not.
+            alternatives.append(r"(?<![^\W\d_])" + _name_regex(term) + r"(?![^\W\d_])")
             self._replacements.append(shown)
             self._common.append(common)
         self._keys = self._gate_keys()

@@ -17,7 +17,7 @@ from typing import Any
 
 from gateway.mail.bodies import MAX_LINE, Substitute, rewrite_text_leaf
 from gateway.mail.contentid import ContentIds
-from gateway.mail.leaves import make_safe
+from gateway.mail.leaves import make_safe, unwrap_encoded_messages
 from gateway.mail.parse import normalize_line_endings
 from gateway.mail.privacy import Person, Privacy
 from gateway.mail.scrub import AddressScrubber, decode_raw_header
@@ -284,6 +284,7 @@ def _text_substitute(ctx: RewriteContext, privacy: Privacy, ids: ContentIds) -> 
 def _rewrite_parts(msg: Message, ctx: RewriteContext, privacy: Privacy, withheld: list[str],
                    depth: int) -> int:
     """Every part under `msg` made safe; nested messages (parsed or carried as bytes) too."""
+    unwrap_encoded_messages(msg)
     ids = ContentIds(msg, ctx.sender.alias.rpartition("@")[2] or "gateway.invalid")
     substitute = _text_substitute(ctx, privacy, ids)
 
