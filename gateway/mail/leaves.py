@@ -42,7 +42,8 @@ def unwrap_encoded_messages(msg: Message) -> None:
     for part in [p for p in msg.walk() if p.get_content_maintype() == "message"]:
         if parts.encoded_message(part) is None:
             continue
-        inner = part.get_payload()[0]
+        inner = part.get_payload(0)
+        assert isinstance(inner, Message)  # encoded_message checked it
         body = inner.get_payload()
         part.set_payload(body if not list(inner.keys()) and isinstance(body, str)
                          else inner.as_string())

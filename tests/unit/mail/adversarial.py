@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import email
 import email.header
 import email.policy
@@ -226,10 +227,8 @@ def _part_views(part: Message, depth: int, skip: tuple[str, ...] = ()) -> list[s
             continue
         raw = str(value).encode("utf-8", "surrogateescape")
         views.append(_decode(raw, None))  # 8-bit header bytes as a client guesses them
-        try:
+        with contextlib.suppress(Exception):  # undecodable encoded-words are shown as written
             views.append(str(email.header.make_header(email.header.decode_header(str(value)))))
-        except Exception:  # noqa: BLE001 - undecodable encoded-words are shown as written
-            pass
     for attribute in ("preamble", "epilogue"):
         if getattr(part, attribute, None):
             views.append(str(getattr(part, attribute)))
@@ -263,10 +262,8 @@ def _part_views(part: Message, depth: int, skip: tuple[str, ...] = ()) -> list[s
     for block in _UU.findall(text):
         out = b""
         for line in block.strip().splitlines():
-            try:
+            with contextlib.suppress(binascii.Error):
                 out += binascii.a2b_uu(line)
-            except binascii.Error:
-                pass
         views.append(out.decode("utf-8", "replace"))
     if data[:2] == b"PK" or data[:2] == b"\x1f\x8b":
         views += _archive_views(data)
