@@ -151,3 +151,30 @@ def _nested_bytes(part: Message, data: bytes, nested: RewriteMessage, depth: int
         else:
             set_encoded_payload(part, new, as_base64=transfer_encoding(part) == "base64")
     return count
+
+
+def withhold_unreadable(raw: bytes, max_depth: int = MAX_NESTED) -> bytes:
+    """The message with every part that cannot be read (or sits past the nesting limit)
+    replaced by the bilingual line: what a moderator's redacted approval sends on."""
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    unwrap_encoded_messages(msg)
+    changed = _withhold_under(msg, 0, max_depth)
+    if not changed:
+        return raw
+    out = BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=email.policy.compat32.clone(
+        linesep="\r\n")).flatten(msg)
+    return out.getvalue()
+
+
+def _withhold_under(part: Message, depth: int, max_depth: int) -> int:
+    payload = part.get_payload()
+    if isinstance(payload, list) and depth < max_depth:
+        if part.get_content_type() == "multipart/encrypted":
+            part.set_type("multipart/mixed")
+        return sum(_withhold_under(child, depth + 1, max_depth) for child in payload
+                   if isinstance(child, Message))
+    if isinstance(payload, list) or read_part(part).unreadable:
+        withhold(part)
+        return 1
+    return 0

@@ -17,6 +17,7 @@ from gateway.clock import as_utc
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.mail.bodies import rewrite_text_leaf
+from gateway.mail.leaves import withhold_unreadable
 from gateway.mail.parse import parse
 from gateway.mail.rewrite import replace_in_text_parts
 from gateway.mail.text import html_to_text
@@ -173,6 +174,7 @@ def _redact_html(html: str, pattern: re.Pattern[str]) -> tuple[str, int]:
 
 def redact(raw: bytes, evidence: list[str]) -> bytes:
     """Replace every evidence span in the text parts (HTML as rendered, too) by the placeholder."""
+    raw = withhold_unreadable(raw)  # parts no one could check go no further
     pattern = _evidence_pattern(evidence)
     if pattern is None:
         return raw

@@ -8,13 +8,22 @@ from pathlib import Path
 
 import pytest
 
+from gateway.mail.canonical import read_bytes
 from gateway.mail.privacy import Person, Privacy
 from gateway.mail.rewrite import Party, RewriteContext, anonymize
 from gateway.moderation.chain import Decision, evaluate
 from gateway.moderation.facts import facts_from_message
 from gateway.moderation.held import redact
 from gateway.moderation.rules import RuleSet, load_rules
-from tests.unit.mail.adversarial import PERSONAL_DOMAIN, SENDER, attempt, leaks, load, names
+from tests.unit.mail.adversarial import (
+    PERSONAL_DOMAIN,
+    SENDER,
+    attempt,
+    client_view,
+    leaks,
+    load,
+    names,
+)
 
 RULES = Path(__file__).resolve().parents[3] / "relay_rules"
 MENTOR = Party(SENDER["sender"], SENDER["first"], SENDER["sender_alias"], real_name=SENDER["full"])
@@ -61,6 +70,9 @@ def test_nothing_private_reaches_the_recipient(shipped: RuleSet, name: str) -> N
         raw = redact(raw, [h.evidence for h in decision.hits])  # approve --redact
     out = anonymize(raw, CTX)
     assert leaks(out) == [], what
+    if any(h.rule == "unreadable_part" for h in decision.hits):  # removed, one line says so
+        assert read_bytes(out).unreadable == ()
+        assert "withheld by the program" in "\n".join(client_view(out))
 
 
 @pytest.mark.parametrize("name", names())
