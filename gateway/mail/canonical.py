@@ -103,7 +103,7 @@ class _Reader:
         for attribute in ("preamble", "epilogue"):
             extra = getattr(part, attribute, None)
             if isinstance(extra, str):
-                self.add(f"part {path or '1'} {attribute}", "body", extra)
+                self.add(f"part {path or '1'} {attribute}", "hidden", extra)
         if ctype == "multipart/encrypted":
             self.hold(f"part {path or '1'}", "an encrypted message (PGP or S/MIME)")
         base = f"{path}." if path else ""
@@ -134,6 +134,9 @@ class _Reader:
             return
         if not ctype.startswith("text/") and parts.sniff_message(data, names):
             self._nested(data, depth, path, label)
+            return
+        if ctype.startswith("multipart/"):  # a broken multipart: clients show little of it
+            self.add(where, "hidden", decode_text(data, part.get_content_charset()))
             return
         if parts.is_archive_part(data, names, types):
             self._archive(data, names, label, where, office=parts.is_office(names, types))

@@ -77,7 +77,9 @@ def _body_text(reading: Reading, scrub: Callable[[str], str]) -> str:
     kept: list[str] = []
     squeezed = ""
     for seen in reading.texts:
-        if seen.kind == "subject":
+        # Forwarded headers, preambles: scrubbed like the rest, but not judged (a client hardly
+        # shows a preamble; forwarded headers name third parties as a matter of course).
+        if seen.kind in ("subject", "header", "hidden"):
             continue
         text = scrub(seen.text)
         flat = _squeezed(text)
