@@ -9,6 +9,7 @@ from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
+from gateway.mail.privacy import Person, Privacy
 from gateway.moderation.chain import evaluate
 from gateway.moderation.facts import facts_from_message
 from gateway.moderation.rules import RuleSet, load_rules
@@ -39,7 +40,7 @@ def synthetic(size: int) -> bytes:
 def corpus() -> dict[str, list[bytes]]:
     sets: dict[str, list[bytes]] = {}
     for folder in CORPORA:
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "LICENSE") \
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".eml", ".txt")) \
             if folder.is_dir() else []
         if files:
             sets[folder.name] = [p.read_bytes() for p in files]
@@ -69,10 +70,20 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
+# The participants as the relay sees them: the rules read the message with their real addresses,
+# personal domain and names replaced as the rewrite will (the canonical reading, scrubbed).
+PRIVACY = Privacy([Person("marie.tremblay@famille-tremblay.ca", "mentor-7k2p@relay.example.org",
+                          "Marie-Ève Tremblay", "Marie-Ève"),
+                   Person("lea.g@eleves.example.net", "mentee-q9x4@relay.example.org",
+                          "Léa Gagnon", "Léa")], ["famille-tremblay.ca"])
+
+
 def moderate(rules: RuleSet) -> Callable[[bytes], object]:
     def run(raw: bytes) -> object:
         facts = facts_from_message(raw, direction="mentor_to_mentee", recipient_is_minor=True,
-                                   pair_aliases=("mentor-7k2p@relay.example.org",))
+                                   pair_aliases=("mentor-7k2p@relay.example.org",
+                                                 "mentee-q9x4@relay.example.org"),
+                                   privacy=PRIVACY)
         return evaluate(rules, facts)
     return run
 

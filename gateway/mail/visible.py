@@ -20,13 +20,19 @@ _UU_BEGIN = re.compile(r"^begin [0-7]{3,4} (.*)$", re.MULTILINE)
 _DATA_URI = re.compile(r"data:([\w.+-]+/[\w.+-]+)?((?:;[\w.+-]+=[\w.+-]+)*)(;base64)?,([^\s\"'<>)]*)",
                        re.IGNORECASE)
 MAX_UU_BYTES = 5 * 1024 * 1024
+_ASCII_BYTES = bytes(range(128))
 
 
 def visible(text: str) -> str:
     """What is drawn: format characters removed, then compatibility forms folded (NFKC)."""
     if text.isascii():
         return text
-    return unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+    # The distinct non-ASCII characters, found at C speed: a regex scan of 50 KB costs ~1 ms.
+    others = set(text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+                 .decode("utf-8", "surrogatepass"))
+    if any(_INVISIBLE.match(char) for char in others):
+        text = _INVISIBLE.sub("", text)
+    return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
 def unfold(text: str) -> str:

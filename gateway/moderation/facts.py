@@ -73,14 +73,15 @@ def _squeezed(text: str) -> str:
 
 def _body_text(reading: Reading, scrub: Callable[[str], str]) -> str:
     """Every text the client shows but the subject, each once: an HTML copy that shows nothing
-    the text part does not is left out (its hits would be counted twice)."""
+    the text part does not is left out (its hits would be counted twice). Forwarded headers and
+    preambles are scrubbed like the rest but not judged (a client hardly shows a preamble, and
+    forwarded headers name third parties as a matter of course)."""
+    shown = [seen for seen in reading.texts if seen.kind not in ("subject", "header", "hidden")]
+    if len(shown) == 1:  # the common single text part: nothing to compare
+        return scrub(shown[0].text)
     kept: list[str] = []
     squeezed = ""
-    for seen in reading.texts:
-        # Forwarded headers, preambles: scrubbed like the rest, but not judged (a client hardly
-        # shows a preamble; forwarded headers name third parties as a matter of course).
-        if seen.kind in ("subject", "header", "hidden"):
-            continue
+    for seen in shown:
         text = scrub(seen.text)
         flat = _squeezed(text)
         if flat and flat in squeezed:

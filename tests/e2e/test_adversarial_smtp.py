@@ -7,8 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.program import service
-from tests.e2e.moderation_helpers import MakeGateway, approve, make_gateway_fixture  # noqa: F401
-from tests.e2e.moderation_helpers import messages, received_by
+from tests.e2e.moderation_helpers import (  # noqa: F401
+    MakeGateway,
+    approve,
+    make_gateway_fixture,
+    messages,
+    received_by,
+)
 from tests.unit.mail.adversarial import PERSONAL_DOMAIN, SENDER, leaks, load, names
 
 # One or two per family: folded text, HTML encodings, look-alikes, containers, opaque parts,
