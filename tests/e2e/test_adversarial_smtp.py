@@ -40,6 +40,7 @@ async def test_crafted_messages_over_smtp(make_gateway: MakeGateway, smarthost: 
     pair = await h.db.write(create)
     await h.pump()
     outcomes: dict[str, str] = {}
+    notices: dict[str, list[str]] = {}
     files = {name.split("_", 1)[1].removesuffix(".eml"): name for name in names()}
     for name in SUBSET:
         smarthost.clear()
@@ -59,6 +60,10 @@ async def test_crafted_messages_over_smtp(make_gateway: MakeGateway, smarthost: 
             continue
         assert len(delivered) == 1, (name, stored)
         assert leaks(delivered[0].as_bytes()) == [], name
+        notices[name] = [str(m["Subject"]) for m in received_by(smarthost, SENDER["sender"])]
     assert outcomes["tnef"] == "held" and outcomes["zip_with_address"] == "held"
     assert outcomes["exe_zip_nested"] == "rejected"
     assert outcomes["quote_attribution_fr"] not in ("held", "rejected")  # scrubbed only
+    # A file named after the address cannot be fixed in place: withheld, and the sender is told.
+    assert "Une partie de ton message n’a pas été transmise" in notices[
+        "rfc2231_filename_continuation"]
