@@ -88,7 +88,9 @@ def name_parts(real_name: str) -> tuple[str, list[str]]:
     if len(words) < 2:
         return "", []
     full = " ".join(words)
-    surnames = [" ".join(words[1:])]
+    rest = " ".join(words[1:])
+    # An initial ("Marie T.") is too short to be told from ordinary text: only the full name.
+    surnames = [rest] if sum(c.isalpha() for c in rest) >= 2 else []
     for word in words[1:]:
         for piece in re.split(r"[-\u2010\u2011]", word):
             if len(piece) >= 3 and _fold(piece) not in _PARTICLES and piece not in surnames:

@@ -144,17 +144,20 @@ def _addresses(decoded: str, privacy: Privacy) -> str:
 
 def _scrubbed_header(name: str, raw: str, privacy: Privacy) -> str | Header | None:
     """The raw value with real addresses and names replaced, or None when it held none."""
-    scrubbed, count = privacy.subn(raw)
-    if "=?" in scrubbed or not scrubbed.isascii():
-        decoded = _decoded(scrubbed)
-        shown, decoded_count = privacy.subn(decoded)
+    if "=?" in raw or not raw.isascii():
+        # Encoded-words or raw 8-bit bytes: judged and rebuilt from the decoded text.
+        decoded = _decoded(raw)
+        shown, count = privacy.subn(decoded)
         if privacy.found(visible(shown)):
-            shown, decoded_count = privacy.subn(visible(shown))
-        if decoded_count or (count and "=?" in scrubbed):
-            if name.lower() in _ADDRESS_HEADERS:
-                return _encoded(name, _addresses(_CONTROL.sub(" ", decoded), privacy))
-            return _encoded(name, _CONTROL.sub(" ", shown).strip())
-    elif count == 0 and privacy.found(visible(raw)):
+            shown, more = privacy.subn(visible(shown))
+            count += more
+        if not count:
+            return None
+        if name.lower() in _ADDRESS_HEADERS:
+            return _encoded(name, _addresses(_CONTROL.sub(" ", decoded), privacy))
+        return _encoded(name, _CONTROL.sub(" ", shown).strip())
+    scrubbed, count = privacy.subn(raw)
+    if count == 0 and privacy.found(visible(raw)):
         return _encoded(name, _CONTROL.sub(" ", privacy.subn(visible(raw))[0]).strip())
     if "%" in scrubbed or count:
         return scrubbed if count else None

@@ -172,8 +172,9 @@ def test_anonymize_of_a_5kb_message_is_fast() -> None:
     assert 4500 < len(raw) < 6500
     runs = []
     for _ in range(5):
-        start = time.perf_counter()
+        # CPU time of this thread: on a shared machine wall time mostly measures the wait for a core
+        start = time.thread_time()
         for _ in range(100):
             anonymize(raw, CTX)
-        runs.append((time.perf_counter() - start) / 100)
-    assert min(runs) < 0.005  # generous for shared CI machines; ~1 ms measured locally
+        runs.append((time.thread_time() - start) / 100)
+    assert min(runs) < 0.005  # generous for shared CI machines; ~1.3 ms CPU measured here
