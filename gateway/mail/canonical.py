@@ -20,6 +20,7 @@ from gateway.mail.visible import (
     decode_text,
     looks_like_text,
     percent_decoded,
+    unflow,
     unfold,
     uudecoded,
     visible,
@@ -123,8 +124,12 @@ class _Reader:
         data = parts.payload_bytes(part)
         label = f"{where} ({ctype}{', ' + repr(names[0]) if names else ''})"
         if parts.is_attachment(part, ctype, names):
-            self.attachments += [Attachment(visible(name), kind, len(data), data)
-                                 for name in names or [""] for kind in types]
+            # A file is judged by its name as drawn and as stored (a bidi override can draw
+            # "photo<RLO>gpj.exe" as "photoexe.jpg": it is still an .exe).
+            shown = list(dict.fromkeys(v for name in names or [""]
+                                       for v in (visible(name), visible(name, reorder=False))))
+            self.attachments += [Attachment(name, kind, len(data), data)
+                                 for name in shown or [""] for kind in types]
         why = parts.opaque_reason(types, names, data)
         if why:
             self.hold(label, why)
@@ -145,7 +150,11 @@ class _Reader:
             if len(data) > MAX_TEXT_BYTES:
                 self.hold(label, "a text part larger than the reading limit")
                 return
-            self._text(decode_text(data, part.get_content_charset()), ctype, names, where,
+            text = decode_text(data, part.get_content_charset())
+            flowed = parts.flowed(part)
+            if flowed is not None:
+                text = unflow(text, delsp=flowed)
+            self._text(text, ctype, names, where,
                        top=not parts.is_attachment(part, ctype, names))
 
     def _nested(self, data: bytes, depth: int, path: str, label: str) -> None:

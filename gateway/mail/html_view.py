@@ -35,9 +35,24 @@ _HAS_ATTRIBUTE = re.compile(r"<[a-zA-Z][^>]*?\s(?:href|src|alt|title|action|back
                             r"cite|data|value|placeholder|srcset)\s*=", re.IGNORECASE)
 
 
+# CSS can draw text too (`a::after { content: "…" }`, supported by some clients).
+_CSS_CONTENT = re.compile(r"""content\s*:\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?")
+
+
+def _css_texts(html: str) -> list[str]:
+    if "content" not in html.lower():
+        return []
+    return [_CSS_ESCAPE.sub(lambda m: chr(min(int(m.group(1), 16), 0x10FFFF)), a or b)
+            for a, b in _CSS_CONTENT.findall(html)]
+
+
 def view(html: str) -> HtmlView:
     """Entities decoded (also without their ';'), comments and tags gone, shown attributes kept."""
     text = html_to_text(html)
+    css = _css_texts(html)
+    if css:
+        text = text + "\n" + "\n".join(css)
     if not _HAS_ATTRIBUTE.search(html):
         return HtmlView(text, ())
     parser = _Attributes()

@@ -26,7 +26,7 @@ from gateway.mail.bodies import (
 from gateway.mail.canonical import private_left, read_part
 from gateway.mail.html_view import view
 from gateway.mail.privacy import Privacy
-from gateway.mail.visible import decode_text, unfold, uu_spans, visible
+from gateway.mail.visible import decode_text, unflow, unfold, uu_spans, visible
 
 WITHHELD_TEXT = ("[Une pièce de ce message a été retirée par le programme. / "
                  "A part of this message was withheld by the program.]\n")
@@ -79,6 +79,10 @@ def _fallback(part: Message, privacy: Privacy) -> bool:
         shown = privacy.subn(visible(view(text).text))[0]
         _replace_text(part, f'<div style="white-space: pre-wrap">{escape(shown)}</div>\n')
         return True
+    flowed = parts.flowed(part)
+    if flowed is not None:
+        text = unflow(text, delsp=flowed)
+        part.del_param("format")
     for start, end in reversed(uu_spans(text)):
         text = text[:start] + WITHHELD_TEXT + text[end:]
     if parts.is_folded_type(part.get_content_type(), names, text):

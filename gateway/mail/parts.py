@@ -219,3 +219,12 @@ def is_office(names: list[str], types: list[str]) -> bool:
     if any(name.lower().endswith(_OFFICE) for name in names):
         return True
     return any("openxmlformats" in t or "opendocument" in t or "ms-" in t for t in types)
+
+
+def flowed(part: Message) -> bool | None:
+    """None for ordinary text; for format=flowed, whether DelSp=yes (RFC 3676)."""
+    if part.get_content_type() != "text/plain":
+        return None
+    if str(part.get_param("format", "") or "").lower() != "flowed":
+        return None
+    return str(part.get_param("delsp", "") or "").lower() == "yes"

@@ -306,6 +306,25 @@ case("latin1_plain", "ISO-8859-1 text with the surname", plain("{{latin1:Signé 
 case("broken_charset", "a charset name that does not exist, UTF-8 bytes",
      plain("Signé {{full}}", charset="x-unknown-charset"))
 
+# --- more ideas -----------------------------------------------------------------------------
+case("flowed_delsp", "format=flowed; delsp=yes: a soft line break inside the address",
+     'Content-Type: text/plain; charset="utf-8"; format=flowed; delsp=yes\n\n'
+     "Mon adresse : {{flowsplit:{{sender}}}}\n")
+case("css_content", "CSS ::after content draws the address (with a CSS escape for @)",
+     html('<style>.x::after { content: "{{cssat:{{sender}}}}"; }</style><p class="x">Moi :</p>'))
+case("rtl_override", "right-to-left override: the address written backwards, drawn forwards",
+     plain("Courriel : \u202e{{reverse:{{sender}}}}\u202c"))
+case("utf7_charset", "charset utf-7: +AEA- for @", plain("{{utf7:{{sender}}}}", charset="utf-7"))
+case("content_description", "the address and full name in a part's Content-Description",
+     mixed(plain(TEXT), 'Content-Type: image/png\nContent-Transfer-Encoding: base64\n'
+           "Content-Description: photo de {{full}} ({{sender}})\n\niVBORw0KGgo=\n"))
+case("entity_zero_width", "&#8203; references between the address's characters",
+     html("<p>{{ent_zw:{{sender}}}}</p>"))
+case("address_in_img_src", "personal domain in an image URL (a tracking pixel)",
+     html('<img src="https://photos.{{sender_domain}}/p.png" alt="">'))
+case("multiline_name_html", "full name split over two lines by <br>",
+     html("<p>{{first}}<br>{{surname}}</p>"))
+
 # --- executables ----------------------------------------------------------------------------
 EXE = "TVqQAAMAAAAEAAAA"
 case("exe_duplicate_filename", "duplicate filename parameters: .pdf then .exe",

@@ -113,6 +113,11 @@ DIRECTIVES = {
     "b64": lambda t: _b64(t.encode("utf-8", "surrogateescape")),
     "b64line": lambda t: base64.b64encode(t.encode()).decode(),
     "qp": _qp,
+    "flowsplit": lambda t: t[:len(t) // 2] + " \n" + t[len(t) // 2:],
+    "cssat": lambda t: t.replace("@", "\\40 "),
+    "reverse": lambda t: t[::-1],
+    "utf7": lambda t: t.encode("utf-7").decode("ascii"),
+    "ent_zw": lambda t: "&#8203;".join(t),
     "fold": lambda t: t[:len(t) // 2] + "\n " + t[len(t) // 2:],
     "foldtab": lambda t: t[:len(t) // 2] + "\n\t" + t[len(t) // 2:],
     "qpsoft": lambda t: (lambda q: q[:len(q) // 2] + "=\n" + q[len(q) // 2:])(t.replace("@", "=40")),
@@ -251,6 +256,9 @@ def _part_views(part: Message, depth: int, skip: tuple[str, ...] = ()) -> list[s
     if re.search(rb"^(From|Subject|Received|Return-Path):", data[:2000], re.M) and depth < 15:
         views += client_view(data, depth + 1)
     text = _decode(data, part.get_content_charset()).replace("\r\n", "\n")
+    if str(part.get_param("format", "")).lower() == "flowed":  # RFC 3676 soft breaks
+        delsp = str(part.get_param("delsp", "")).lower() == "yes"
+        text = text.replace(" \n", "" if delsp else " ")
     views.append(text)
     views.append(data.decode("latin-1"))  # binary files as a viewer would show their strings
     views.append(data.decode("utf-16-le", "ignore"))
@@ -289,6 +297,9 @@ def client_view(raw: bytes, depth: int = 0, *, skip: tuple[str, ...] = ("To",)) 
     views: list[str] = []
     for index, part in enumerate(_walk(msg)):
         views += _part_views(part, depth, skip if index == 0 and depth == 0 else ())
+    # Drawn as a client draws it: right-to-left overrides reverse their run, format characters
+    # are not drawn, compatibility forms look like their base letters.
+    views = [re.sub("\u202e([^\u202c\n]*)", lambda m: m.group(1)[::-1], v) for v in views]
     return [unicodedata.normalize("NFKC", "".join(
         c for c in v if unicodedata.category(c) != "Cf")) for v in views]
 
