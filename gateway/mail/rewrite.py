@@ -273,8 +273,8 @@ PRIVATE_TEXT_PLACEHOLDER = "[…]"
 
 def _text_substitute(ctx: RewriteContext, privacy: Privacy, ids: ContentIds) -> Substitute:
     def substitute(text: str) -> tuple[str, int]:
-        text, count = privacy.subn(text)
-        text, found = ids.subn(text)
+        text, count = ids.subn(text)  # first: the old ids may hold a domain privacy replaces
+        text, found = privacy.subn(text)
         count += found
         for pattern in ctx.private_text:
             text, found = pattern.subn(PRIVATE_TEXT_PLACEHOLDER, text)

@@ -65,3 +65,20 @@ def test_the_html_copy_is_judged_as_rendered() -> None:
     raw = _mail("Bonjour", "<p>paul&#64autre<!-- -->.example</p>")
     assert _verdict(raw) == "hold"
     assert any("paul@autre.example" in seen.text for seen in read_bytes(raw).texts)
+
+
+def test_content_ids_are_neutral_and_references_follow() -> None:
+    from gateway.mail.rewrite import Party, RewriteContext, anonymize
+    from tests.unit.mail.adversarial import load, names
+
+    ctx = RewriteContext(sender=Party("marc.andre@castorbleu.qc.ca", "Marc", "m@gw.example"),
+                         recipient=Party("lea@x.example", "Léa", "l@gw.example"),
+                         program_name="P", new_message_id="<n@gw.example>", in_reply_to=(),
+                         references=(), private_domains=("castorbleu.qc.ca",))
+    [name] = [n for n in names() if "content_id_domain" in n]
+    out = read_bytes(anonymize(load(name), ctx))
+    [html] = [seen.text for seen in out.texts if seen.kind == "link" and "cid:" in seen.text]
+    raw = anonymize(load(name), ctx).decode()
+    content_id = raw.split("Content-ID: <", 1)[1].split(">", 1)[0]
+    assert html == f"cid:{content_id}" and content_id.endswith("@gw.example")
+    assert "castorbleu" not in raw
