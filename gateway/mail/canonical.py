@@ -137,7 +137,7 @@ class _Reader:
         if ctype.startswith("message/") and ctype not in parts.TEXT_MESSAGES:
             self._nested(data, depth, path, label)
             return
-        if not ctype.startswith("text/") and parts.sniff_message(data, names):
+        if parts.opens_as_message(ctype, data, names):
             self._nested(data, depth, path, label)
             return
         if ctype.startswith("multipart/"):  # a broken multipart: clients show little of it
@@ -173,8 +173,15 @@ class _Reader:
         for member in listing.names:
             self.add(f"{where} archive member", "name", member)
             self.attachments.append(Attachment(f"{outer}/{member}", "", 0, b"", member=True))
+        for member in listing.names:
+            why = parts.opaque_reason([], [member], b"")
+            if why:
+                self.hold(f"{label}: {member!r}", why)
         for member, content in [] if office else listing.texts:
-            if looks_like_text(content):
+            why = parts.opaque_reason([], [], content)
+            if why:
+                self.hold(f"{label}: {member!r}", why)
+            elif looks_like_text(content):
                 self._text(decode_text(content, None), "text/plain", [member],
                            f"{where} archive member {member!r}", top=False)
         if listing.problem:

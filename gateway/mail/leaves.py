@@ -126,9 +126,9 @@ def _scrub(part: Message, substitute: Substitute, nested: RewriteMessage, depth:
     if depth < MAX_NESTED and (
             (maintype == "message" and ctype not in parts.TEXT_MESSAGES
              and transfer_encoding(part) not in IDENTITY_ENCODINGS)
-            or (maintype != "text" and parts.sniff_message(data, parts.file_names(part)))):
+            or parts.opens_as_message(part.get_content_type(), data, parts.file_names(part))):
         return _nested_bytes(part, data, nested, depth)
-    if maintype == "text" or (maintype == "application" and _is_text_like(part, data)):
+    if maintype == "text" or (maintype in ("application", "image") and _is_text_like(part, data)):
         return rewrite_text_leaf(part, substitute)
     if maintype in ("multipart", "message") or transfer_encoding(part) in IDENTITY_ENCODINGS:
         # A broken multipart or a readable non-text body: its visible text must not leak.

@@ -18,7 +18,7 @@ TEXT_TYPES = frozenset({
     "application/ics", "application/x-ics", "application/vcard", "application/x-vcard",
     "application/calendar", "application/json", "application/xml", "application/xhtml+xml",
     "application/x-sh-text", "application/javascript", "application/rtf", "application/mbox",
-    "application/x-vcalendar", "application/calendar+json",
+    "application/x-vcalendar", "application/calendar+json", "image/svg+xml",
 })
 _BINARY_FAMILIES = ("image/", "audio/", "video/", "font/", "model/")
 _BINARY_TYPES = frozenset({"application/pdf", "application/msword", "application/zip"})
@@ -165,6 +165,14 @@ def sniff_message(data: bytes, names: tuple[str, ...] | list[str]) -> bool:
     if not lines or not all(_HEADER_LINE.match(line) for line in lines):
         return False
     return len(_MESSAGE_HEADERS.findall(block)) >= 2
+
+
+def opens_as_message(ctype: str, data: bytes, names: list[str]) -> bool:
+    """A whole e-mail in a part: labelled so, sniffed, or a text part named like an .eml file
+    (clients open an attached .eml as a message, decoding its parts)."""
+    if ctype.startswith("text/"):
+        return any(n.lower().endswith(".eml") for n in names) and sniff_message(data, ())
+    return sniff_message(data, names)
 
 
 def is_archive_part(data: bytes, names: list[str], types: list[str]) -> bool:

@@ -325,6 +325,17 @@ case("address_in_img_src", "personal domain in an image URL (a tracking pixel)",
 case("multiline_name_html", "full name split over two lines by <br>",
      html("<p>{{first}}<br>{{surname}}</p>"))
 
+case("svg_text", "an SVG image whose <text> draws the full name and address",
+     mixed(plain(TEXT), attach("image/svg+xml", "carte.svg", "{{b64:<svg xmlns='http://www.w3.org/2000/svg'>"
+           "<text x='0' y='15'>{{full}} {{sender}}</text></svg>}}")))
+case("eml_as_text_plain", "an .eml attached as text/plain whose own body is base64",
+     mixed(plain(TEXT), attach("text/plain", "message.eml", "{{b64:From: a@example.org\nSubject: x\n"
+           "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64"
+           "\n\n{{b64:{{sender}}}}\n}}")))
+case("tnef_in_zip", "winmail.dat inside a zip archive",
+     mixed(plain(TEXT), attach("application/zip", "outlook.zip", "{{zipbytes:winmail.dat}}")),
+     expect="hold")
+
 # --- executables ----------------------------------------------------------------------------
 EXE = "TVqQAAMAAAAEAAAA"
 case("exe_duplicate_filename", "duplicate filename parameters: .pdf then .exe",

@@ -113,6 +113,7 @@ DIRECTIVES = {
     "b64": lambda t: _b64(t.encode("utf-8", "surrogateescape")),
     "b64line": lambda t: base64.b64encode(t.encode()).decode(),
     "qp": _qp,
+    "zipbytes": lambda t: _b64(_zip({t: b"\x78\x9f\x3e\x22\x10\x00"})),
     "flowsplit": lambda t: t[:len(t) // 2] + " \n" + t[len(t) // 2:],
     "cssat": lambda t: t.replace("@", "\\40 "),
     "reverse": lambda t: t[::-1],
