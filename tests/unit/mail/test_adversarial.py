@@ -13,8 +13,8 @@ from gateway.mail.privacy import Person, Privacy
 from gateway.mail.rewrite import Party, RewriteContext, anonymize
 from gateway.moderation.chain import Decision, evaluate
 from gateway.moderation.facts import facts_from_message
-from gateway.moderation.held import redact
 from gateway.moderation.rules import RuleSet, load_rules
+from gateway.review.held import redact
 from tests.unit.mail.adversarial import (
     PERSONAL_DOMAIN,
     SENDER,
