@@ -1,0 +1,1 @@
+"""Program figures: what coordinators and funders read (activity, answers, moderation, reminders)."""
