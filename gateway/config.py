@@ -144,6 +144,26 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class InsightsSettings:
+    # A started pair with nothing exchanged for this many days is listed as quiet.
+    quiet_days: int = 21
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    # /metrics on the web port: with a token, scrapers send "Authorization: Bearer TOKEN";
+    # without one, only clients on the loopback interface are answered.
+    enabled: bool = True
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -155,6 +175,9 @@ class Settings:
     reminders: RemindersSettings = field(default_factory=RemindersSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    insights: InsightsSettings = field(default_factory=InsightsSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: str = "<defaults>"
 
     def replace(self, **sections: Any) -> Settings:
@@ -279,6 +302,8 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
             raise ConfigError(_where(path, text, section, key) + "must be between 0 and 65535")
     if settings.smtp.max_message_bytes < 1024:
         raise ConfigError(_where(path, text, "smtp", "max_message_bytes") + "must be >= 1024")
+    if not 1 <= settings.insights.quiet_days <= 365:
+        raise ConfigError(_where(path, text, "insights", "quiet_days") + "must be between 1 and 365")
     if settings.outbound.connections < 1:
         raise ConfigError(_where(path, text, "outbound", "connections") + "must be >= 1")
     for domain in settings.privacy.personal_domains:

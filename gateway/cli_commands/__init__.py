@@ -1,3 +1,11 @@
 """The sub-commands of `mentor-gateway`, one module per room they serve."""
 
-from gateway.cli_commands import moderation, program, reminders, retention, serve, staff  # noqa: F401
+from gateway.cli_commands import (  # noqa: F401
+    moderation,
+    program,
+    reminders,
+    report,
+    retention,
+    serve,
+    staff,
+)
