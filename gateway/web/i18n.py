@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gateway.web.i18n_program import PROGRAM_CATALOG
+
 LANGS = ("fr", "en")
 
 # key -> (French, English). Every string a staff member reads on the page lives here.
@@ -138,6 +140,8 @@ COMMON_REASONS: dict[str, tuple[str, str]] = {
     "off_topic": ("Ce message sort du cadre du programme de mentorat.",
                   "This message is outside the scope of the mentoring program."),
 }
+
+CATALOG.update(PROGRAM_CATALOG)  # the dashboard's words live beside its page
 
 STATE_KEYS = {"received": "received_state"}
 

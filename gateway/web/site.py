@@ -14,7 +14,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.web import auth, pair_pages, queue_pages, reset, unsubscribe_page
+from gateway.web import auth, pair_pages, program_pages, queue_pages, reset, unsubscribe_page
 from gateway.web.i18n import translate
 from gateway.web.pages import LoginRequired, PageError, gateway_of, render, request_lang
 
@@ -96,7 +96,7 @@ def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = Fal
     routes: list[Any] = [
         Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
         *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *reset.ROUTES,
-        *unsubscribe_page.ROUTES,
+        *unsubscribe_page.ROUTES, *program_pages.ROUTES,
     ]
     middleware = [
         Middleware(SecurityHeaders),
