@@ -126,7 +126,7 @@ async def program_page(request: Request) -> Response:
     return render(request, "program.html", viewer=viewer, figures=figures, query=query,
                   orgs=orgs, charts=charts, quiet=quiet,
                   never=figures.pairs.never_started[:MAX_LISTED], max_listed=MAX_LISTED,
-                  tables=export.TABLES, buckets=BUCKET_NAMES, directions=DIRECTIONS,
+                  tables=[(n, translate(lang, f"csv_{n}")) for n in export.TABLES], buckets=BUCKET_NAMES, directions=DIRECTIONS,
                   answer_keys=ANSWER_KEYS, duration=lambda s: duration_label(lang, s),
                   percent=lambda v: percent(lang, v))
 
