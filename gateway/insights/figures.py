@@ -1,12 +1,15 @@
-"""Pure program figures: rows in (times as epoch seconds), figures out; `asof` comes in, no I/O.
+"""Pure program figures: aggregated rows in (times as epoch seconds), figures out; no I/O.
 
 Definitions (docs/operations.md "Program figures" says the same for coordinators):
 - a *written* message is one a participant wrote (automatic replies excluded), whatever became of
   it; an *exchanged* one reached the partner (its forward is queued or delivered);
-- a pair *started* once one message was exchanged; *quiet* = active, started, and nothing exchanged
-  for `quiet_days`; pair states are today's;
+- pair lists are today's, whatever the period: *active* = in state active; *never started* = active
+  and no conversation turn delivered yet; *quiet* = active, started, and no turn delivered for
+  `quiet_days` (the same facts the reminders read: pair.last_delivered_at);
 - a *response* is an exchanged message whose previous exchanged message in the pair came from the
-  other side; its time is the gap between the two. It counts in the period when the answer does;
+  other side; its time is the gap between the two; it counts in the period when the answer does;
+- a reminded pair *resumed* when a participant wrote within 72 h of a reminder; reminders younger
+  than 72 h are not judged yet;
 - weeks start on Monday 00:00 UTC.
 """
 
@@ -16,24 +19,21 @@ import bisect
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 DAY = 86_400
-WEEK = 7 * DAY
-MONDAY_OFFSET = 3 * DAY  # 1970-01-01 was a Thursday
 RESUME_WITHIN = 3 * DAY
-FORWARDED = frozenset({"queued", "delivered"})
-MENTOR_ANSWERS, MENTEE_ANSWERS = "mentor_to_mentee", "mentee_to_mentor"
-DIRECTIONS = (MENTOR_ANSWERS, MENTEE_ANSWERS)
+FORWARDED = ("queued", "delivered")
+DIRECTIONS = ("mentor_to_mentee", "mentee_to_mentor")  # indexed by from_mentee (0 | 1)
 # Upper bounds (seconds) of the response-time distribution's buckets; the last one is open.
 BUCKET_BOUNDS = (3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 14 * DAY)
 BUCKET_NAMES = ("lt_1h", "1h_6h", "6h_24h", "1d_3d", "3d_7d", "7d_14d", "ge_14d")
 
-# Plain tuples, not objects: a year of a large program is a few hundred thousand rows.
-# (pair_id, from_mentee 0|1, received_at, state, verdict), sorted by pair, time, id
-MessageRow = tuple[int, int, int, str, str | None]
-# (pair_id, state, created_at, mentee_id)
-PairRow = tuple[int, str, int, int]
+# Row shapes loaded by insights/load.py (plain tuples: a large program has ~10^5 of some).
+PairRow = tuple[int, str, int, int, int | None]  # id, state, created, mentee id, last delivered turn
+DayCount = tuple[str, int, int]  # day "YYYY-MM-DD" (UTC), from_mentee, written messages
+Gap = tuple[int, int]  # from_mentee of the answer, seconds since the other side's message
+ReminderRow = tuple[int, int, int]  # pair id, sent at, 1 if a participant wrote within 72 h
 
 
 def to_epoch(moment: datetime) -> int:
@@ -46,16 +46,20 @@ def from_epoch(seconds: int) -> datetime:
 
 @dataclass(frozen=True)
 class Window:
-    """The period [since, until) and the moment the pair states are read at (min(until, now))."""
+    """The period [since, until), now, and `asof` = min(until, now) for what needs hindsight."""
 
     since: int | None
     until: int
-    asof: int
+    now: int
 
     @classmethod
     def of(cls, since: datetime | None, until: datetime | None, now: datetime) -> Window:
         end = to_epoch(until) if until is not None else to_epoch(now)
-        return cls(to_epoch(since) if since is not None else None, end, min(end, to_epoch(now)))
+        return cls(to_epoch(since) if since is not None else None, end, to_epoch(now))
+
+    @property
+    def asof(self) -> int:
+        return min(self.until, self.now)
 
     def holds(self, at: int) -> bool:
         return (self.since is None or at >= self.since) and at < self.until
@@ -80,20 +84,15 @@ class PairStatus:
     total: int
     active: int
     never_started: tuple[int, ...]
-    quiet: tuple[tuple[int, int], ...]  # (pair id, last exchange), quietest first
+    quiet: tuple[tuple[int, int], ...]  # (pair id, last delivered turn), quietest first
 
 
-def pair_status(pairs: Sequence[PairRow], messages: Iterable[MessageRow], window: Window,
-                quiet_days: int) -> PairStatus:
-    last: dict[int, int] = {}
-    for pair_id, _, at, state, _ in messages:
-        if state in FORWARDED and at < window.asof and at > last.get(pair_id, -1):
-            last[pair_id] = at
-    existing = [p for p in pairs if p[2] < window.asof]
-    active = [p[0] for p in existing if p[1] == "active"]
-    never = tuple(sorted(pid for pid in active if pid not in last))
-    limit = window.asof - quiet_days * DAY
-    quiet = tuple(sorted(((pid, last[pid]) for pid in active if pid in last and last[pid] <= limit),
+def pair_status(pairs: Iterable[PairRow], now: int, quiet_days: int) -> PairStatus:
+    existing = [p for p in pairs if p[2] <= now]
+    active = [p for p in existing if p[1] == "active"]
+    never = tuple(sorted(p[0] for p in active if p[4] is None))
+    limit = now - quiet_days * DAY
+    quiet = tuple(sorted(((p[0], p[4]) for p in active if p[4] is not None and p[4] <= limit),
                          key=lambda item: (item[1], item[0])))
     return PairStatus(len(existing), len(active), never, quiet)
 
@@ -105,22 +104,24 @@ class WeekCount:
     mentee_to_mentor: int
 
 
-def week_of(at: int) -> int:
-    return (at + MONDAY_OFFSET) // WEEK * WEEK - MONDAY_OFFSET
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
 
 
-def weekly(messages: Iterable[MessageRow], window: Window) -> tuple[WeekCount, ...]:
-    """Written messages per week and direction, with the empty weeks of the period included."""
-    counts: dict[int, list[int]] = {}
-    for _, from_mentee, at, _, _ in messages:
-        if window.holds(at):
-            counts.setdefault(week_of(at), [0, 0])[from_mentee] += 1
+def weekly(days: Iterable[DayCount], window: Window) -> tuple[WeekCount, ...]:
+    """Written messages per week and direction, the period's empty weeks included."""
+    counts: dict[date, list[int]] = {}
+    for day, from_mentee, count in days:
+        counts.setdefault(monday(date.fromisoformat(day)), [0, 0])[from_mentee] += count
     if not counts and window.since is None:
         return ()
-    first = week_of(window.since) if window.since is not None else min(counts)
-    last = week_of(window.until - 1)
-    return tuple(WeekCount(from_epoch(week).date(), *counts.get(week, [0, 0]))
-                 for week in range(first, last + 1, WEEK))
+    first = monday(from_epoch(window.since).date()) if window.since is not None else min(counts)
+    last = monday(from_epoch(window.until - 1).date())
+    weeks = []
+    while first <= last:
+        weeks.append(WeekCount(first, *counts.get(first, [0, 0])))
+        first += timedelta(weeks=1)
+    return tuple(weeks)
 
 
 @dataclass(frozen=True)
@@ -132,36 +133,19 @@ class ResponseStats:
     buckets: tuple[int, ...]  # counts per BUCKET_NAMES
 
 
-def response_gaps(messages: Iterable[MessageRow], window: Window) -> dict[str, list[int]]:
-    """Seconds from a message to the other side's answer, by the answer's direction."""
-    gaps: dict[str, list[int]] = {d: [] for d in DIRECTIONS}
-    previous: tuple[int, int, int] | None = None
-    for pair_id, from_mentee, at, state, _ in messages:
-        if state not in FORWARDED:
-            continue
-        if previous is not None and previous[0] == pair_id and previous[1] != from_mentee \
-                and window.holds(at):
-            gaps[DIRECTIONS[from_mentee]].append(at - previous[2])
-        previous = (pair_id, from_mentee, at)
-    return gaps
-
-
-def response_stats(direction: str, gaps: list[int]) -> ResponseStats:
-    ordered = sorted(gaps)
-    buckets = [0] * len(BUCKET_NAMES)
-    for gap in ordered:
-        buckets[bisect.bisect_right(BUCKET_BOUNDS, gap)] += 1
-    return ResponseStats(direction, len(ordered), percentile(ordered, 0.5), percentile(ordered, 0.9),
-                         tuple(buckets))
-
-
-def mentees(pairs: Sequence[PairRow], messages: Iterable[MessageRow],
-            window: Window) -> tuple[int, int]:
-    """(mentees in the program's pairs, those who wrote at least once in the period)."""
-    mentee_of = {p[0]: p[3] for p in pairs if p[2] < window.until}
-    wrote = {mentee_of[pair_id] for pair_id, from_mentee, at, _, _ in messages
-             if from_mentee and pair_id in mentee_of and window.holds(at)}
-    return len(set(mentee_of.values())), len(wrote)
+def response_stats(gaps: Iterable[Gap]) -> tuple[ResponseStats, ...]:
+    by_side: tuple[list[int], list[int]] = ([], [])
+    for from_mentee, seconds in gaps:
+        by_side[from_mentee].append(seconds)
+    out = []
+    for direction, values in zip(DIRECTIONS, by_side, strict=True):
+        values.sort()
+        buckets = [0] * len(BUCKET_NAMES)
+        for gap in values:
+            buckets[bisect.bisect_right(BUCKET_BOUNDS, gap)] += 1
+        out.append(ResponseStats(direction, len(values), percentile(values, 0.5),
+                                 percentile(values, 0.9), tuple(buckets)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -179,17 +163,10 @@ class Moderation:
         return ratio(self.held, self.checked)
 
 
-def moderation(messages: Iterable[MessageRow], decisions: Iterable[tuple[int, int]],
-               window: Window, reports: int) -> Moderation:
-    checked = held = rejected = still = 0
-    for _, _, at, state, verdict in messages:
-        if verdict is None or not window.holds(at):
-            continue
-        checked += 1
-        held += verdict == "hold"
-        rejected += verdict == "reject"
-        still += state == "held"
-    waits = sorted(decided - received for received, decided in decisions if window.holds(received))
+def moderation(counts: Sequence[int], decisions: Iterable[tuple[int, int]],
+               reports: int) -> Moderation:
+    checked, held, rejected, still = counts
+    waits = sorted(decided - received for received, decided in decisions)
     return Moderation(checked, held, rejected, still, len(waits), percentile(waits, 0.5), reports)
 
 
@@ -204,26 +181,14 @@ class Reminders:
         return ratio(self.resumed_pairs, self.reminded_pairs)
 
 
-def reminders(sent: Iterable[tuple[int, int]], messages: Iterable[MessageRow],
-              window: Window) -> Reminders:
-    in_period = [(pair_id, at) for pair_id, at in sent if window.holds(at)]
-    settled: dict[int, list[int]] = {}
-    for pair_id, at in in_period:
+def reminders(rows: Iterable[ReminderRow], window: Window) -> Reminders:
+    sent = 0
+    judged: dict[int, bool] = {}
+    for pair_id, at, resumed in rows:
+        sent += 1
         if at + RESUME_WITHIN <= window.asof:  # younger ones cannot be judged yet
-            settled.setdefault(pair_id, []).append(at)
-    written: dict[int, list[int]] = {}
-    for pair_id, _, at, _, _ in messages:
-        if pair_id in settled:
-            written.setdefault(pair_id, []).append(at)
-    resumed = 0
-    for pair_id, times in settled.items():
-        ordered = sorted(written.get(pair_id, []))
-        for reminded in times:
-            after = bisect.bisect_right(ordered, reminded)
-            if after < len(ordered) and ordered[after] <= reminded + RESUME_WITHIN:
-                resumed += 1
-                break
-    return Reminders(len(in_period), len(settled), resumed)
+            judged[pair_id] = judged.get(pair_id, False) or bool(resumed)
+    return Reminders(sent, len(judged), sum(judged.values()))
 
 
 @dataclass(frozen=True)
@@ -231,9 +196,12 @@ class Inputs:
     """What the edge loads for one scope and period (see insights/load.py)."""
 
     pairs: Sequence[PairRow]
-    messages: Sequence[MessageRow]
+    days: Sequence[DayCount] = ()
+    gaps: Sequence[Gap] = ()
+    mentees_wrote: int = 0
+    moderation_counts: Sequence[int] = (0, 0, 0, 0)  # checked, held, rejected, still held
     decisions: Sequence[tuple[int, int]] = ()  # (received, decided) of held messages
-    reminders: Sequence[tuple[int, int]] = ()  # (pair id, sent at)
+    reminders: Sequence[ReminderRow] = ()
     reports: int = 0
 
 
@@ -248,7 +216,7 @@ class ProgramFigures:
     mentees_wrote: int
     moderation: Moderation
     reminders: Reminders
-    messages_written: int = 0
+    messages_written: int
 
     @property
     def mentee_share(self) -> float | None:
@@ -259,16 +227,14 @@ class ProgramFigures:
 
 
 def compute(inputs: Inputs, window: Window, *, quiet_days: int) -> ProgramFigures:
-    messages = inputs.messages
-    gaps = response_gaps(messages, window)
-    total, wrote = mentees(inputs.pairs, messages, window)
+    mentees = {p[3] for p in inputs.pairs if p[2] < window.until}
     return ProgramFigures(
         window=window, quiet_days=quiet_days,
-        pairs=pair_status(inputs.pairs, messages, window, quiet_days),
-        weekly=weekly(messages, window),
-        responses=tuple(response_stats(d, gaps[d]) for d in DIRECTIONS),
-        mentees_total=total, mentees_wrote=wrote,
-        moderation=moderation(messages, inputs.decisions, window, inputs.reports),
-        reminders=reminders(inputs.reminders, messages, window),
-        messages_written=sum(1 for m in messages if window.holds(m[2])),
+        pairs=pair_status(inputs.pairs, window.now, quiet_days),
+        weekly=weekly(inputs.days, window),
+        responses=response_stats(inputs.gaps),
+        mentees_total=len(mentees), mentees_wrote=inputs.mentees_wrote,
+        moderation=moderation(inputs.moderation_counts, inputs.decisions, inputs.reports),
+        reminders=reminders(inputs.reminders, window),
+        messages_written=sum(count for _, _, count in inputs.days),
     )

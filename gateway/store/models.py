@@ -62,7 +62,8 @@ class Message(SQLModel, table=True):
     """One inbound message from a participant, from RECEIVED until it is forwarded or refused."""
 
     __table_args__ = (Index("ix_message_state_id", "state", "id"),
-                      Index("ix_message_erased_updated", "erased_at", "updated_at"))
+                      Index("ix_message_erased_updated", "erased_at", "updated_at"),
+                      Index("ix_message_pair_received", "pair_id", "received_at"))
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="pair.id", index=True)
     sender_id: int = Field(foreign_key="participant.id")
@@ -126,6 +127,7 @@ class Outbox(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    __table_args__ = (Index("ix_auditevent_action_at", "action", "at"),)
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _ts(index=True)
     actor: str = Field(max_length=320)  # "system", "cli", a moderator's address, an instance name

@@ -129,9 +129,9 @@ async def test_moderator_sees_every_organization_and_filters_one(program: Progra
         assert "École A" in everything and "École B" in everything
         only_b = (await client.get(f"/program?org={program.org_b}&quiet_days=40")).text
         assert figure(only_b, "active_pairs") == "1" and figure(only_b, "quiet_pairs") == "0"
-        # A period before the traffic: no message, but the pairs are still counted as they are.
+        # A period before the traffic: no message; the pair lists are today's whatever the period.
         early = (await client.get("/program?since=2025-01-01&until=2025-12-31")).text
-        assert figure(early, "messages_written") == "0" and figure(early, "active_pairs") == "0"
+        assert figure(early, "messages_written") == "0" and figure(early, "active_pairs") == "3"
 
         # A moderator decides on the held message 30 days after it arrived.
         assert figure(everything, "median_decision") == "—"

@@ -88,6 +88,11 @@ def _seed_mail(session: Session, rng: random.Random, pair: Pair, created: dateti
         session.add(message)
         session.flush()
         times.append(at)
+        if state == "delivered" and not message.auto_reply and at < NOW:
+            # What the delivery worker records (delivered at once here).
+            pair.last_delivered_at = at
+            pair.last_delivered_from = "mentee" if from_mentee else "mentor"
+            session.add(pair)
         if verdict == "hold":
             session.add(AuditEvent(at=at, actor="system", subject_type="message", subject_id=message.id,
                                    action="held", from_state="received", to_state="held"))

@@ -54,18 +54,18 @@ def expected(session: Session, org: int | None, since: datetime, until: datetime
     scope = org_clause("p", org)
     period = "m.received_at >= :since AND m.received_at < :until"
     out: dict[str, Any] = {}
+    # Pair lists are today's: the last turn delivered before now, from the messages themselves.
+    delivered = "m.state = 'delivered' AND NOT m.auto_reply AND m.received_at < :now"
     out["active"] = sql(session, f"SELECT count(*) FROM pair p WHERE p.state = 'active' "
-                                 f"AND p.created_at < :asof{scope}", asof=asof)[0][0]
+                                 f"AND p.created_at <= :now{scope}", now=NOW)[0][0]
     out["never"] = sorted(r[0] for r in sql(session, f"""
-        SELECT p.id FROM pair p WHERE p.state = 'active' AND p.created_at < :asof{scope}
-        AND NOT EXISTS (SELECT 1 FROM message m WHERE m.pair_id = p.id AND {EXCHANGED}
-                        AND m.received_at < :asof)""", asof=asof))
+        SELECT p.id FROM pair p WHERE p.state = 'active' AND p.created_at <= :now{scope}
+        AND NOT EXISTS (SELECT 1 FROM message m WHERE m.pair_id = p.id AND {delivered})""", now=NOW))
     quiet = sql(session, f"""
         SELECT p.id, max(m.received_at) FROM pair p JOIN message m ON m.pair_id = p.id
-        WHERE p.state = 'active' AND p.created_at < :asof AND {EXCHANGED}
-          AND m.received_at < :asof{scope}
+        WHERE p.state = 'active' AND {delivered}{scope}
         GROUP BY p.id HAVING max(m.received_at) <= :limit""",
-                asof=asof, limit=asof - timedelta(days=quiet_days))
+                now=NOW, limit=NOW - timedelta(days=quiet_days))
     out["quiet"] = sorted(r[0] for r in quiet)
     week = ("date_trunc('week', m.received_at AT TIME ZONE 'UTC')::date" if pg
             else "date(m.received_at, '-6 days', 'weekday 1')")

@@ -1,0 +1,30 @@
+"""indexes for the program figures: a pair's messages in time order, audit events by action and time
+
+Revision ID: 0010
+Revises: 9a4f6c2d8e13
+Create Date: 2026-11-30 12:30:00
+"""
+
+from collections.abc import Sequence
+
+from alembic import op
+
+revision: str = '0010'
+down_revision: str | None = '9a4f6c2d8e13'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Response times walk each pair's messages in time order; reports are found by action and time.
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.create_index('ix_message_pair_received', ['pair_id', 'received_at'], unique=False)
+    with op.batch_alter_table('auditevent', schema=None) as batch_op:
+        batch_op.create_index('ix_auditevent_action_at', ['action', 'at'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('auditevent', schema=None) as batch_op:
+        batch_op.drop_index('ix_auditevent_action_at')
+    with op.batch_alter_table('message', schema=None) as batch_op:
+        batch_op.drop_index('ix_message_pair_received')
