@@ -28,6 +28,7 @@ def bar_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], *,
               y_title: str = "", width: int = 820, height: int = 320) -> str:
     """A grouped bar chart as an SVG document (no script, no remote reference)."""
     chart = pygal.Bar(style=STYLE, width=width, height=height, js=[], disable_xml_declaration=True,
+                      explicit_size=True,
                       legend_at_bottom=True, legend_at_bottom_columns=len(series), title=title,
                       y_title=y_title, x_label_rotation=30 if len(x_labels) > 8 else 0,
                       show_minor_x_labels=False, truncate_legend=-1, print_zeroes=False,

@@ -30,10 +30,13 @@ def _at(rng: random.Random, start: datetime, end: datetime) -> datetime:
     return start + timedelta(seconds=rng.randrange(max(1, seconds)))
 
 
-def seed_program(session: Session, *, seed: int = 15, pairs: int = 60) -> Seeded:
+def seed_program(session: Session, *, seed: int = 15, pairs: int = 60,
+                 org_names: tuple[str, str] = ("École A", "École B"),
+                 unprocessed: bool = True) -> Seeded:
+    """`unprocessed=False` leaves no message in `received` (for a gateway that would process it)."""
     rng = random.Random(seed)
-    org_a = Organization(name="École A", created_at=T0)
-    org_b = Organization(name="École B", created_at=T0)
+    org_a = Organization(name=org_names[0], created_at=T0)
+    org_b = Organization(name=org_names[1], created_at=T0)
     session.add_all([org_a, org_b])
     session.flush()
     orgs = [org_a.id, org_b.id, None]
@@ -60,12 +63,12 @@ def seed_program(session: Session, *, seed: int = 15, pairs: int = 60) -> Seeded
                     created_at=created)
         session.add(pair)
         session.flush()
-        _seed_mail(session, rng, pair, created, mentor.id, mentee_id)
+        _seed_mail(session, rng, pair, created, mentor.id, mentee_id, unprocessed)
     return Seeded(org_a.id or 0, org_b.id or 0, NOW)
 
 
 def _seed_mail(session: Session, rng: random.Random, pair: Pair, created: datetime, mentor_id: int,
-               mentee_id: int) -> None:
+               mentee_id: int, unprocessed: bool) -> None:
     assert pair.id is not None
     count = rng.choice([0, 0, 1, 2, 4, 7, 10, 14])
     at = created
@@ -79,6 +82,8 @@ def _seed_mail(session: Session, rng: random.Random, pair: Pair, created: dateti
             at -= timedelta(seconds=rng.randrange(0, 5))  # same-second neighbours happen
         from_mentee = from_mentee if rng.random() < 0.3 else not from_mentee
         state, verdict = rng.choice(OUTCOMES)
+        if state == "received" and not unprocessed:
+            state, verdict = "delivered", "pass"
         message = Message(
             pair_id=pair.id, sender_id=mentee_id if from_mentee else mentor_id,
             recipient_id=mentor_id if from_mentee else mentee_id,
