@@ -147,6 +147,8 @@ class PrivacySettings:
 class InsightsSettings:
     # A started pair with nothing exchanged for this many days is listed as quiet.
     quiet_days: int = 21
+    # The dashboard computes each view at most this often (0: on every page view).
+    cache_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -302,6 +304,8 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
             raise ConfigError(_where(path, text, section, key) + "must be between 0 and 65535")
     if settings.smtp.max_message_bytes < 1024:
         raise ConfigError(_where(path, text, "smtp", "max_message_bytes") + "must be >= 1024")
+    if settings.insights.cache_seconds < 0:
+        raise ConfigError(_where(path, text, "insights", "cache_seconds") + "must be >= 0")
     if not 1 <= settings.insights.quiet_days <= 365:
         raise ConfigError(_where(path, text, "insights", "quiet_days") + "must be between 1 and 365")
     if settings.outbound.connections < 1:

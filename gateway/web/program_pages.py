@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from gateway.insights import export, plots
+from gateway.insights.cache import FiguresCache
 from gateway.insights.figures import BUCKET_NAMES, DIRECTIONS, ProgramFigures, from_epoch
-from gateway.insights.load import organization_names, program_figures
+from gateway.insights.load import Scope, organization_names, program_figures
 from gateway.web.i18n import translate
 from gateway.web.pages import PageError, Viewer, current_viewer, gateway_of, render, request_lang
+
+if TYPE_CHECKING:
+    from gateway.app import App
 
 DEFAULT_WEEKS = 12
 MAX_LISTED = 100  # quiet / never-started pairs shown on the page; the CSV has them all
@@ -69,15 +75,44 @@ def parse_query(request: Request, viewer: Viewer, today: date, default_quiet: in
     return Query(org, first, last, quiet)
 
 
+def figures_cache(request: Request) -> FiguresCache:
+    cache: FiguresCache = request.app.state.figures_cache
+    return cache
+
+
+async def cached_figures(gateway: App, cache: FiguresCache, scope: Scope,
+                         query: Query) -> ProgramFigures:
+    def compute() -> Awaitable[ProgramFigures]:
+        return _compute(gateway, scope, query)
+
+    key = (scope, query.first_day, query.last_day, query.quiet_days)
+    return await cache.get(key, compute, timedelta(seconds=gateway.settings.insights.cache_seconds))
+
+
 async def _figures(request: Request) -> tuple[Viewer, Query, ProgramFigures]:
     viewer = await current_viewer(request)
     gateway = gateway_of(request)
-    now = gateway.clock.now()
-    query = parse_query(request, viewer, now.date(), gateway.settings.insights.quiet_days)
+    query = parse_query(request, viewer, gateway.clock.now().date(),
+                        gateway.settings.insights.quiet_days)
     scope = (query.org,) if query.org is not None else viewer.org_ids
-    figures = await gateway.db.read(lambda s: program_figures(
+    return viewer, query, await cached_figures(gateway, figures_cache(request), scope, query)
+
+
+async def warm_default_views(gateway: App, cache: FiguresCache) -> None:
+    """What the page shows first: every organization's default view, and all of them together."""
+    today = gateway.clock.now().date()
+    query = Query(None, today - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1), today,
+                  gateway.settings.insights.quiet_days)
+    orgs = await gateway.db.read(lambda s: organization_names(s, None))
+    for scope in [None, *((oid,) for oid, _ in orgs)]:
+        await cache.warm((scope, query.first_day, query.last_day, query.quiet_days),
+                         functools.partial(_compute, gateway, scope, query))
+
+
+async def _compute(gateway: App, scope: Scope, query: Query) -> ProgramFigures:
+    now = gateway.clock.now()
+    return await gateway.db.read(lambda s: program_figures(
         s, scope, since=query.since, until=query.until, now=now, quiet_days=query.quiet_days))
-    return viewer, query, figures
 
 
 def duration_label(lang: str, seconds: float | None) -> str:

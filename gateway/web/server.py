@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from gateway.insights.cache import FiguresCache
 from gateway.tokens import signing_secret
 from gateway.web.site import create_web_app
 
@@ -34,6 +35,7 @@ class WebServer:
     server: uvicorn.Server
     task: asyncio.Task[None]
     port: int
+    figures_cache: FiguresCache
 
     async def stop(self) -> None:
         self.server.should_exit = True
@@ -65,14 +67,33 @@ async def start_web(app: Runtime, *, host: str | None = None, port: int | None =
         await asyncio.sleep(0.02)
     bound = server.servers[0].sockets[0].getsockname()[1]
     log.info("review page on http://%s:%d/", config.host, bound)
-    return WebServer(server, task, bound)
+    return WebServer(server, task, bound, web.state.figures_cache)
 
 
 async def run_web(app: Runtime) -> None:
     """Component: serve until the gateway is stopping."""
     web = await start_web(app)
     app.web_port = web.port  # type: ignore[attr-defined]
+    warming = asyncio.create_task(warm_figures(app, web.figures_cache), name="figures")
     try:
         await app.stopping.wait()
     finally:
+        warming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await warming
+        await web.figures_cache.close()
         await web.stop()
+
+
+async def warm_figures(app: App, cache: FiguresCache) -> None:
+    """Compute the dashboard's default views ahead of the coordinators, every cache period."""
+    from gateway.web.program_pages import warm_default_views
+
+    every = app.settings.insights.cache_seconds
+    while every > 0 and not app.stopping.is_set():
+        try:
+            await warm_default_views(app, cache)
+        except Exception:
+            log.exception("computing the program figures ahead of time failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(app.stopping.wait(), every * 0.9)

@@ -14,6 +14,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.insights.cache import FiguresCache
 from gateway.web import auth, pair_pages, program_pages, queue_pages, reset, unsubscribe_page
 from gateway.web.i18n import translate
 from gateway.web.pages import LoginRequired, PageError, gateway_of, render, request_lang
@@ -111,4 +112,5 @@ def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = Fal
     web = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers,
                     max_body_size=MAX_FORM_BYTES)
     web.state.gateway = gateway
+    web.state.figures_cache = FiguresCache(gateway.clock)
     return web

@@ -47,6 +47,8 @@ async def write(site: Site, sender: str, alias: str, body: str = "Bonjour !\n") 
 async def program_traffic(site: Site, clock: MovableClock) -> Program:
     """Three pairs, real mail through SMTP with a moved clock, then 30 quiet days."""
     harness = site.harness
+    # Every view computed afresh: these tests check figures right after each change.
+    harness.app.settings = harness.app.settings.replace(insights={"cache_seconds": 0})
     answered = await harness.make_pair(org="École A")
     silent = await harness.make_pair(org="École A")
     other = await harness.make_pair(org="École B")

@@ -37,7 +37,7 @@ async def test_dashboard_in_french_and_english(site: Site, browser_page: Any,  #
     clock.set(NOW - timedelta(days=30, hours=6))
     await site.harness.db.write(lambda s: seed_program(s, org_names=("École C", "École D"),
                                                             unprocessed=False))
-    await program_traffic(site, clock)  # ends 30 days later: NOW
+    await program_traffic(site, clock)  # ends 30 days later: NOW (figures computed afresh)
     page = browser_page
     violations: list[str] = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
