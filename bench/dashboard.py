@@ -1,7 +1,10 @@
 """Program dashboard speed: 25,000 pairs and a year of traffic, /program over real HTTP for a year's
 period (all organizations, and one organization), with GET /healthz as the baseline. Goal: < 500 ms.
 
-    .venv/bin/python bench/dashboard.py [--pairs 25000] [--requests 10] [--database-url URL] [--write-doc]
+    .venv/bin/python bench/dashboard.py [--pairs 25000] [--requests 10] [--database-url URL] [--seeded]
+
+Each view is timed computed afresh ([insights] cache_seconds = 0) and served from the figures cache
+(the default: computed at most every 5 minutes, the default views ahead of time).
 
 The year: 70 % of pairs start, a started pair writes a geometric number of messages (mean ~12,
 alternating sides most of the time, gaps of minutes to weeks), 7 % of messages held and decided,
@@ -162,7 +165,8 @@ async def login(client: httpx.AsyncClient, email: str) -> None:
     await client.post("/login", data={"csrf": token.group(1), "email": email, "password": PASSWORD})
 
 
-async def run(pairs: int, requests: int, url: str | None, folder: Path) -> tuple[int, dict[str, Any]]:
+async def run(pairs: int, requests: int, url: str | None, folder: Path,
+              seeded: bool) -> tuple[int, dict[str, Any]]:
     rules = folder / "rules"
     (rules / "wordlists").mkdir(parents=True)
     settings = Settings().replace(
@@ -173,9 +177,15 @@ async def run(pairs: int, requests: int, url: str | None, folder: Path) -> tuple
     app = App(settings, clock=MovableClock(NOW), background=False)
     await app.start()
     started = time.perf_counter()
-    messages, org_id = await app.db.write(lambda s: seed(s, pairs))
-    await app.db.write(lambda s: s.execute(text("ANALYZE")))
-    print(f"seeded {pairs:,} pairs and {messages:,} messages in {time.perf_counter() - started:.0f} s")
+    if seeded:
+        messages = await app.db.read(lambda s: s.execute(text("SELECT count(*) FROM message")).scalar_one())
+        org_id = await app.db.read(lambda s: s.execute(
+            text("SELECT id FROM organization WHERE name = 'École 7'")).scalar_one())
+    else:
+        messages, org_id = await app.db.write(lambda s: seed(s, pairs))
+        await app.db.write(lambda s: s.execute(text("ANALYZE")))
+        print(f"seeded {pairs:,} pairs and {messages:,} messages in "
+              f"{time.perf_counter() - started:.0f} s")
     web = await start_web(app, host="127.0.0.1", port=0)
     period = f"since={(NOW - YEAR).date().isoformat()}&until={NOW.date().isoformat()}"
     results: dict[str, Any] = {}
@@ -185,16 +195,17 @@ async def run(pairs: int, requests: int, url: str | None, folder: Path) -> tuple
                 httpx.AsyncClient(base_url=base, timeout=60) as coordinator:
             await login(moderator, "bench@program.example.org")
             await login(coordinator, "coord@program.example.org")
-            runs = {"healthz": (moderator, "/healthz"),
-                    "/program, a year, all organizations": (moderator, f"/program?{period}"),
+            runs = {"/program, a year, all organizations": (moderator, f"/program?{period}"),
                     "/program, a year, one organization": (moderator, f"/program?{period}&org={org_id}"),
                     "/program, a year, as its coordinator": (coordinator, f"/program?{period}"),
                     "/program.csv?figure=quiet_pairs, all": (moderator,
                                                              f"/program.csv?figure=quiet_pairs&{period}")}
-            for client, path in runs.values():
-                await timed(client, path, 1)  # warm-up
-            for name, (client, path) in runs.items():
-                results[name] = summary(await timed(client, path, requests))
+            results["healthz"] = summary(await timed(moderator, "/healthz", requests))
+            for mode, seconds in (("computed", 0), ("cached", 300)):
+                app.settings = app.settings.replace(insights={"cache_seconds": seconds})
+                for name, (client, path) in runs.items():
+                    await timed(client, path, 1)  # warm-up (fills the cache)
+                    results[f"{name} ({mode})"] = summary(await timed(client, path, requests))
     finally:
         await web.stop()
         await app.stop()
@@ -206,13 +217,15 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=25_000)
     parser.add_argument("--requests", type=int, default=10)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--seeded", action="store_true",
+                        help="the database already holds this bench's program (skip seeding)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        messages, results = asyncio.run(run(args.pairs, args.requests, args.database_url, Path(tmp)))
+        messages, results = asyncio.run(run(args.pairs, args.requests, args.database_url, Path(tmp),
+                                            args.seeded))
     for name, r in results.items():
-        print(f"{name:<42} p50 {r['p50']:7.1f} ms   max {r['max']:7.1f} ms")
-    ratio = results["/program, a year, all organizations"]["p50"] / max(results["healthz"]["p50"], 0.001)
-    print(f"{messages:,} messages; /program (all) / healthz (p50): {ratio:.0f}x; goal: under 500 ms")
+        print(f"{name:<55} p50 {r['p50']:7.1f} ms   max {r['max']:7.1f} ms")
+    print(f"{messages:,} messages; goal: /program under 500 ms")
 
 
 if __name__ == "__main__":

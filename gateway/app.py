@@ -24,6 +24,7 @@ from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.smtp import GatewayHandler, GatewaySMTP
 from gateway.ingress.special import ingress_special_recipients
 from gateway.ingress.writer import IngestWriter
+from gateway.metrics import GatewayMetrics, handled_messages
 from gateway.moderation.rules import load_rules
 from gateway.relay.decide import make_moderator
 from gateway.relay.forward import PairPeople
@@ -107,6 +108,7 @@ class App:
         self._process_wake = asyncio.Event()
         self._deliver_wake = asyncio.Event()
         self.writer = IngestWriter(self.db, self.clock, on_stored=self._process_wake.set)
+        self.metrics = GatewayMetrics()
         self.moderator_actions = by_email.moderator_actions(settings)
         # Addresses at our domain that are not aliases, by local part (`moderate+<token>`: moderate).
         self.special_recipients: dict[str, SpecialHandler] = {
@@ -175,6 +177,8 @@ class App:
                                   on_held=self._on_held))
         if count:
             self._deliver_wake.set()
+        ids = [plan.message_id for plan in plans]
+        self.metrics.record(await self.db.read(lambda s: handled_messages(s, ids, now)))
         return count
 
     def _on_held(self, session: Session, message: Message, people: PairPeople, now: datetime) -> None:

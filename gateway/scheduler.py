@@ -32,6 +32,7 @@ async def reminder_check(app: Runtime) -> None:
     count = await run_reminders(app.db, app.settings, app.clock.now())
     if count:
         log.info("%d reminder(s) queued", count)
+        app.metrics.reminders.inc(count)
         app.wake_delivery()
 
 

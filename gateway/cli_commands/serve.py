@@ -24,15 +24,10 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=demo)
 
 
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Per-command and per-job chatter from libraries would drown the gateway's own lines.
-    for noisy in ("mail.log", "alembic", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    configure_logging()
+    from gateway.logs import setup_logging
+
+    setup_logging(settings.logging)
     from gateway.app import App
     from gateway.components import default_components
 

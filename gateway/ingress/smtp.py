@@ -94,7 +94,10 @@ class GatewayHandler:
             log.exception("RCPT lookup failed")
             return TEMPFAIL
         if isinstance(route, Refusal):
-            log.info("refused RCPT %s from %s: %s", rcpt, envelope.mail_from, route.reply[:13])
+            # Addresses only at DEBUG: INFO lines may be shipped to a log service.
+            log.info("refused a recipient: %s", route.reply[:13],
+                     extra={"event": "rcpt_refused", "reply": route.reply[:13]})
+            log.debug("refused RCPT %s from %s", rcpt, envelope.mail_from)
             return route.reply
         routes: list[Route] = getattr(envelope, "routes", [])
         routes.append(route)

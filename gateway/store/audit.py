@@ -36,6 +36,7 @@ def record(
             detail=detail,
         )
     )
+    # DEBUG: a message makes several events; INFO has one line per message handled (gateway.metrics).
     arrow = f" {from_state or '-'} -> {to_state}" if to_state else ""
-    log.info("%s %s#%s %s%s by %s%s", action, subject_type, subject_id, "", arrow, actor,
+    log.debug("%s %s#%s %s%s by %s%s", action, subject_type, subject_id, "", arrow, actor,
              f" ({detail})" if detail else "")

@@ -15,7 +15,15 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.insights.cache import FiguresCache
-from gateway.web import auth, pair_pages, program_pages, queue_pages, reset, unsubscribe_page
+from gateway.web import (
+    auth,
+    metrics_page,
+    pair_pages,
+    program_pages,
+    queue_pages,
+    reset,
+    unsubscribe_page,
+)
 from gateway.web.i18n import translate
 from gateway.web.pages import LoginRequired, PageError, gateway_of, render, request_lang
 
@@ -97,7 +105,7 @@ def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = Fal
     routes: list[Any] = [
         Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
         *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *reset.ROUTES,
-        *unsubscribe_page.ROUTES, *program_pages.ROUTES,
+        *unsubscribe_page.ROUTES, *program_pages.ROUTES, *metrics_page.ROUTES,
     ]
     middleware = [
         Middleware(SecurityHeaders),
