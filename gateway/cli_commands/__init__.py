@@ -1,6 +1,7 @@
 """The sub-commands of `mentor-gateway`, one module per room they serve."""
 
 from gateway.cli_commands import (  # noqa: F401
+    backup,
     moderation,
     program,
     reminders,
