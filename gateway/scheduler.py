@@ -1,4 +1,4 @@
-"""APScheduler 3 inside `serve`: periodic reminders, hold escalation, the moderators' digest, retention."""
+"""APScheduler 3 inside `serve`: reminders, hold escalation, the moderators' and coordinators' digests, retention."""
 
 from __future__ import annotations
 
@@ -49,6 +49,13 @@ async def retention_chores(app: Runtime) -> None:
                  total.outbox_copies)
 
 
+async def weekly_digests(app: Runtime) -> None:
+    from gateway.insights.digest import send_weekly_digests
+
+    if await app.db.write(lambda s: send_weekly_digests(s, app.settings, app.clock.now())):
+        app.wake_delivery()
+
+
 async def run_scheduler(app: Runtime) -> None:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(moderation_chores, "interval", args=[app], minutes=5, max_instances=1,
@@ -60,6 +67,8 @@ async def run_scheduler(app: Runtime) -> None:
     if app.settings.retention.enabled:
         scheduler.add_job(retention_chores, "interval", args=[app], hours=1, max_instances=1,
                           coalesce=True, id="retention")
+    scheduler.add_job(weekly_digests, "interval", args=[app], hours=1, max_instances=1,
+                      coalesce=True, id="weekly_digest")
     scheduler.start()
     try:
         await app.stopping.wait()

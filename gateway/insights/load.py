@@ -21,7 +21,7 @@ from gateway.insights.figures import (
     compute,
     from_epoch,
 )
-from gateway.store.models import AuditEvent, Message, Organization, Outbox, Pair
+from gateway.store.models import AuditEvent, Message, Organization, Outbox, Pair, Staff
 
 Scope = tuple[int, ...] | None
 
@@ -198,6 +198,11 @@ def program_figures(session: Session, scope: Scope, *, since: datetime | None,
     """The figures of the pairs in `scope` (organization ids; None = all) over [since, until)."""
     window = Window.of(since, until, now)
     return compute(load_inputs(session, scope, window), window, quiet_days=quiet_days)
+
+
+def wants_digest(session: Session, staff_id: int) -> bool:
+    staff = session.get(Staff, staff_id)
+    return bool(staff and staff.weekly_digest)
 
 
 def organization_names(session: Session, scope: Scope) -> list[tuple[int, str]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 
@@ -153,6 +154,8 @@ class Staff(SQLModel, table=True):
     # Signed-in cookies carry the epoch they were issued in; logging out or resetting the password
     # moves it on, so every earlier cookie (another device, a copied one) stops working.
     session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Coordinators get the program's figures by mail every Monday unless they opt out.
+    weekly_digest: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
     created_at: datetime = _ts()
 
 

@@ -67,6 +67,11 @@ PROGRAM_CATALOG: dict[str, tuple[str, str]] = {
     "csv_response_distribution": ("répartition", "distribution"),
     "csv_quiet_pairs": ("jumelages silencieux", "quiet pairs"),
     "csv_never_started_pairs": ("jamais commencés", "never started"),
+    "weekly_digest": ("Résumé hebdomadaire par courriel (chaque lundi)",
+                      "Weekly digest by e-mail (every Monday)"),
+    "digest_on": ("Vous recevrez le résumé hebdomadaire.", "You will get the weekly digest."),
+    "digest_off": ("Vous ne recevrez plus le résumé hebdomadaire.",
+                   "You will no longer get the weekly digest."),
     "hours_dec": ("{n} h", "{n} h"),
     "days_dec": ("{n} j", "{n} d"),
 }

@@ -16,9 +16,19 @@ from starlette.routing import Route
 from gateway.insights import export, plots
 from gateway.insights.cache import FiguresCache
 from gateway.insights.figures import BUCKET_NAMES, DIRECTIONS, ProgramFigures, from_epoch
-from gateway.insights.load import Scope, organization_names, program_figures
+from gateway.insights.load import Scope, organization_names, program_figures, wants_digest
 from gateway.web.i18n import translate
-from gateway.web.pages import PageError, Viewer, current_viewer, gateway_of, render, request_lang
+from gateway.web.pages import (
+    PageError,
+    Viewer,
+    checked_form,
+    current_viewer,
+    flash,
+    gateway_of,
+    redirect,
+    render,
+    request_lang,
+)
 
 if TYPE_CHECKING:
     from gateway.app import App
@@ -137,8 +147,10 @@ def percent(lang: str, share: float | None) -> str:
     return f"{value}\u202f%" if lang == "fr" else f"{value}%"
 
 
+@functools.lru_cache(maxsize=64)
 def _charts(lang: str, figures: ProgramFigures) -> dict[str, dict[str, Any]]:
-    """Each plot as a data: URI with its title; the template puts its table right after it."""
+    """Each plot as a data: URI with its title; the template puts its table right after it.
+    Cached with the figures they draw (cached figures are the same object until recomputed)."""
     t = lambda key, **v: translate(lang, key, **v)  # noqa: E731
     weeks = [w.week.strftime("%d/%m") if lang == "fr" else w.week.strftime("%b %d")
              for w in figures.weekly]
@@ -157,9 +169,10 @@ async def program_page(request: Request) -> Response:
     lang = request_lang(request)
     charts = await asyncio.to_thread(_charts, lang, figures)
     orgs = await gateway.db.read(lambda s: organization_names(s, viewer.org_ids))
+    digest = await gateway.db.read(lambda s: wants_digest(s, viewer.id))
     quiet = [(pid, from_epoch(at)) for pid, at in figures.pairs.quiet[:MAX_LISTED]]
     return render(request, "program.html", viewer=viewer, figures=figures, query=query,
-                  orgs=orgs, charts=charts, quiet=quiet,
+                  orgs=orgs, charts=charts, quiet=quiet, digest=digest,
                   never=figures.pairs.never_started[:MAX_LISTED], max_listed=MAX_LISTED,
                   tables=[(n, translate(lang, f"csv_{n}")) for n in export.TABLES], buckets=BUCKET_NAMES, directions=DIRECTIONS,
                   answer_keys=ANSWER_KEYS, duration=lambda s: duration_label(lang, s),
@@ -177,7 +190,20 @@ async def program_csv(request: Request) -> Response:
                     headers={"content-disposition": f'attachment; filename="{filename}"'})
 
 
+async def digest_choice(request: Request) -> Response:
+    """A coordinator turns their weekly digest on or off (the checkbox on the dashboard)."""
+    from gateway.insights.digest import set_weekly_digest
+
+    viewer = await current_viewer(request)
+    form = await checked_form(request)
+    wanted = form.get("weekly_digest") == "on"
+    await gateway_of(request).db.write(lambda s: set_weekly_digest(s, viewer.id, wanted))
+    flash(request, translate(request_lang(request), "digest_on" if wanted else "digest_off"))
+    return redirect("/program")
+
+
 ROUTES = [
     Route("/program", program_page, methods=["GET"]),
+    Route("/program/digest", digest_choice, methods=["POST"]),
     Route("/program.csv", program_csv, methods=["GET"]),
 ]

@@ -113,6 +113,13 @@ async def test_coordinator_sees_their_organization_with_plots_and_csv(program: P
         assert (summary["active_pairs"], summary["held_messages"], summary["mentor_to_mentee_median_hours"]) \
             == ("2", "1", "5.0")
 
+        # The weekly digest is on until the coordinator unticks it (a CSRF-checked form).
+        assert 'name="weekly_digest" checked' in html
+        token = re.search(r'name="csrf" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+        assert (await client.post("/program/digest", data={})).status_code == 403
+        await client.post("/program/digest", data={"csrf": token})
+        assert 'name="weekly_digest">' in (await client.get("/program")).text
+
         assert (await client.get(f"/program?org={program.org_b}")).status_code == 403
         assert (await client.get("/program.csv?figure=secrets")).status_code == 404
         assert (await client.get("/program?since=yesterday")).status_code == 400

@@ -1,4 +1,5 @@
-"""indexes for the program figures: a pair's messages in time order, audit events by action and time
+"""program figures: indexes (a pair's messages in time order, audit events by action and time) and
+the coordinators' weekly digest opt-out
 
 Revision ID: 0010
 Revises: 9a4f6c2d8e13
@@ -7,6 +8,7 @@ Create Date: 2026-11-30 12:30:00
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0010'
@@ -21,9 +23,14 @@ def upgrade() -> None:
         batch_op.create_index('ix_message_pair_received', ['pair_id', 'received_at'], unique=False)
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.create_index('ix_auditevent_action_at', ['action', 'at'], unique=False)
+    with op.batch_alter_table('staff', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('weekly_digest', sa.Boolean(), server_default=sa.true(),
+                                      nullable=False))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('staff', schema=None) as batch_op:
+        batch_op.drop_column('weekly_digest')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index('ix_auditevent_action_at')
     with op.batch_alter_table('message', schema=None) as batch_op:
