@@ -152,6 +152,14 @@ class InsightsSettings:
 
 
 @dataclass(frozen=True)
+class MissionsSettings:
+    # Conversation prompts from <templates_dir>/missions/*.toml, sent on their schedule.
+    enabled: bool = True
+    # Mentees get a short congratulation by mail when their pair earns a badge.
+    congratulate_mentee: bool = True
+
+
+@dataclass(frozen=True)
 class MetricsSettings:
     # /metrics on the web port: with a token, scrapers send "Authorization: Bearer TOKEN";
     # without one, only clients on the loopback interface are answered.
@@ -179,6 +187,7 @@ class Settings:
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
     insights: InsightsSettings = field(default_factory=InsightsSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    missions: MissionsSettings = field(default_factory=MissionsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     source: str = "<defaults>"
 

@@ -56,6 +56,17 @@ async def weekly_digests(app: Runtime) -> None:
         app.wake_delivery()
 
 
+async def missions_and_badges(app: Runtime) -> None:
+    from gateway.missions.service import award_badges, send_due_missions
+
+    now = app.clock.now()
+    sent = await app.db.write(lambda s: send_due_missions(s, app.settings, now))
+    awarded = await app.db.write(lambda s: award_badges(s, app.settings, now))
+    if sent or awarded:
+        log.info("%d mission(s) sent, %d badge(s) awarded", sent, awarded)
+        app.wake_delivery()
+
+
 async def run_scheduler(app: Runtime) -> None:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(moderation_chores, "interval", args=[app], minutes=5, max_instances=1,
@@ -69,6 +80,9 @@ async def run_scheduler(app: Runtime) -> None:
                           coalesce=True, id="retention")
     scheduler.add_job(weekly_digests, "interval", args=[app], hours=1, max_instances=1,
                       coalesce=True, id="weekly_digest")
+    if app.settings.missions.enabled:
+        scheduler.add_job(missions_and_badges, "interval", args=[app], hours=1, max_instances=1,
+                          coalesce=True, id="missions")
     scheduler.start()
     try:
         await app.stopping.wait()

@@ -24,6 +24,19 @@ def check_settings(settings: Settings, *, path: Path | None = None, text: str = 
     first signed message); `path` and `text` let the error name the file and line."""
     _check_reminders(path, text, settings)
     _check_dkim(path, text, settings)
+    _check_missions(settings)
+
+
+def _check_missions(settings: Settings) -> None:
+    """A broken mission file stops start-up, naming the file and the key."""
+    from gateway.missions.catalog import MissionError, load_missions
+
+    if not settings.missions.enabled:
+        return
+    try:
+        load_missions(Path(settings.gateway.templates_dir) / "missions")
+    except MissionError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _where(path: Path | None, text: str, section: str, key: str | None) -> str:

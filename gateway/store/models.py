@@ -159,6 +159,16 @@ class Staff(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class Badge(SQLModel, table=True):
+    """A milestone a pair reached (first exchange, a month of conversation, a mission completed...)."""
+
+    __table_args__ = (UniqueConstraint("pair_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    pair_id: int = Field(foreign_key="pair.id", index=True)
+    name: str = Field(max_length=40)
+    earned_at: datetime = _ts()
+
+
 class ImapCursor(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("account", "mailbox"),)
     id: int | None = Field(default=None, primary_key=True)

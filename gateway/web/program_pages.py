@@ -17,6 +17,7 @@ from gateway.insights import export, plots
 from gateway.insights.cache import FiguresCache
 from gateway.insights.figures import BUCKET_NAMES, DIRECTIONS, ProgramFigures, from_epoch
 from gateway.insights.load import Scope, organization_names, program_figures, wants_digest
+from gateway.missions.badges import BADGES
 from gateway.web.i18n import translate
 from gateway.web.pages import (
     PageError,
@@ -170,21 +171,41 @@ async def program_page(request: Request) -> Response:
     charts = await asyncio.to_thread(_charts, lang, figures)
     orgs = await gateway.db.read(lambda s: organization_names(s, viewer.org_ids))
     digest = await gateway.db.read(lambda s: wants_digest(s, viewer.id))
+    scope = (query.org,) if query.org is not None else viewer.org_ids
+    badges = await gateway.db.read(lambda s: badge_table(s, scope))
     quiet = [(pid, from_epoch(at)) for pid, at in figures.pairs.quiet[:MAX_LISTED]]
     return render(request, "program.html", viewer=viewer, figures=figures, query=query,
-                  orgs=orgs, charts=charts, quiet=quiet, digest=digest,
+                  orgs=orgs, charts=charts, quiet=quiet, digest=digest, badges=badges,
+                  badge_names=BADGES,
                   never=figures.pairs.never_started[:MAX_LISTED], max_listed=MAX_LISTED,
                   tables=[(n, translate(lang, f"csv_{n}")) for n in export.TABLES], buckets=BUCKET_NAMES, directions=DIRECTIONS,
                   answer_keys=ANSWER_KEYS, duration=lambda s: duration_label(lang, s),
                   percent=lambda v: percent(lang, v))
 
 
+def badge_table(session: Any, scope: Scope) -> dict[str, dict[str, int]]:
+    """organization -> badge -> pairs that earned it."""
+    from gateway.missions.service import badges_by_organization
+
+    table: dict[str, dict[str, int]] = {}
+    for org, badge, count in badges_by_organization(session, scope):
+        table.setdefault(org, {})[badge] = count
+    return table
+
+
 async def program_csv(request: Request) -> Response:
     name = request.query_params.get("figure") or "summary"
-    if name not in export.TABLES:
+    if name not in (*export.TABLES, "badges"):
         raise PageError(404, "unknown_figure")
-    _, query, figures = await _figures(request)
-    header, rows = export.table(figures, name)
+    viewer, query, figures = await _figures(request)
+    if name == "badges":
+        from gateway.missions.service import badges_by_pair
+
+        scope = (query.org,) if query.org is not None else viewer.org_ids
+        header = ["pair", "badge", "earned_on"]
+        rows: list[Any] = await gateway_of(request).db.read(lambda s: badges_by_pair(s, scope))
+    else:
+        header, rows = export.table(figures, name)
     filename = f"program-{name}-{query.first_day.isoformat()}-{query.last_day.isoformat()}.csv"
     return Response(export.to_csv(header, rows), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="{filename}"'})
