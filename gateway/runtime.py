@@ -10,6 +10,7 @@ from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.writer import IngestWriter
+from gateway.metrics import GatewayMetrics
 from gateway.review.notify import ModeratorActions
 from gateway.store.db import Database
 
@@ -22,6 +23,7 @@ class Runtime(Protocol):
     db: Database
     writer: IngestWriter
     moderator_actions: ModeratorActions
+    metrics: GatewayMetrics
     stopping: asyncio.Event
 
     @property

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from gateway.cli import CliError, command
+from gateway.cli_commands.base import CliError, command
 from gateway.config import Settings
 
 
@@ -33,7 +33,7 @@ def backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def restore(args: argparse.Namespace, settings: Settings) -> int:
-    from gateway.cli import with_db
+    from gateway.cli_commands.base import with_db
     from gateway.store.backup import BackupError
     from gateway.store.backup import restore as load
 

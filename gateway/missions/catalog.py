@@ -9,12 +9,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from gateway.durations import parse_duration
+from gateway.errors import GatewayError
 
 LANGS = ("fr", "en")
 NAME = re.compile(r"^[a-z0-9_]{1,40}$")
 
 
-class MissionError(Exception):
+class MissionError(GatewayError):
     """A mission file that cannot be used, named with its key."""
 
 

@@ -7,7 +7,7 @@ import functools
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,6 +18,7 @@ from gateway.insights.cache import FiguresCache
 from gateway.insights.figures import BUCKET_NAMES, DIRECTIONS, ProgramFigures, from_epoch
 from gateway.insights.load import Scope, organization_names, program_figures, wants_digest
 from gateway.missions.badges import BADGES
+from gateway.runtime import Runtime
 from gateway.web.i18n import translate
 from gateway.web.pages import (
     PageError,
@@ -30,9 +31,6 @@ from gateway.web.pages import (
     render,
     request_lang,
 )
-
-if TYPE_CHECKING:
-    from gateway.app import App
 
 DEFAULT_WEEKS = 12
 MAX_LISTED = 100  # quiet / never-started pairs shown on the page; the CSV has them all
@@ -91,7 +89,7 @@ def figures_cache(request: Request) -> FiguresCache:
     return cache
 
 
-async def cached_figures(gateway: App, cache: FiguresCache, scope: Scope,
+async def cached_figures(gateway: Runtime, cache: FiguresCache, scope: Scope,
                          query: Query) -> ProgramFigures:
     def compute() -> Awaitable[ProgramFigures]:
         return _compute(gateway, scope, query)
@@ -109,7 +107,7 @@ async def _figures(request: Request) -> tuple[Viewer, Query, ProgramFigures]:
     return viewer, query, await cached_figures(gateway, figures_cache(request), scope, query)
 
 
-async def warm_default_views(gateway: App, cache: FiguresCache) -> None:
+async def warm_default_views(gateway: Runtime, cache: FiguresCache) -> None:
     """What the page shows first: every organization's default view, and all of them together."""
     today = gateway.clock.now().date()
     query = Query(None, today - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1), today,
@@ -120,7 +118,7 @@ async def warm_default_views(gateway: App, cache: FiguresCache) -> None:
                          functools.partial(_compute, gateway, scope, query))
 
 
-async def _compute(gateway: App, scope: Scope, query: Query) -> ProgramFigures:
+async def _compute(gateway: Runtime, scope: Scope, query: Query) -> ProgramFigures:
     now = gateway.clock.now()
     return await gateway.db.read(lambda s: program_figures(
         s, scope, since=query.since, until=query.until, now=now, quiet_days=query.quiet_days))

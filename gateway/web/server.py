@@ -85,7 +85,7 @@ async def run_web(app: Runtime) -> None:
         await web.stop()
 
 
-async def warm_figures(app: App, cache: FiguresCache) -> None:
+async def warm_figures(app: Runtime, cache: FiguresCache) -> None:
     """Compute the dashboard's default views ahead of the coordinators, every cache period."""
     from gateway.web.program_pages import warm_default_views
 

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from gateway.cli import main
 from gateway.clock import MovableClock
-from gateway.moderation.held import HeldFilter, approve, list_held
+from gateway.review.held import HeldFilter, approve, list_held
 from tests.conftest import make_settings
 from tests.e2e.harness import PHONE_RULE, Harness, simple_message, write_rules
 from tests.e2e.test_cli_program import write_config

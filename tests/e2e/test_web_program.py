@@ -21,7 +21,7 @@ import pytest
 from sqlmodel import select
 
 from gateway.clock import MovableClock
-from gateway.moderation.held import HeldFilter, list_held, reject
+from gateway.review.held import HeldFilter, list_held, reject
 from gateway.store.models import Organization
 from tests.e2e.harness import PHONE_RULE, PairInfo, simple_message
 from tests.e2e.test_web_http import Site, login, running_site
