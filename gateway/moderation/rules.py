@@ -22,20 +22,22 @@ from gateway.moderation.detectors.matchers import (
     PiiMatcher,
     RegexMatcher,
     SizeMatcher,
-    WordsMatcher,
 )
-from gateway.moderation.detectors.words import compile_words, parse_word_list, word_gate
 from gateway.moderation.facts import MessageFacts
+from gateway.moderation.rule_problems import Problems, line_of, string_list
+from gateway.moderation.rule_words import slots_matcher, words_matcher
 
 ACTIONS = ("flag", "hold", "reject")
+SEVERITIES = ("low", "medium", "high")
 DIRECTIONS = ("mentor_to_mentee", "mentee_to_mentor", "both")
-KINDS = ("regex", "words", "links", "pii", "attachment", "size", "any", "unreadable")
+KINDS = ("regex", "words", "links", "pii", "attachment", "size", "any", "unreadable", "slots")
 _STRING_KEYS = ("description", "reason_fr", "reason_en")
 _BOOL_KEYS = ("enabled", "when_minor", "first_message")
-TOP_KEYS = frozenset({"action", "direction", "match", *_STRING_KEYS, *_BOOL_KEYS})
+TOP_KEYS = frozenset({"action", "direction", "match", "severity", *_STRING_KEYS, *_BOOL_KEYS})
 MATCH_KEYS = {
     "regex": {"fields", "pattern", "flags"},
-    "words": {"fields", "lists", "words"},
+    "words": {"fields", "lists", "words", "language_lists", "exceptions", "exception_lists"},
+    "slots": {"fields", "slots", "require", "window", "unless"},
     "links": {"fields", "domains"},
     "pii": {"fields", "detectors"},
     "attachment": {"content_types", "extensions", "max_bytes"},
@@ -44,11 +46,13 @@ MATCH_KEYS = {
     "unreadable": {"parts"},
 }
 REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
-WORDLIST_FOLDER = "wordlists"
 
 
 class RuleError(GatewayError):
     """A rule file is invalid; the message names the file, the key and the line."""
+
+
+__all__ = ["RuleError", "Rule", "RuleSet", "load_rules", "check_rules", "line_of"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class Rule:
     when_minor: bool  # only when the sender or the recipient is a minor
     first_message: bool  # only on the first message of a pair
     matcher: Matcher
+    severity: str = "medium"  # low | medium | high: how urgent a hold is for moderators
 
     def applies_to(self, facts: MessageFacts) -> bool:
         if not self.enabled:
@@ -79,46 +84,7 @@ class RuleSet:
     rules: tuple[Rule, ...]
 
 
-def line_of(source: str, key: str) -> int:
-    """The 1-based line where `key` ("action", "match.pattern", "match") is set in a TOML text."""
-    table, _, name = key.rpartition(".")
-    current = ""
-    table_line = 0
-    for number, line in enumerate(source.splitlines(), start=1):
-        header = re.match(r"\s*\[\s*([^\]]+?)\s*\]", line)
-        if header:
-            current = header.group(1).strip("\"'")
-            if current == (table or name):
-                table_line = number
-            continue
-        assignment = re.match(r"\s*([\w.\"'-]+)\s*=", line)
-        if not assignment:
-            continue
-        target = assignment.group(1).replace('"', "").replace("'", "")
-        if (current == table and target == name) or (not current and target == key):
-            return number
-    return table_line or 1
-
-
-class _Problems:
-    def __init__(self, path: Path, source: str) -> None:
-        self.path, self.source = path, source
-        self.messages: list[str] = []
-
-    def add(self, key: str, what: str, line: int | None = None) -> None:
-        where = line if line is not None else line_of(self.source, key)
-        self.messages.append(f"{self.path}: key '{key}' (line {where}): {what}")
-
-
-def _string_list(data: dict[str, Any], key: str, problems: _Problems) -> list[str]:
-    value = data.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        problems.add(f"match.{key}", "must be a list of non-empty strings")
-        return []
-    return value
-
-
-def _positive_int(data: dict[str, Any], key: str, problems: _Problems) -> int | None:
+def _positive_int(data: dict[str, Any], key: str, problems: Problems) -> int | None:
     value = data.get(key)
     if value is None:
         return None
@@ -128,10 +94,10 @@ def _positive_int(data: dict[str, Any], key: str, problems: _Problems) -> int | 
     return value
 
 
-def _fields(data: dict[str, Any], problems: _Problems) -> tuple[str, ...]:
+def _fields(data: dict[str, Any], problems: Problems) -> tuple[str, ...]:
     if "fields" not in data:
         return DEFAULT_FIELDS
-    fields = _string_list(data, "fields", problems)
+    fields = string_list(data, "fields", problems)
     for field in fields:
         header = field.startswith(HEADER_PREFIX) and field[len(HEADER_PREFIX):].strip()
         if field not in TEXT_FIELDS and not header:
@@ -142,7 +108,7 @@ def _fields(data: dict[str, Any], problems: _Problems) -> tuple[str, ...]:
     return tuple(fields)
 
 
-def _regex(data: dict[str, Any], problems: _Problems) -> Matcher | None:
+def _regex(data: dict[str, Any], problems: Problems) -> Matcher | None:
     pattern, flags = data.get("pattern"), data.get("flags", "")
     if not isinstance(pattern, str) or not pattern:
         problems.add("match.pattern", "a non-empty string is required")
@@ -161,23 +127,8 @@ def _regex(data: dict[str, Any], problems: _Problems) -> Matcher | None:
     return RegexMatcher(compiled, _fields(data, problems))
 
 
-def _words(data: dict[str, Any], problems: _Problems, folder: Path) -> Matcher | None:
-    phrases = list(_string_list(data, "words", problems))
-    lists = _string_list(data, "lists", problems)
-    if not lists and not phrases:
-        problems.add("match.lists", "give word lists (`lists`) or words (`words`)")
-    for name in lists:
-        path = folder / WORDLIST_FOLDER / f"{name}.txt"
-        try:
-            phrases += parse_word_list(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
-            problems.add("match.lists", f"word list {name!r} cannot be read ({path}): "
-                         f"{getattr(error, 'strerror', None) or error}")
-    return WordsMatcher(compile_words(phrases), _fields(data, problems), word_gate(phrases))
-
-
-def _links(data: dict[str, Any], problems: _Problems) -> Matcher | None:
-    domains = tuple(d.strip(". ").lower() for d in _string_list(data, "domains", problems))
+def _links(data: dict[str, Any], problems: Problems) -> Matcher | None:
+    domains = tuple(d.strip(". ").lower() for d in string_list(data, "domains", problems))
     if not domains:
         problems.add("match.domains", "a non-empty list of domains is required")
         return None
@@ -185,8 +136,8 @@ def _links(data: dict[str, Any], problems: _Problems) -> Matcher | None:
                         compile_hint(domains))
 
 
-def _pii(data: dict[str, Any], problems: _Problems) -> Matcher | None:
-    detectors = _string_list(data, "detectors", problems)
+def _pii(data: dict[str, Any], problems: Problems) -> Matcher | None:
+    detectors = string_list(data, "detectors", problems)
     unknown = [d for d in detectors if d not in PII_DETECTORS]
     if unknown or not detectors:
         problems.add("match.detectors", f"unknown or missing detectors {unknown} "
@@ -195,10 +146,10 @@ def _pii(data: dict[str, Any], problems: _Problems) -> Matcher | None:
     return PiiMatcher(tuple(dict.fromkeys(detectors)), _fields(data, problems))
 
 
-def _attachment(data: dict[str, Any], problems: _Problems) -> Matcher | None:
-    types = frozenset(t.lower() for t in _string_list(data, "content_types", problems))
+def _attachment(data: dict[str, Any], problems: Problems) -> Matcher | None:
+    types = frozenset(t.lower() for t in string_list(data, "content_types", problems))
     extensions = frozenset("." + e.lower().lstrip(".")
-                           for e in _string_list(data, "extensions", problems))
+                           for e in string_list(data, "extensions", problems))
     max_bytes = _positive_int(data, "max_bytes", problems)
     if not types and not extensions and max_bytes is None:
         problems.add("match", "an attachment rule needs content_types, extensions or max_bytes")
@@ -206,7 +157,7 @@ def _attachment(data: dict[str, Any], problems: _Problems) -> Matcher | None:
     return AttachmentMatcher(types, extensions, max_bytes)
 
 
-def _size(data: dict[str, Any], problems: _Problems) -> Matcher | None:
+def _size(data: dict[str, Any], problems: Problems) -> Matcher | None:
     max_bytes = _positive_int(data, "max_bytes", problems)
     if max_bytes is None:
         problems.add("match.max_bytes", "a size rule needs max_bytes")
@@ -214,7 +165,7 @@ def _size(data: dict[str, Any], problems: _Problems) -> Matcher | None:
     return SizeMatcher(max_bytes)
 
 
-def _matcher(data: Any, problems: _Problems, folder: Path) -> Matcher | None:
+def _matcher(data: Any, problems: Problems, folder: Path) -> Matcher | None:
     if not isinstance(data, dict):
         problems.add("match", "a [match] table is required")
         return None
@@ -234,11 +185,13 @@ def _matcher(data: Any, problems: _Problems, folder: Path) -> Matcher | None:
             problems.add("match.parts", f"choose among {', '.join(UNREADABLE_KINDS)}")
         return UnreadableMatcher(tuple(parts) if isinstance(parts, list) else ())
     if kind == "words":
-        return _words(data, problems, folder)
+        return words_matcher(data, problems, folder, _fields(data, problems))
+    if kind == "slots":
+        return slots_matcher(data, problems, folder, _fields(data, problems))
     return builders[kind](data, problems)
 
 
-def _check_top(data: dict[str, Any], problems: _Problems) -> None:
+def _check_top(data: dict[str, Any], problems: Problems) -> None:
     for key in sorted(set(data) - TOP_KEYS):
         problems.add(key, "unknown key")
     for key in _STRING_KEYS:
@@ -251,12 +204,15 @@ def _check_top(data: dict[str, Any], problems: _Problems) -> None:
     if data.get("action") not in ACTIONS:
         problems.add("action", f"unknown action {data.get('action')!r} (choose among "
                      f"{', '.join(ACTIONS)})")
+    if data.get("severity", "medium") not in SEVERITIES:
+        problems.add("severity", f"unknown severity {data.get('severity')!r} (choose among "
+                     f"{', '.join(SEVERITIES)})")
     if data.get("direction", "both") not in DIRECTIONS:
         problems.add("direction", f"unknown direction {data.get('direction')!r} (choose among "
                      f"{', '.join(DIRECTIONS)})")
 
 
-def _syntax_problem(problems: _Problems, error: tomllib.TOMLDecodeError) -> None:
+def _syntax_problem(problems: Problems, error: tomllib.TOMLDecodeError) -> None:
     found = re.search(r"line (\d+)", str(error))
     line = int(found.group(1)) if found else 1
     lines = problems.source.splitlines()
@@ -270,7 +226,7 @@ def _load_file(path: Path, folder: Path) -> tuple[Rule | None, list[str]]:
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return None, [f"{path}: key '-' (line 1): cannot be read: {error}"]
-    problems = _Problems(path, source)
+    problems = Problems(path, source)
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as error:
@@ -284,7 +240,8 @@ def _load_file(path: Path, folder: Path) -> tuple[Rule | None, list[str]]:
                 reason_fr=data["reason_fr"], reason_en=data["reason_en"],
                 enabled=data.get("enabled", True), direction=data.get("direction", "both"),
                 when_minor=data.get("when_minor", False),
-                first_message=data.get("first_message", False), matcher=matcher)
+                first_message=data.get("first_message", False), matcher=matcher,
+                severity=data.get("severity", "medium"))
     return rule, []
 
 

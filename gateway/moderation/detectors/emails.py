@@ -13,7 +13,7 @@ _PLAIN = re.compile(
 # Obfuscated forms must end in a well-known top-level domain, so that "meet at school" is safe.
 _TLDS = ("com|net|org|ca|fr|be|ch|io|me|info|edu|gouv|gov|uk|co|us|de|es|it|live|qc|ac|"
          "online|app|dev|xyz")
-_AT = r"(?:\s*(?:@|[(\[{<]\s*(?:at|arobase|a)\s*[)\]}>])\s*|\s+(?:at|arobase|chez)\s+)"
+_AT = r"(?:\s*(?:@|[(\[{<]\s*(?:at|arobase?|a)\s*[)\]}>])\s*|\s+(?:at|arobase?|chez)\s+)"
 _DOT = r"(?:\s*(?:\.|[(\[{<]\s*(?:dot|point|pt)\s*[)\]}>])\s*|\s+(?:dot|point)\s+)"
 _LABEL = r"[a-z0-9](?:[a-z0-9_-]{0,62})"
 _OBFUSCATED = re.compile(
@@ -29,12 +29,23 @@ def canonical(evidence: str) -> str:
     return _SEPARATOR_DOT.sub(".", text).replace(" ", "")
 
 
+_AROUND_AT = re.compile(r"[^\s@]+@[^\s@]+")
+
+
+def _reversed(folded: str) -> list[tuple[int, int]]:
+    """Addresses written backwards ("moc.liamg@oj")."""
+    return [m.span() for m in _AROUND_AT.finditer(folded)
+            if _PLAIN.fullmatch(m.group()[::-1].strip(".,;:!?()"))
+            and not _PLAIN.fullmatch(m.group().strip(".,;:!?()"))]
+
+
 def find_emails(field: str, text: str, folded: str, allowed: Iterable[str] = ()) -> list[Finding]:
     """Email addresses in `text`, except the `allowed` ones (the pair's own aliases)."""
     allowed_set = {address.lower() for address in allowed}
     findings: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    for start, end in _candidates(folded):
+    backwards = _reversed(folded) if "@" in folded else []
+    for start, end in _candidates(folded) + backwards:
         if any(s < end and start < e for s, e in taken):
             continue
         taken.append((start, end))
@@ -50,7 +61,7 @@ def find_emails(field: str, text: str, folded: str, allowed: Iterable[str] = ())
 # positions are those of the alternation "@|arobase|\bchez\b|\bat\b|[(\[{<]\s*a\s*[)\]}>]".
 _AT_MARKERS = (
     re.compile(r"@"),
-    re.compile(r"arobase"),
+    re.compile(r"arobase?"),
     re.compile(r"chez\b(?<!\wchez)"),  # the look-behind after the literal stands for a leading \b
     re.compile(r"at\b(?<!\wat)"),
     re.compile(r"[(\[{<]\s*a\s*[)\]}>]"),

@@ -12,13 +12,28 @@ from gateway.moderation.detectors.attachments import content_type_matches, exten
 from gateway.moderation.detectors.emails import find_emails
 from gateway.moderation.detectors.fields import FieldTexts
 from gateway.moderation.detectors.handles import find_handles
+from gateway.moderation.detectors.language import language_near
 from gateway.moderation.detectors.links import host_in, host_of
 from gateway.moderation.detectors.phone import find_phones
+from gateway.moderation.detectors.read_fields import ReadFields, as_read
+from gateway.moderation.detectors.reading import Reading
 from gateway.moderation.detectors.street import find_street_addresses
-from gateway.moderation.detectors.words import WordGate, find_words
+from gateway.moderation.detectors.words import WordGate
+from gateway.moderation.facts import MessageFacts
 
 DEFAULT_FIELDS = ("subject", "text")
-PiiDetector = Callable[[str, str, str, FieldTexts], list[Finding]]
+
+
+class DetectorFields(Protocol):
+    """What a PII detector asks of the message besides the text: its facts and its words."""
+
+    @property
+    def facts(self) -> MessageFacts: ...
+
+    def words(self, field: str) -> frozenset[str]: ...
+
+
+PiiDetector = Callable[[str, str, str, DetectorFields], list[Finding]]
 
 PII_DETECTORS: dict[str, PiiDetector] = {
     "phone": lambda field, text, folded, f: find_phones(field, text, folded, f.words(field)),
@@ -52,20 +67,57 @@ class RegexMatcher:
 
 
 @dataclass(frozen=True)
-class WordsMatcher:
-    pattern: re.Pattern[str] | None
-    fields: tuple[str, ...] = DEFAULT_FIELDS
+class WordList:
+    """One compiled list; `language` "fr"/"en" keeps a hit only where the text is not read as
+    the other language (undecided text keeps it: a miss costs more than a hold)."""
+
+    pattern: re.Pattern[str]
     gate: WordGate | None = None  # skips the regex on a text none of the phrases can match
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class WordsMatcher:
+    lists: tuple[WordList, ...]
+    fields: tuple[str, ...] = DEFAULT_FIELDS
+    exceptions: re.Pattern[str] | None = None  # a hit inside one of these phrases is no hit
 
     def find(self, fields: FieldTexts) -> list[Finding]:
-        if self.pattern is None:
-            return []
         found: list[Finding] = []
         for field in self.fields:
-            folded = fields.folded(field)
-            if self.gate is None or self.gate.may_match(fields.words(field), folded):
-                found += find_words(self.pattern, field, fields.text(field), folded)
+            found += self._find_in(as_read(fields), field)
         return found
+
+    def _find_in(self, fields: ReadFields, field: str) -> list[Finding]:
+        reading, words = fields.reading(field), fields.reading_words(field)
+        text = reading.text
+        spans: list[tuple[int, int]] = []
+        for word_list in self.lists:
+            if word_list.gate is not None and not word_list.gate.may_match(words, text):
+                continue
+            for match in word_list.pattern.finditer(text):
+                other = {"fr": "en", "en": "fr"}.get(word_list.language)
+                if other and language_near(text, match.start(), match.end()) == other:
+                    continue
+                spans.append(match.span())
+        if spans and self.exceptions is not None:
+            spans = [span for span in spans if not self._excepted(text, span)]
+        return _findings(field, fields.text(field), reading, sorted(set(spans)))
+
+    def _excepted(self, text: str, span: tuple[int, int]) -> bool:
+        assert self.exceptions is not None
+        low, high = max(0, span[0] - 40), span[1] + 40
+        return any(m.start() <= span[0] and span[1] <= m.end()
+                   for m in self.exceptions.finditer(text, low, high))
+
+
+def _findings(field: str, original: str, reading: Reading,
+              spans: list[tuple[int, int]]) -> list[Finding]:
+    findings = []
+    for start, end in spans:
+        o_start, o_end = reading.span(start, end)
+        findings.append(Finding(field, o_start, o_end, original[o_start:o_end]))
+    return findings
 
 
 @dataclass(frozen=True)
@@ -98,12 +150,40 @@ class PiiMatcher:
     fields: tuple[str, ...] = DEFAULT_FIELDS
 
     def find(self, fields: FieldTexts) -> list[Finding]:
+        read_fields = as_read(fields)
         found: list[Finding] = []
         for field in self.fields:
             text, folded = fields.text(field), fields.folded(field)
+            here: list[Finding] = []
             for name in self.detectors:
-                found += PII_DETECTORS[name](field, text, folded, fields)
+                here += PII_DETECTORS[name](field, text, folded, fields)
+            reading = read_fields.reading(field)
+            if reading.changed:  # "５１４", "s n a p", "mon 👻 c jojo": read again, normalized
+                here += [f for f in self._in_reading(read_fields, field, reading)
+                         if not any(h.start < f.end and f.start < h.end for h in here)]
+            found += here
         return found
+
+    def _in_reading(self, fields: ReadFields, field: str, reading: Reading) -> list[Finding]:
+        spans: list[tuple[int, int]] = []
+        for name in self.detectors:
+            spans += [(f.start, f.end) for f in
+                      PII_DETECTORS[name](field, reading.text, reading.text, _ReadingView(fields))]
+        return _findings(field, fields.text(field), reading, sorted(set(spans)))
+
+
+class _ReadingView:
+    """What a PII detector asks of the fields, answered from the normalized reading."""
+
+    def __init__(self, fields: ReadFields) -> None:
+        self._fields = fields
+
+    @property
+    def facts(self) -> MessageFacts:
+        return self._fields.facts
+
+    def words(self, field: str) -> frozenset[str]:
+        return self._fields.reading_words(field)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,10 @@ _GAP = re.compile(r"[ \t.\-_()/,]{0,4}(?:\r?\n[ \t>]*)?[ \t.\-_()/,]{0,4}")
 _RUN = re.compile(rf"{_TOKEN.pattern}(?:{_GAP.pattern}{_TOKEN.pattern})*")
 _MAX_DIGITS = 15
 _CONTEXT = 24  # characters around a run that decide whether it is a date, a price…
+# Toll-free numbers belong to organizations (help lines such as Tel-jeunes, companies), never to
+# a participant: sharing one is not sharing contact details.
+_TOLL_FREE = ("800", "833", "844", "855", "866", "877", "888")
+_ISBN = re.compile(r"isbn(?:-1[03])?\W{0,3}$")
 
 class _Piece(NamedTuple):
     start: int
@@ -74,7 +78,8 @@ def _is_phone(digits: str, plus: bool) -> bool:
         digits = digits[1:]
     if len(digits) != 10:
         return False
-    north_american = digits[0] in "23456789" and digits[3] in "23456789"
+    north_american = (digits[0] in "23456789" and digits[3] in "23456789"
+                      and digits[:3] not in _TOLL_FREE)
     french = digits[0] == "0" and digits[1] in "123456789"
     return north_american or french
 
@@ -89,6 +94,13 @@ def _longest_phone_from(run: list[_Piece], first: int) -> int | None:
         if _is_phone(digits, run[first].plus):
             found = last
     return found
+
+
+def _is_isbn(run: list[_Piece], folded: str) -> bool:
+    """A book number: "ISBN" just before, or 13 digits starting 978/979."""
+    digits = "".join(p.digits for p in run)
+    return (bool(_ISBN.search(folded[max(0, run[0].start - 12):run[0].start]))
+            or (len(digits) == 13 and digits[:3] in ("978", "979")))
 
 
 def _phones_in_run(run: list[_Piece]) -> list[tuple[int, int]]:
@@ -128,6 +140,8 @@ def find_phones(field: str, text: str, folded: str,
     """Phone numbers in `text` (`folded` is its same-length folded copy, `words` its words_of)."""
     findings = []
     for run in _candidate_runs(folded, words_of(folded) if words is None else words):
+        if _is_isbn(run, folded):
+            continue
         for start, end in _phones_in_run(run):
             while start >= 1 and folded[start - 1] in "+(":
                 start -= 1

@@ -36,6 +36,28 @@ _SEARCHES = (
 _CASE_ODDITIES = ("\u017f", "\u212a", "\u0131", "\u0130")
 
 
+# A public place's address ("le cégep est au 255, rue Ontario", "Dawson College, 3040 Sherbrooke")
+# is not a participant's: an institution named just before, and no "I live" there, is no hit.
+_INSTITUTION = re.compile(
+    r"\b(?:cegep|college|ecole|school|universite|university|campus|bibliotheque|library|musee|"
+    r"museum|centre|center|palais|clsc|hopital|hospital|clinique|clinic|spca|bureau|office|"
+    r"salon|foire|fair|competition|concours|portes ouvertes|open house|pavillon|institut|"
+    r"institute|stade|stadium|arena|theatre|theater|cinema|organisme|organization|"
+    r"benevolat|volunteer|polyvalente|academie|academy|fondation|foundation|mairie|city hall|"
+    r"hotel de ville|gare|station|eglise|church|piscine|pool|maison des jeunes|"
+    r"uqam|ets|mcgill|concordia|dawson|vanier|marianopolis|ahuntsic|maisonneuve|montpetit|"
+    r"adresse du|address of)\b")
+_HOME = re.compile(r"\b(?:j'habite|je reste|je demeure|j'suis|je suis|chez moi|chez nous|"
+                   r"ma maison|mon appart\w*|mon adresse|i live|i'm at|i am at|my place|"
+                   r"my house|my home|my address|my apartment|come to|viens|vient)\b")
+_BEFORE_ADDRESS = 80
+
+
+def _public_place(folded: str, start: int) -> bool:
+    before = folded[max(0, start - _BEFORE_ADDRESS):start]
+    return bool(_INSTITUTION.search(before)) and not _HOME.search(before)
+
+
 def find_street_addresses(field: str, text: str, folded: str,
                           words: frozenset[str] | None = None) -> list[Finding]:
     """Street addresses; `folded` serves the case-insensitive French forms, `text` the English.
@@ -51,6 +73,8 @@ def find_street_addresses(field: str, text: str, folded: str,
         spans += [m.span() for m in pattern.finditer(folded if on_folded else text)]
     kept: list[tuple[int, int]] = []
     for start, end in sorted(spans):
+        if _public_place(folded, start):
+            continue
         if not any(s < end and start < e for s, e in kept):
             kept.append((start, end))
     return [Finding(field, start, end, text[start:end]) for start, end in kept]

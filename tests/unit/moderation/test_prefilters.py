@@ -45,9 +45,11 @@ EVIDENCE = [
     ("contact_details", "I live at 42 Maple Street", "42 Maple Street"),
     # "ſ" (long s) is shown as "s" (the rules read the NFKC form a client draws): never skipped.
     ("contact_details", "I live at 42 Maple ſtreet", "42 Maple street"),
-    ("grooming", "ne le dis pas à tes parents", "ne le dis pas à tes parents"),
-    ("grooming", "cest notre secret", "cest notre secret"),
-    ("grooming", "NE LE DIS PAS À TES PARENTS", "NE LE DIS PAS À TES PARENTS"),
+    ("safety_secrecy", "ne le dis pas à tes parents", "ne le dis pas à tes parents"),
+    ("safety_secrecy", "cest notre secret", "notre secret"),
+    ("safety_secrecy", "NE LE DIS PAS À TES PARENTS", "NE LE DIS PAS À TES PARENTS"),
+    ("safety_meeting", "je peux passer te chercher", "passer te chercher"),
+    ("profanity", "ferme ta gueule", "ferme ta gueule"),
     ("profanity", "what the fucking hell", "fucking"),
     ("social_links", "see instagram.com/jo", "instagram.com/jo"),
 ]

@@ -21,8 +21,10 @@ def zip_of(*names: str) -> bytes:
 
 def test_shipped_folder_loads_all_rules(shipped: RuleSet) -> None:
     assert {r.name for r in shipped.rules} == {
-        "contact_details", "executables", "first_message", "grooming", "large_attachment",
-        "private_details_in_file", "profanity", "social_links", "unreadable_part"}
+        "contact_details", "executables", "first_message", "large_attachment",
+        "private_details_in_file", "profanity", "safety_channel", "safety_contact",
+        "safety_gifts", "safety_meeting", "safety_personal", "safety_secrecy", "safety_sexual",
+        "social_links", "unreadable_part"}
 
 
 @pytest.mark.parametrize("text", [
@@ -49,17 +51,18 @@ def test_other_links_are_not_social_links(shipped: RuleSet, text: str) -> None:
     assert hits_of(shipped, "social_links", text) == []
 
 
-@pytest.mark.parametrize("text", [
-    "Ne le dis pas à tes parents, d'accord?",
-    "NE LE DIS PAS A TES PARENTS",
-    "Don’t tell your parents about this.",
-    "Ce sera notre petit secret.",
-    "On pourrait se voir samedi?",
-    "You could come over after school.",
-    "It's our little secret.",
+@pytest.mark.parametrize(("rule", "text"), [
+    ("safety_secrecy", "Ne le dis pas à tes parents, d'accord?"),
+    ("safety_secrecy", "NE LE DIS PAS A TES PARENTS"),
+    ("safety_secrecy", "Don’t tell your parents about this."),
+    ("safety_secrecy", "Ce sera notre petit secret."),
+    ("safety_meeting", "On pourrait se voir samedi?"),
+    ("safety_meeting", "You could come over after school."),
+    ("safety_secrecy", "It's our little secret."),
 ])
-def test_grooming_phrases_are_held_in_both_languages(shipped: RuleSet, text: str) -> None:
-    assert hits_of(shipped, "grooming", text)
+def test_grooming_phrases_are_held_in_both_languages(shipped: RuleSet, rule: str,
+                                                     text: str) -> None:
+    assert hits_of(shipped, rule, text)
     assert decide(shipped, text).verdict == "hold"
 
 
@@ -70,7 +73,7 @@ def test_grooming_phrases_are_held_in_both_languages(shipped: RuleSet, text: str
     "We could meetings schedule... no, overcome it together.",
 ])
 def test_ordinary_talk_about_parents_and_secrets_passes(shipped: RuleSet, text: str) -> None:
-    assert hits_of(shipped, "grooming", text) == []
+    assert decide(shipped, text).verdict == "pass"
 
 
 @pytest.mark.parametrize("text", ["Quelle merde ce devoir", "T'es un connard", "this is bullshit",

@@ -1,0 +1,33 @@
+"""The message's fields as rules read them: folded text plus a normalized reading of each."""
+
+from __future__ import annotations
+
+from gateway.moderation.detectors.fields import FieldTexts
+from gateway.moderation.detectors.reading import Reading, read
+from gateway.moderation.detectors.vocabulary import words_of
+
+
+class ReadFields(FieldTexts):
+    """FieldTexts with, per field, the normalized `reading` and the words of that reading."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._readings: dict[str, Reading] = {}
+        self._reading_words: dict[str, frozenset[str]] = {}
+
+    def reading(self, field: str) -> Reading:
+        if field not in self._readings:
+            self._readings[field] = read(self.folded(field))
+        return self._readings[field]
+
+    def reading_words(self, field: str) -> frozenset[str]:
+        if field not in self._reading_words:
+            reading = self.reading(field)
+            self._reading_words[field] = (words_of(reading.text) if reading.changed
+                                          else self.words(field))
+        return self._reading_words[field]
+
+
+def as_read(fields: FieldTexts) -> ReadFields:
+    """`fields` with readings (the engine always passes ReadFields; tests may not)."""
+    return fields if isinstance(fields, ReadFields) else ReadFields(fields.facts)

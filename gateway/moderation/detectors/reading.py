@@ -1,0 +1,136 @@
+"""A normalized reading of a folded text (texting spellings, emoji, spaced letters) with offsets.
+
+Rules about intent and contact details must see "chu", "tkt", "5️⃣1️⃣4️⃣", "ｓｎａｐ" and
+"s n a p" as "je suis", "t'inquiete", "514", "snap" and "snap". The reading is built in one
+regex pass over the folded text (same length as the original), and every span found in it maps
+back to the original text, so evidence and redaction still point at what the sender wrote.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+# Texting spellings, folded (no accents), whole words only. Kept to forms that are not ordinary
+# words of the other language ("ya" is "il y a" in French and "you" in English: left alone).
+TEXTING: dict[str, str] = {
+    # Québec French
+    "pis": "puis", "jsp": "je sais pas", "jsais": "je sais", "chu": "je suis", "chui": "je suis",
+    "jsuis": "je suis", "che": "je sais", "tkt": "t'inquiete", "pcq": "parce que",
+    "pck": "parce que", "c": "c'est", "ct": "c'etait", "jai": "j'ai", "ptit": "petit",
+    "ptite": "petite", "qqn": "quelqu'un", "qqch": "quelque chose", "bcp": "beaucoup",
+    "stp": "s'il te plait", "svp": "s'il vous plait", "tse": "tu sais", "koi": "quoi",
+    "kan": "quand", "ki": "qui", "ke": "que", "dla": "de la", "tjrs": "toujours",
+    "pk": "pourquoi", "pq": "pourquoi", "msg": "message", "num": "numero", "toe": "toi",
+    "moe": "moi", "icitte": "ici", "fak": "alors", "faque": "alors", "asteure": "maintenant",
+    "mtn": "maintenant", "jte": "je te", "jvais": "je vais", "jveux": "je veux",
+    "jpeux": "je peux", "jtenvoie": "je t'envoie", "jtaime": "je t'aime", "dis-le": "dis le",
+    # English
+    "u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please", "rn": "right now",
+    "wanna": "want to", "gonna": "going to", "gotta": "got to", "lemme": "let me",
+    "gimme": "give me", "irl": "in real life", "bf": "boyfriend", "gf": "girlfriend",
+    "pic": "photo", "pics": "photos", "pix": "photos", "txt": "text", "b4": "before",
+    "2nite": "tonight", "2day": "today", "l8r": "later", "cuz": "because", "bc": "because",
+    "ppl": "people", "dont": "don't", "cant": "can't", "im": "i'm", "youre": "you're",
+    "ive": "i've", "doesnt": "doesn't", "didnt": "didn't", "thats": "that's", "whats": "what's",
+    "wat": "what", "wut": "what", "luv": "love", "bday": "birthday", "hmu": "hit me up",
+    "wyd": "what are you doing", "wya": "where are you", "nvm": "never mind",
+}
+# Emoji that stand for a word in these messages; variation selectors and keycaps vanish.
+EMOJI: dict[str, str] = {
+    "\U0001f47b": " snapchat ", "\U0001f4f8": " instagram ", "\U0001f4f7": " photo ",
+    "\U0001f4de": " telephone ", "\u260e": " telephone ", "\U0001f4f1": " telephone ",
+    "\U0001f92b": " secret ", "\U0001f910": " secret ", "\U0001f346": " sexe ",
+    "\U0001f351": " sexe ", "\U0001f4a6": " sexe ", "\U0001f445": " sexe ",
+    "\U0001f697": " voiture ", "\U0001f381": " cadeau ", "\U0001f4b5": " argent ",
+    "\U0001f4b0": " argent ", "\U0001f4b8": " argent ", "\U0001f3e0": " maison ",
+    "\U0001f3e1": " maison ", "\U0001f4cd": " adresse ", "\U0001f48b": " bisou ",
+    "\U0001f618": " bisou ",
+}
+_INVISIBLE = "\ufe0f\ufe0e\u20e3\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_SEP = r"[ .\-_*]"
+# Three or more single letters (then maybe single digits), or three or more single digits,
+# each separated by one character: "s n a p", "s.a.m.k.0.9", "5 1 4".
+_SPACED = (rf"(?<![\w'@])(?:[a-z](?:{_SEP}[a-z]){{2,}}(?:{_SEP}[0-9])*"
+           rf"|[0-9](?:{_SEP}[0-9]){{2,}})(?![\w'@])")
+_WIDE = "\uff01-\uff5e\U0001d7ce-\U0001d7ff\u2460-\u2468\u2070-\u2079\u2080-\u2089"
+_TEXTING_WORDS = "|".join(sorted((re.escape(w) for w in TEXTING), key=len, reverse=True))
+_PASS = re.compile(
+    rf"(?P<spaced>{_SPACED})"
+    rf"|(?P<char>[{_INVISIBLE}{_WIDE}{''.join(EMOJI)}]+)"
+    rf"|(?<![\w'-])(?P<word>{_TEXTING_WORDS})(?![\w'-])"
+)
+# Cheap test before the pass: a character that may need a change, or one of the short words.
+_MAYBE = re.compile(rf"[^\x00-\x7f]|{_SEP}[a-z0-9]{_SEP}|\b(?:{_TEXTING_WORDS})\b")
+
+
+def _wide_char(char: str) -> str:
+    code = ord(char)
+    if 0xFF01 <= code <= 0xFF5E:
+        return chr(code - 0xFEE0).lower()
+    if 0x1D7CE <= code <= 0x1D7FF:
+        return str((code - 0x1D7CE) % 10)
+    if 0x2460 <= code <= 0x2468:
+        return str(code - 0x245F)
+    if 0x2070 <= code <= 0x2079 or 0x2080 <= code <= 0x2089:
+        return str(code % 16)
+    return ""
+
+
+def _replacement(match: re.Match[str]) -> str:
+    if match.group("spaced") is not None:
+        return re.sub(_SEP, "", match.group())
+    if match.group("word") is not None:
+        return TEXTING[match.group()]
+    return "".join(EMOJI.get(c) or _wide_char(c) for c in match.group())
+
+
+@dataclass(frozen=True)
+class Reading:
+    """`text` is the normalized reading; spans in it map back to the original with `span`."""
+
+    text: str
+    # (reading start, reading end, original start, original end) of every replaced stretch
+    changes: tuple[tuple[int, int, int, int], ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes)
+
+    def position(self, index: int, *, end: bool) -> int:
+        """The original offset of reading offset `index` (a replaced stretch maps as a whole)."""
+        starts = [c[0] for c in self.changes]
+        at = bisect.bisect_right(starts, index) - 1
+        if at < 0:
+            return index
+        r_start, r_end, o_start, o_end = self.changes[at]
+        if index < r_end:
+            return o_end if end and index > r_start else o_start
+        return o_end + (index - r_end)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return self.position(start, end=False), self.position(end, end=True)
+
+
+def read(folded: str) -> Reading:
+    """The normalized reading of a folded text (see fold.fold)."""
+    if not _MAYBE.search(folded):
+        return Reading(folded)
+    pieces: list[str] = []
+    changes: list[tuple[int, int, int, int]] = []
+    position = length = 0
+    for match in _PASS.finditer(folded):
+        replacement = _replacement(match)
+        if replacement == match.group():
+            continue
+        pieces.append(folded[position:match.start()])
+        length += match.start() - position
+        changes.append((length, length + len(replacement), match.start(), match.end()))
+        pieces.append(replacement)
+        length += len(replacement)
+        position = match.end()
+    if not changes:
+        return Reading(folded)
+    pieces.append(folded[position:])
+    return Reading("".join(pieces), tuple(changes))
