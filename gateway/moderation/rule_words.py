@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from gateway.moderation.detectors.matchers import Matcher, WordList, WordsMatcher
-from gateway.moderation.detectors.slots import REGEX_PREFIX, Slot, SlotsMatcher, compile_slot
+from gateway.moderation.detectors.slots import (
+    NEEDLE_PREFIX,
+    REGEX_PREFIX,
+    Slot,
+    SlotsMatcher,
+    compile_slot,
+)
 from gateway.moderation.detectors.words import compile_words, parse_word_list, word_gate
 from gateway.moderation.rule_problems import Problems, string_list
 
@@ -73,6 +79,9 @@ def _slot_entries(name: str, value: Any, problems: Problems, folder: Path) -> li
             entries += read_lists([entry[1:]], key, problems, folder)
         else:
             entries.append(entry)
+    if not [e for e in entries if not e.startswith(NEEDLE_PREFIX)]:
+        problems.add(key, "`needle:` entries only say what the slot's `re:` entries contain; "
+                     "the slot needs phrases or `re:` entries too")
     for entry in entries:
         if entry.startswith(REGEX_PREFIX):
             try:

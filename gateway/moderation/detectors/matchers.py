@@ -93,7 +93,8 @@ class WordsMatcher:
         text = reading.text
         spans: list[tuple[int, int]] = []
         for word_list in self.lists:
-            if word_list.gate is not None and not word_list.gate.may_match(words, text):
+            if word_list.gate is not None and not word_list.gate.may_match(
+                    words, text, fields.sorted_words(field)):
                 continue
             for match in word_list.pattern.finditer(text):
                 other = {"fr": "en", "en": "fr"}.get(word_list.language)

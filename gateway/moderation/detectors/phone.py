@@ -30,6 +30,12 @@ _CONTEXT = 24  # characters around a run that decide whether it is a date, a pri
 # Toll-free numbers belong to organizations (help lines such as Tel-jeunes, companies), never to
 # a participant: sharing one is not sharing contact details.
 _TOLL_FREE = ("800", "833", "844", "855", "866", "877", "888")
+# Public help lines named just before a number ("Tel-jeunes ... par texto au 514 600-1002").
+_HELP_LINE = re.compile(
+    r"tel-?\s?jeunes|jeunesse,? j'ecoute|kids help phone|info-?sante|info-?social|suicide|"
+    r"ligne d'ecoute|ligne d'aide|help ?line|crisis line|ligne de crise|sos violence|interligne|"
+    r"drogue:? aide|jeu: aide|allo prof|alloprof|centre antipoison|poison control")
+_HELP_LINE_BEFORE = 80
 _ISBN = re.compile(r"isbn(?:-1[03])?\W{0,3}$")
 
 class _Piece(NamedTuple):
@@ -140,7 +146,8 @@ def find_phones(field: str, text: str, folded: str,
     """Phone numbers in `text` (`folded` is its same-length folded copy, `words` its words_of)."""
     findings = []
     for run in _candidate_runs(folded, words_of(folded) if words is None else words):
-        if _is_isbn(run, folded):
+        if _is_isbn(run, folded) or _HELP_LINE.search(
+                folded, max(0, run[0].start - _HELP_LINE_BEFORE), run[0].start):
             continue
         for start, end in _phones_in_run(run):
             while start >= 1 and folded[start - 1] in "+(":

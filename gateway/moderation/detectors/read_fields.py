@@ -14,10 +14,12 @@ class ReadFields(FieldTexts):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._readings: dict[str, Reading] = {}
         self._reading_words: dict[str, frozenset[str]] = {}
+        self._counts: dict[tuple[str, str], int] = {}
+        self._sorted_words: dict[str, list[str]] = {}
 
     def reading(self, field: str) -> Reading:
         if field not in self._readings:
-            self._readings[field] = read(self.folded(field))
+            self._readings[field] = read(self.folded(field), self.words(field))
         return self._readings[field]
 
     def reading_words(self, field: str) -> frozenset[str]:
@@ -26,6 +28,18 @@ class ReadFields(FieldTexts):
             self._reading_words[field] = (words_of(reading.text) if reading.changed
                                           else self.words(field))
         return self._reading_words[field]
+
+    def sorted_words(self, field: str) -> list[str]:
+        if field not in self._sorted_words:
+            self._sorted_words[field] = sorted(self.reading_words(field))
+        return self._sorted_words[field]
+
+    def count(self, field: str, needle: str) -> int:
+        """How often `needle` occurs in the field's reading (cached: rules share needles)."""
+        key = (field, needle)
+        if key not in self._counts:
+            self._counts[key] = self.reading(field).text.count(needle)
+        return self._counts[key]
 
 
 def as_read(fields: FieldTexts) -> ReadFields:

@@ -9,6 +9,7 @@ back to the original text, so evidence and redaction still point at what the sen
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass
 
@@ -55,14 +56,17 @@ _SEP = r"[ .\-_*]"
 _SPACED = (rf"(?<![\w'@])(?:[a-z](?:{_SEP}[a-z]){{2,}}(?:{_SEP}[0-9])*"
            rf"|[0-9](?:{_SEP}[0-9]){{2,}})(?![\w'@])")
 _WIDE = "\uff01-\uff5e\U0001d7ce-\U0001d7ff\u2460-\u2468\u2070-\u2079\u2080-\u2089"
-_TEXTING_WORDS = "|".join(sorted((re.escape(w) for w in TEXTING), key=len, reverse=True))
-_PASS = re.compile(
-    rf"(?P<spaced>{_SPACED})"
-    rf"|(?P<char>[{_INVISIBLE}{_WIDE}{''.join(EMOJI)}]+)"
-    rf"|(?<![\w'-])(?P<word>{_TEXTING_WORDS})(?![\w'-])"
-)
-# Cheap test before the pass: a character that may need a change, or one of the short words.
-_MAYBE = re.compile(rf"[^\x00-\x7f]|{_SEP}[a-z0-9]{_SEP}|\b(?:{_TEXTING_WORDS})\b")
+_CHARS = re.compile(rf"[{_INVISIBLE}{_WIDE}{''.join(EMOJI)}]+")
+# Two single characters in a row ("il y a", "s n a p"): only there can a spaced run start.
+_SINGLES = re.compile(rf"[\s.\-_*(:;,/\"<>\[]([a-z0-9]){_SEP}[a-z0-9](?![\w'@])")
+_SPACED_RUN = re.compile(_SPACED)
+_SPACED_REACH = 128  # a spaced run is read from a little before the first pair of singles
+
+
+@functools.lru_cache(maxsize=256)
+def _texting_pattern(words: frozenset[str]) -> re.Pattern[str]:
+    alternatives = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+    return re.compile(rf"(?<![\w'-])(?:{alternatives})(?![\w'-])")
 
 
 def _wide_char(char: str) -> str:
@@ -78,12 +82,46 @@ def _wide_char(char: str) -> str:
     return ""
 
 
-def _replacement(match: re.Match[str]) -> str:
-    if match.group("spaced") is not None:
-        return re.sub(_SEP, "", match.group())
-    if match.group("word") is not None:
-        return TEXTING[match.group()]
+def _spaced(match: re.Match[str]) -> str:
+    return re.sub(_SEP, "", match.group())
+
+
+def _word(match: re.Match[str]) -> str:
+    return TEXTING[match.group()]
+
+
+def _chars(match: re.Match[str]) -> str:
     return "".join(EMOJI.get(c) or _wide_char(c) for c in match.group())
+
+
+def _edits(folded: str, words: frozenset[str]) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) of every change, disjoint, in text order. Each kind of change
+    is searched only where a cheap test says it can be: most long texts need none."""
+    edits: list[tuple[int, int, str]] = []
+    if not folded.isascii():
+        edits += [(m.start(), m.end(), _chars(m)) for m in _CHARS.finditer(folded)]
+    texting = words & TEXTING.keys()
+    if texting:
+        edits += [(m.start(), m.end(), _word(m))
+                  for m in _texting_pattern(frozenset(texting)).finditer(folded)]
+    searched_to = 0
+    for single in _SINGLES.finditer(" " + folded):  # the space: a run may open the text
+        first = single.start(1) - 1  # in `folded`
+        if first < searched_to:
+            continue
+        run = _SPACED_RUN.search(folded, first, first + _SPACED_REACH)
+        if run is not None and run.start() <= first + 2:  # "s n a p", or "c 5 1 4" from the 5
+            edits.append((run.start(), run.end(), _spaced(run)))
+            searched_to = run.end()
+    edits.sort()
+    kept: list[tuple[int, int, str]] = []
+    for edit in edits:  # a spaced run wins over a texting word inside it ("c 5 1 4" keeps "c")
+        if kept and edit[0] < kept[-1][1]:
+            if edit[1] - edit[0] > kept[-1][1] - kept[-1][0]:
+                kept[-1] = edit
+            continue
+        kept.append(edit)
+    return kept
 
 
 @dataclass(frozen=True)
@@ -113,23 +151,20 @@ class Reading:
         return self.position(start, end=False), self.position(end, end=True)
 
 
-def read(folded: str) -> Reading:
-    """The normalized reading of a folded text (see fold.fold)."""
-    if not _MAYBE.search(folded):
-        return Reading(folded)
+def read(folded: str, words: frozenset[str]) -> Reading:
+    """The normalized reading of a folded text (see fold.fold); `words` is words_of(folded)."""
     pieces: list[str] = []
     changes: list[tuple[int, int, int, int]] = []
     position = length = 0
-    for match in _PASS.finditer(folded):
-        replacement = _replacement(match)
-        if replacement == match.group():
+    for start, end, replacement in _edits(folded, words):
+        if replacement == folded[start:end]:
             continue
-        pieces.append(folded[position:match.start()])
-        length += match.start() - position
-        changes.append((length, length + len(replacement), match.start(), match.end()))
+        pieces.append(folded[position:start])
+        length += start - position
+        changes.append((length, length + len(replacement), start, end))
         pieces.append(replacement)
         length += len(replacement)
-        position = match.end()
+        position = end
     if not changes:
         return Reading(folded)
     pieces.append(folded[position:])

@@ -4,19 +4,34 @@ A slot is a set of phrases (word-list syntax) or `re:` patterns, searched in the
 reading. A combination of slots matches where one phrase of each lies within `window`
 characters, in any order (French and English order them differently), unless a veto phrase
 (`unless`, e.g. "en ligne" for a meeting) is near. The evidence is the whole stretch.
+
+Speed: a combination is only read around its *anchor*, the slot whose phrases' certain words
+(needles) occur least in the text (counted with str.count, at C speed); a long message where
+"parents" occurs twice is read in two small windows, not end to end for every slot.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fields import FieldTexts
 from gateway.moderation.detectors.read_fields import ReadFields, as_read
-from gateway.moderation.detectors.words import WordGate, compile_words, word_gate
+from gateway.moderation.detectors.words import (
+    WordGate,
+    compile_words,
+    phrase_needles,
+    phrase_words,
+    word_gate,
+)
 
 REGEX_PREFIX = "re:"
+NEEDLE_PREFIX = "needle:"  # a string every match of the slot's `re:` entries contains
+_REACH = 60  # how far a phrase may extend around one of its needles
+_WHOLE_TEXT = 4_000
+_SENTENCE_ENDS = (".", "!", "?", "\n")  # below this many characters, windows cost more than they save
 
 
 @dataclass(frozen=True)
@@ -24,18 +39,28 @@ class Slot:
     name: str
     pattern: re.Pattern[str]
     gate: WordGate | None  # None when a regex entry makes the cheap test unsafe
+    needles: tuple[tuple[str, ...], ...] | None  # per phrase; None when a match may have none
+    # per phrase (aligned with needles): whole words it needs, so absent phrases cost nothing
+    words: tuple[frozenset[str], ...] = ()
 
 
 def compile_slot(name: str, entries: list[str]) -> Slot:
     """`entries` are phrases or `re:` patterns (already validated); raises re.error."""
-    phrases = [e for e in entries if not e.startswith(REGEX_PREFIX)]
+    declared = tuple(e[len(NEEDLE_PREFIX):] for e in entries if e.startswith(NEEDLE_PREFIX))
+    phrases = [e for e in entries if not e.startswith((REGEX_PREFIX, NEEDLE_PREFIX))]
     patterns = [e[len(REGEX_PREFIX):] for e in entries if e.startswith(REGEX_PREFIX)]
     for pattern in patterns:
         re.compile(pattern)  # name the faulty entry's error before joining
     words = compile_words(phrases)
     parts = ([words.pattern] if words is not None else []) + [f"(?:{p})" for p in patterns]
     gate = word_gate(phrases) if not patterns else None
-    return Slot(name, re.compile("|".join(parts)), gate)
+    needles = tuple(phrase_needles(p) for p in phrases) + ((declared,) if declared else ())
+    needed = tuple(phrase_words(p) for p in phrases) + ((frozenset(),) if declared else ())
+    anchorable = (not patterns or bool(declared)) and all(needles)
+    return Slot(name, re.compile("|".join(parts)), gate, needles if anchorable else None, needed)
+
+
+Spans = list[tuple[int, int]]
 
 
 @dataclass(frozen=True)
@@ -55,34 +80,76 @@ class SlotsMatcher:
     def _find_in(self, fields: ReadFields, field: str) -> list[Finding]:
         reading = fields.reading(field)
         words, text = fields.reading_words(field), reading.text
-        spans: dict[int, list[tuple[int, int]]] = {}
-
-        def spans_of(index: int) -> list[tuple[int, int]]:
-            if index not in spans:
-                slot = self.slots[index]
-                open_ = slot.gate is None or slot.gate.may_match(words, text)
-                spans[index] = ([m.span() for m in slot.pattern.finditer(text) if m.end() > m.start()]
-                                if open_ else [])
-            return spans[index]
-
-        clusters: list[tuple[int, int]] = []
+        ordered = fields.sorted_words(field)
+        gates = {i: s.gate is None or s.gate.may_match(words, text, ordered)
+                 for i, s in enumerate(self.slots)}
+        clusters: Spans = []
         for combo in self.combos:
-            if all(spans_of(i) for i in combo):
-                clusters += self._clusters(combo, spans_of)
+            if all(gates[i] for i in combo):
+                for low, high in self._windows(combo, fields, field, words):
+                    clusters += self._clusters_in(combo, text, low, high)
         original = fields.text(field)
         findings = []
         for start, end in _disjoint(clusters):
-            if self.unless is not None and self.unless.search(
-                    text, max(0, start - self.window // 2), end + self.window // 2):
+            if self.unless is not None and self.unless.search(text, *self._veto_span(text, start, end)):
                 continue
             o_start, o_end = reading.span(start, end)
             findings.append(Finding(field, o_start, o_end, original[o_start:o_end]))
         return findings
 
-    def _clusters(self, combo: tuple[int, ...], spans_of: object) -> list[tuple[int, int]]:
-        events = sorted((s, e, i) for i in combo for s, e in spans_of(i))  # type: ignore[operator]
+    def _veto_span(self, text: str, start: int, end: int) -> tuple[int, int]:
+        """Where an `unless` phrase cancels a match: near it and in the same sentence, so that
+        "deadline." on the line before does not excuse "je peux passer te chercher"."""
+        low, high = max(0, start - self.window // 2), end + self.window // 2
+        before = max(text.rfind(mark, low, start) for mark in _SENTENCE_ENDS)
+        after = [i for i in (text.find(mark, end, high) for mark in _SENTENCE_ENDS) if i >= 0]
+        return max(low, before + 1), min([high, *after])
+
+    def _windows(self, combo: tuple[int, ...], fields: ReadFields, field: str,
+                 words: frozenset[str]) -> Spans:
+        """Stretches of the reading that hold every match of the combination."""
+        text = fields.reading(field).text
+        if len(text) <= _WHOLE_TEXT:
+            return [(0, len(text))]
+        best: list[str] | None = None
+        best_count = -1
+        for index in combo:
+            chosen = _rarest_needles(self.slots[index], fields, field, words)
+            if chosen is None:
+                continue
+            count = sum(fields.count(field, n) for n in chosen)
+            if best is None or count < best_count:
+                best, best_count = chosen, count
+        if best is None:
+            return [(0, len(text))]
+        reach = self.window + _REACH + 40
+        windows: Spans = []
+        for needle in set(best):
+            at = text.find(needle)
+            while at >= 0:
+                windows.append((max(0, at - reach), _word_end(text, at + len(needle) + reach)))
+                at = text.find(needle, at + 1)
+        return _disjoint(windows)
+
+    def _clusters_in(self, combo: tuple[int, ...], text: str, low: int, high: int) -> Spans:
+        spans: dict[int, Spans] = {}
+
+        def spans_of(index: int) -> Spans:
+            if index not in spans:
+                spans[index] = [m.span() for m in self.slots[index].pattern.finditer(text, low, high)
+                                if m.end() > m.start()]
+            return spans[index]
+
+        # regex slots (no needles) last: the cheap ones may already rule the window out
+        order = sorted(set(combo), key=lambda i: self.slots[i].needles is None)
+        if not all(spans_of(i) for i in order):
+            return []
+        return self._clusters(combo, spans_of)
+
+    def _clusters(self, combo: tuple[int, ...], spans_of: Callable[[int], Spans]) -> Spans:
+        events = sorted((s, e, i) for i in set(combo) for s, e in spans_of(i))
         need = len(set(combo))
-        found: list[tuple[int, int]] = []
+        found: Spans = []
         first = 0
         while first < len(events):
             start = events[first][0]
@@ -105,8 +172,26 @@ class SlotsMatcher:
         return found
 
 
-def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    kept: list[tuple[int, int]] = []
+def _rarest_needles(slot: Slot, fields: ReadFields, field: str,
+                    words: frozenset[str]) -> list[str] | None:
+    """For each phrase of the slot that can occur, its needle that occurs least (None: the slot
+    is not anchorable). A phrase missing one of its whole words cannot occur: no needle."""
+    if slot.needles is None:
+        return None
+    return [min(needles, key=lambda n: fields.count(field, n))
+            for needles, needed in zip(slot.needles, slot.words, strict=True)
+            if needed <= words]
+
+
+def _word_end(text: str, index: int) -> int:
+    """`index` moved past the word it falls in, so a window never cuts a word."""
+    while index < len(text) and (text[index].isalnum() or text[index] in "'_"):
+        index += 1
+    return min(index, len(text))
+
+
+def _disjoint(spans: Spans) -> Spans:
+    kept: Spans = []
     for start, end in sorted(spans):
         if kept and start < kept[-1][1]:
             kept[-1] = (kept[-1][0], max(end, kept[-1][1]))

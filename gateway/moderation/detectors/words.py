@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,6 +76,28 @@ def _chunk_needs(chunk: list[str]) -> tuple[list[str], list[str]]:
     return [p for p in pieces if p and p.isascii()], []
 
 
+def phrase_words(phrase: str) -> frozenset[str]:
+    """The whole words every match of `phrase` has (the cheap test of WordGate, per phrase)."""
+    return _phrase_needs(phrase)[0]
+
+
+def phrase_needles(phrase: str) -> tuple[str, ...]:
+    """Strings that (nearly) every match of `phrase` contains: its words ("dis*" gives "dis"),
+    the one-letter ones left out when longer exist. An apostrophe is kept ("i'm"): the reading
+    restores it in the usual spellings ("im"), so only a rare "i m" can lack it (see slots)."""
+    runs: list[str] = []
+    run = ""
+    for atom in [*_atoms(phrase), _SPACE]:
+        if atom in (_SPACE, _ANY_ENDING):
+            if run:
+                runs.append(run)
+            run = ""
+        else:
+            run += "'" if atom == _APOSTROPHE else atom
+    longer = [r for r in runs if len(r) > 1]
+    return tuple(dict.fromkeys(longer or runs))
+
+
 def _phrase_needs(phrase: str) -> tuple[frozenset[str], tuple[str, ...]]:
     words: list[str] = []
     substrings: list[str] = []
@@ -96,10 +119,22 @@ class WordGate:
 
     needs: tuple[tuple[frozenset[str], tuple[str, ...]], ...]
 
-    def may_match(self, words: frozenset[str], folded: str) -> bool:
-        """`words` is `words_of(folded)`: the whole words of the text."""
-        return any(need <= words and all(s in folded for s in substrings)
+    def may_match(self, words: frozenset[str], folded: str,
+                  sorted_words: list[str] | None = None) -> bool:
+        """`words` is `words_of(folded)`: the whole words of the text; `sorted_words` the same,
+        sorted, lets a stem ("insult*") be looked up as a word prefix instead of searched."""
+        return any(need <= words and all(_has(s, folded, sorted_words) for s in substrings)
                    for need, substrings in self.needs)
+
+
+_WORD_CHARS = re.compile(r"[a-z0-9_]+")
+
+
+def _has(stem: str, folded: str, sorted_words: list[str] | None) -> bool:
+    if sorted_words is None or not _WORD_CHARS.fullmatch(stem):
+        return stem in folded
+    at = bisect.bisect_left(sorted_words, stem)
+    return at < len(sorted_words) and sorted_words[at].startswith(stem)
 
 
 def word_gate(phrases: Iterable[str]) -> WordGate:
