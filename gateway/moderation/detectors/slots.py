@@ -31,7 +31,7 @@ REGEX_PREFIX = "re:"
 NEEDLE_PREFIX = "needle:"  # a string every match of the slot's `re:` entries contains
 _REACH = 60  # how far a phrase may extend around one of its needles
 _WHOLE_TEXT = 4_000
-_SENTENCE_ENDS = (".", "!", "?", "\n")  # below this many characters, windows cost more than they save
+_SENTENCE_ENDS = ("\n",)  # a line: "Tel-jeunes: 1 800 …. Tu peux leur écrire" stays one context  # below this many characters, windows cost more than they save
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class SlotsMatcher:
         return findings
 
     def _veto_span(self, text: str, start: int, end: int) -> tuple[int, int]:
-        """Where an `unless` phrase cancels a match: near it and in the same sentence, so that
+        """Where an `unless` phrase cancels a match: near it and on the same line, so that
         "deadline." on the line before does not excuse "je peux passer te chercher"."""
         low, high = max(0, start - self.window // 2), end + self.window // 2
         before = max(text.rfind(mark, low, start) for mark in _SENTENCE_ENDS)
