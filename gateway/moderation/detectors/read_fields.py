@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import bisect
+import re
+
 from gateway.moderation.detectors.fields import FieldTexts
 from gateway.moderation.detectors.reading import Reading, read
 from gateway.moderation.detectors.vocabulary import words_of
+
+_WORD_PIECE = re.compile(r"[a-z0-9_]+")
 
 
 class ReadFields(FieldTexts):
@@ -33,6 +38,19 @@ class ReadFields(FieldTexts):
         if field not in self._sorted_words:
             self._sorted_words[field] = sorted(self.reading_words(field))
         return self._sorted_words[field]
+
+    def may_contain(self, field: str, needle: str) -> bool:
+        """False when `needle` surely does not occur: each of its pieces between apostrophes
+        must begin a word of the reading (a sorted-list lookup, no scan of the text)."""
+        pieces = needle.split("'")
+        if not all(_WORD_PIECE.fullmatch(p) for p in pieces if p):
+            return self.count(field, needle) > 0
+        ordered = self.sorted_words(field)
+        for piece in filter(None, pieces):
+            at = bisect.bisect_left(ordered, piece)
+            if at == len(ordered) or not ordered[at].startswith(piece):
+                return False
+        return True
 
     def count(self, field: str, needle: str) -> int:
         """How often `needle` occurs in the field's reading (cached: rules share needles)."""

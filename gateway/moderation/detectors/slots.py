@@ -42,6 +42,8 @@ class Slot:
     needles: tuple[tuple[str, ...], ...] | None  # per phrase; None when a match may have none
     # per phrase (aligned with needles): whole words it needs, so absent phrases cost nothing
     words: tuple[frozenset[str], ...] = ()
+    # substrings one of which every match of the `re:` entries holds (each its own anchor)
+    declared: tuple[str, ...] = ()
 
 
 def compile_slot(name: str, entries: list[str]) -> Slot:
@@ -54,10 +56,11 @@ def compile_slot(name: str, entries: list[str]) -> Slot:
     words = compile_words(phrases)
     parts = ([words.pattern] if words is not None else []) + [f"(?:{p})" for p in patterns]
     gate = word_gate(phrases) if not patterns else None
-    needles = tuple(phrase_needles(p) for p in phrases) + ((declared,) if declared else ())
-    needed = tuple(phrase_words(p) for p in phrases) + ((frozenset(),) if declared else ())
+    needles = tuple(phrase_needles(p) for p in phrases)
+    needed = tuple(phrase_words(p) for p in phrases)
     anchorable = (not patterns or bool(declared)) and all(needles)
-    return Slot(name, re.compile("|".join(parts)), gate, needles if anchorable else None, needed)
+    return Slot(name, re.compile("|".join(parts)), gate, needles if anchorable else None, needed,
+                declared)
 
 
 Spans = list[tuple[int, int]]
@@ -178,9 +181,10 @@ def _rarest_needles(slot: Slot, fields: ReadFields, field: str,
     is not anchorable). A phrase missing one of its whole words cannot occur: no needle."""
     if slot.needles is None:
         return None
-    return [min(needles, key=lambda n: fields.count(field, n))
-            for needles, needed in zip(slot.needles, slot.words, strict=True)
-            if needed <= words]
+    chosen = [min(needles, key=lambda n: fields.count(field, n))
+              for needles, needed in zip(slot.needles, slot.words, strict=True)
+              if needed <= words and all(fields.may_contain(field, n) for n in needles)]
+    return chosen + [n for n in slot.declared if fields.count(field, n)]
 
 
 def _word_end(text: str, index: int) -> int:

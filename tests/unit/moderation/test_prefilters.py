@@ -50,6 +50,10 @@ EVIDENCE = [
     ("safety_secrecy", "NE LE DIS PAS À TES PARENTS", "NE LE DIS PAS À TES PARENTS"),
     ("safety_meeting", "je peux passer te chercher", "passer te chercher"),
     ("profanity", "ferme ta gueule", "ferme ta gueule"),
+    ("safety_contact", "regarde https://maps.app.goo.gl/Qw12Er34", "https://maps.app.goo.gl/Qw12Er34"),
+    ("safety_contact", "écris à oli sur hotmail", "sur hotmail"),
+    ("safety_channel", "ajoute OliG#0418 ce soir", "OliG#0418"),
+    ("safety_personal", "t'as 13 ou 14?", "t'as 13 ou 14"),
     ("profanity", "what the fucking hell", "fucking"),
     ("social_links", "see instagram.com/jo", "instagram.com/jo"),
 ]
