@@ -5,9 +5,11 @@ reading. A combination of slots matches where one phrase of each lies within `wi
 characters, in any order (French and English order them differently), unless a veto phrase
 (`unless`, e.g. "en ligne" for a meeting) is near. The evidence is the whole stretch.
 
-Speed: a combination is only read around its *anchor*, the slot whose phrases' certain words
-(needles) occur least in the text (counted with str.count, at C speed); a long message where
-"parents" occurs twice is read in two small windows, not end to end for every slot.
+Speed: a combination is only read around its *anchor*, the slot with the fewest phrases whose
+words all begin words of the text (a sorted-list lookup per word); their longest literal pieces
+(needles) are found with str.find, at C speed. A long message where "parents" occurs twice is
+read in two small windows, not end to end for every slot, and one where a slot cannot occur is
+not read at all.
 """
 
 from __future__ import annotations
@@ -83,14 +85,23 @@ class SlotsMatcher:
     def _find_in(self, fields: ReadFields, field: str) -> list[Finding]:
         reading = fields.reading(field)
         words, text = fields.reading_words(field), reading.text
-        ordered = fields.sorted_words(field)
-        gates = {i: s.gate is None or s.gate.may_match(words, text, ordered)
-                 for i, s in enumerate(self.slots)}
+        gates: dict[int, bool] = {}
+
+        def gate(index: int) -> bool:
+            if index not in gates:
+                slot = self.slots[index]
+                gates[index] = slot.gate is None or slot.gate.may_match(
+                    words, text, fields.sorted_words(field))
+            return gates[index]
+
         clusters: Spans = []
         for combo in self.combos:
-            if all(gates[i] for i in combo):
-                for low, high in self._windows(combo, fields, field, words):
-                    clusters += self._clusters_in(combo, text, low, high)
+            if len(text) <= _WHOLE_TEXT:
+                windows = [(0, len(text))] if all(gate(i) for i in combo) else []
+            else:
+                windows = self._windows(combo, fields, field, words)
+            for low, high in windows:
+                clusters += self._clusters_in(combo, text, low, high)
         original = fields.text(field)
         findings = []
         for start, end in _disjoint(clusters):
@@ -112,19 +123,18 @@ class SlotsMatcher:
                  words: frozenset[str]) -> Spans:
         """Stretches of the reading that hold every match of the combination."""
         text = fields.reading(field).text
-        if len(text) <= _WHOLE_TEXT:
-            return [(0, len(text))]
-        best: list[str] | None = None
-        best_count = -1
+        candidates = []
         for index in combo:
-            chosen = _rarest_needles(self.slots[index], fields, field, words)
-            if chosen is None:
-                continue
-            count = sum(fields.count(field, n) for n in chosen)
-            if best is None or count < best_count:
-                best, best_count = chosen, count
-        if best is None:
+            chosen = _anchor_needles(self.slots[index], fields, field, words)
+            if chosen == []:
+                return []  # a slot none of whose phrases can occur: no match anywhere
+            candidates.append(chosen)
+        # the slot with the fewest phrases that can occur: counting occurrences would cost as
+        # many scans of the text as finding them
+        anchors = [chosen for chosen in candidates if chosen is not None]
+        if not anchors:
             return [(0, len(text))]
+        best = min(anchors, key=len)
         reach = self.window + _REACH + 40
         windows: Spans = []
         for needle in set(best):
@@ -175,13 +185,14 @@ class SlotsMatcher:
         return found
 
 
-def _rarest_needles(slot: Slot, fields: ReadFields, field: str,
+def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
                     words: frozenset[str]) -> list[str] | None:
-    """For each phrase of the slot that can occur, its needle that occurs least (None: the slot
-    is not anchorable). A phrase missing one of its whole words cannot occur: no needle."""
+    """For each phrase of the slot that can occur, its longest needle (None: the slot is not
+    anchorable; []: none of its phrases can occur). A phrase missing one of its words cannot."""
     if slot.needles is None:
-        return None
-    chosen = [min(needles, key=lambda n: fields.count(field, n))
+        return None if slot.gate is None or slot.gate.may_match(
+            words, fields.reading(field).text, fields.sorted_words(field)) else []
+    chosen = [max(needles, key=len)
               for needles, needed in zip(slot.needles, slot.words, strict=True)
               if needed <= words and all(fields.may_contain(field, n) for n in needles)]
     return chosen + [n for n in slot.declared if fields.count(field, n)]
