@@ -42,7 +42,7 @@ async def test_phone_number_is_held_and_nothing_reaches_the_partner(
     await send(h, pair, body)
 
     [stored] = await messages(h)
-    assert stored.state == "held" and stored.rules == ["contact_details"]
+    assert stored.state == "held" and "contact_details" in stored.rules
     assert received_by(smarthost, pair.mentor_email) == []
     [notice] = received_by(smarthost, pair.mentee_email)
     assert "en cours de vérification" in str(notice["Subject"])
@@ -52,22 +52,22 @@ async def test_phone_number_is_held_and_nothing_reaches_the_partner(
     assert len(smarthost.messages) == 2
 
 
-@pytest.mark.parametrize(("body", "rule"), [
-    ("écris-moi à lea point perso arobase gmail point com", "contact_details"),
-    ("my snapchat is lea_2009", "contact_details"),
-    ("J'habite au 1234 rue Sherbrooke Est, app. 5", "contact_details"),
-    ("Ne le dis pas à tes parents, d'accord ?", "grooming"),
-    ("You could come over to my place on Saturday", "grooming"),
-    ("C'est de la merde, ce cours.", "profanity"),
+@pytest.mark.parametrize(("body", "rules"), [
+    ("écris-moi à lea point perso arobase gmail point com", ["contact_details"]),
+    ("my snapchat is lea_2009", ["contact_details", "safety_contact"]),
+    ("J'habite au 1234 rue Sherbrooke Est, app. 5", ["contact_details", "safety_contact"]),
+    ("Ne le dis pas à tes parents, d'accord ?", ["safety_secrecy"]),
+    ("You could come over to my place on Saturday", ["safety_meeting"]),
+    ("C'est de la merde, ce cours.", ["profanity"]),
 ], ids=["email-obfuscated", "handle", "street", "secret-fr", "meet-en", "profanity-fr"])
 async def test_each_shipped_hold_rule_holds_through_the_gateway(make_gateway: MakeGateway,
                                                                 smarthost: Any, body: str,
-                                                                rule: str) -> None:
+                                                                rules: list[str]) -> None:
     h = await make_gateway(first_message=False)
     pair = await ready_pair(h, smarthost)
     await send(h, pair, body + "\n")
     [stored] = await messages(h)
-    assert (stored.state, stored.rules) == ("held", [rule])
+    assert (stored.state, sorted(stored.rules)) == ("held", rules)
     assert received_by(smarthost, pair.mentor_email) == []
 
 
@@ -157,7 +157,7 @@ async def test_a_phone_number_only_in_the_html_copy_is_held(make_gateway: MakeGa
     await h.pump()
     [stored] = await messages(h)
     assert stored.state == "held"
-    assert sorted(stored.evidence) == [PHONE, "lea.perso@gmail.com"]
+    assert {PHONE, "lea.perso@gmail.com"} <= set(stored.evidence)
     assert received_by(smarthost, pair.mentor_email) == []
 
 
