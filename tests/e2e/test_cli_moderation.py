@@ -244,19 +244,19 @@ def rules_test(config: Path, path: Path, *flags: str) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip().splitlines()) == 1  # exactly one JSON object
     decision: dict[str, Any] = json.loads(result.stdout)
-    assert set(decision) == {"verdict", "hits"}
+    assert set(decision) == {"verdict", "severity", "hits"}
     for hit in decision["hits"]:
-        assert {"rule", "action", "evidence"} <= hit.keys()
+        assert {"rule", "action", "severity", "evidence"} <= hit.keys()
     return decision
 
 
 def test_rules_test_json_for_a_phone_number_and_a_clean_mail(rules_config: Path, tmp_path: Path) -> None:
     phone = rules_test(rules_config, eml(tmp_path, "phone.eml", f"Mon numéro : {PHONE}\n"))
-    assert phone["verdict"] == "hold"
-    assert [(h["rule"], h["action"], h["evidence"]) for h in phone["hits"]] == [
-        ("contact_details", "hold", PHONE)]
+    assert (phone["verdict"], phone["severity"]) == ("hold", "medium")
+    assert ("contact_details", "hold", PHONE) in [(h["rule"], h["action"], h["evidence"])
+                                                 for h in phone["hits"]]
     clean = eml(tmp_path, "clean.eml", "Bonjour ! Le stage commence le 12/03/2025 à 9 h, 25 $.\n")
-    assert rules_test(rules_config, clean) == {"verdict": "pass", "hits": []}
+    assert rules_test(rules_config, clean) == {"verdict": "pass", "severity": "", "hits": []}
     first = rules_test(rules_config, clean, "--first")
     assert [(h["rule"], h["action"]) for h in first["hits"]] == [("first_message", "hold")]
 
