@@ -75,4 +75,5 @@ def evaluate(rules: RuleSet, facts: MessageFacts) -> Decision:
 def hit_json(hit: Hit) -> dict[str, object]:
     """A hit as stored with its message (Message.hits_json) and shown to moderators."""
     return {"rule": hit.rule, "action": hit.action, "field": hit.field, "evidence": hit.evidence,
-            "start": hit.start, "end": hit.end, "reason_fr": hit.reason_fr, "reason_en": hit.reason_en}
+            "start": hit.start, "end": hit.end, "reason_fr": hit.reason_fr, "reason_en": hit.reason_en,
+            "severity": hit.severity}

@@ -120,6 +120,7 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
         set_state(session, message, "rejected", now, hits=_stored(hits), verdict=verdict)
         notify_rejection(session, settings, message, people, hits, now)
     elif verdict == "hold":
+        message.severity = plan.decision.severity or None
         set_state(session, message, "held", now, hits=_stored(hits), verdict=verdict)
         notify_hold(session, settings, message, people, now)
         if on_held is not None:

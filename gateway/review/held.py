@@ -9,7 +9,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -44,11 +44,13 @@ class HeldItem:
     subject: str
     reasons: list[str]
     hits: list[dict[str, Any]]
+    severity: str | None = None  # low | medium | high: the highest of the hits that held it
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "pair_id": self.pair_id, "organization": self.org,
                 "direction": self.direction, "received_at": self.received_at.isoformat(),
-                "subject": self.subject, "reasons": self.reasons, "hits": self.hits}
+                "subject": self.subject, "reasons": self.reasons, "hits": self.hits,
+                "severity": self.severity}
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ def _item(message: Message, org: str | None) -> HeldItem:
     assert message.id is not None
     return HeldItem(id=message.id, pair_id=message.pair_id, org=org, direction=message.direction,
                     received_at=as_utc(message.received_at), subject=message.subject or "",
-                    reasons=reasons, hits=hits)
+                    reasons=reasons, hits=hits, severity=message.severity)
 
 
 def _filtered(query: Any, where: HeldFilter) -> Any:
@@ -82,14 +84,21 @@ def _filtered(query: Any, where: HeldFilter) -> Any:
     return query
 
 
+# high first, then medium, low, and holds without a severity (paused pair, internal error)
+_SEVERITY_ORDER = case({"high": 0, "medium": 1, "low": 2}, value=col(Message.severity), else_=3)
+
+
 def list_held(session: Session, where: HeldFilter = HeldFilter(), *, limit: int = 100,
-              offset: int = 0) -> list[HeldItem]:
-    """Oldest first; one indexed query, so 10,000 held messages page quickly."""
+              offset: int = 0, by_severity: bool = False) -> list[HeldItem]:
+    """Oldest first (or most severe first, then oldest); one query, so 10,000 held messages
+    page quickly."""
+    order = (_SEVERITY_ORDER,) if by_severity else ()
     query = (select(Message, Organization.name)
              .join(Pair, Pair.id == Message.pair_id)  # type: ignore[arg-type]
              .outerjoin(Organization, Organization.id == Pair.org_id)  # type: ignore[arg-type]
              .options(defer(Message.raw))  # type: ignore[arg-type]  # no 5 MB bodies for a list
-             .order_by(col(Message.received_at), col(Message.id)).offset(offset).limit(limit))
+             .order_by(*order, col(Message.received_at), col(Message.id))
+             .offset(offset).limit(limit))
     return [_item(m, org) for m, org in session.exec(_filtered(query, where)).all()]
 
 

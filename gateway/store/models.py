@@ -81,6 +81,7 @@ class Message(SQLModel, table=True):
     updated_at: datetime = _ts()
     gateway_message_id: str | None = Field(default=None, max_length=255)
     verdict: str | None = Field(default=None, max_length=10)
+    severity: str | None = Field(default=None, max_length=6)  # low | medium | high, when held
     hits_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     subject: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     decided_by: str | None = Field(default=None, max_length=320)

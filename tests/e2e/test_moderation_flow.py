@@ -351,3 +351,22 @@ async def test_an_attachment_over_10_mb_is_refused_with_a_friendly_reason(
     [notice] = received_by(smarthost, pair.mentee_email)
     body = assert_participant_notice(notice, forbidden=("expo.mp4", "10485760"))
     assert "larger than 10 MB" in body
+
+
+async def test_held_messages_carry_their_severity_and_list_most_severe_first(
+        make_gateway: MakeGateway, smarthost: Any) -> None:
+    from gateway.moderation.held import list_held
+
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    for body in ("C'est de la merde, ce cours.\n",             # profanity: low
+                 "Ne le dis pas à tes parents, d'accord ?\n",  # secrecy: high
+                 "Mon snap c'est lea_2009\n"):                 # contact: medium
+        await send(h, pair, body)
+    oldest_first = await h.db.read(lambda s: list_held(s))
+    assert [i.severity for i in oldest_first] == ["low", "high", "medium"]
+    by_severity = await h.db.read(lambda s: list_held(s, by_severity=True))
+    assert [i.severity for i in by_severity] == ["high", "medium", "low"]
+    assert [i.reasons for i in by_severity][0] == ["safety_secrecy"]
+    assert by_severity[0].to_json()["severity"] == "high"
+    assert {h["severity"] for h in by_severity[0].hits} == {"high"}
