@@ -355,7 +355,7 @@ async def test_an_attachment_over_10_mb_is_refused_with_a_friendly_reason(
 
 async def test_held_messages_carry_their_severity_and_list_most_severe_first(
         make_gateway: MakeGateway, smarthost: Any) -> None:
-    from gateway.moderation.held import list_held
+    from gateway.review.held import list_held
 
     h = await make_gateway(first_message=False)
     pair = await ready_pair(h, smarthost)
