@@ -133,7 +133,8 @@ async def test_moderator_add_list_show_and_approve_with_a_note(live: Live) -> No
     first = items[0]
     assert {"id", "pair_id", "direction", "received_at", "reasons"} <= first.keys()
     assert (first["pair_id"], first["direction"]) == (pair.id, "mentee_to_mentor")
-    assert first["reasons"] == ["contact_details", "first_message"]
+    # every rule that hit is a reason (the number also reads as a contact request)
+    assert {"contact_details", "first_message"} <= set(first["reasons"])
     assert datetime.fromisoformat(first["received_at"]) <= datetime.now(UTC)
 
     shown = await live.cli("queue", "show", str(mid))
