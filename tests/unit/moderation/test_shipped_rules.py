@@ -76,6 +76,21 @@ def test_ordinary_talk_about_parents_and_secrets_passes(shipped: RuleSet, text: 
     assert decide(shipped, text).verdict == "pass"
 
 
+@pytest.mark.parametrize("text", [
+    "Use a pencil instead of a pen for the sketch.",
+    "The moderators will answer your question about the program.",
+    "I deleted your message by mistake, can you resend it?",
+    "Garde tes coordonnées pour toi, c'est plus prudent.",
+    "Please do not share your personal phone number here.",
+    "Installe Python 3.11.7 pour le cours.",
+    "My kids are home alone after school, so I leave at 3:30.",
+    "Let's meet our goal: one application sent by Friday.",
+    "Sex ed is part of the curriculum, ask your teacher.",
+])
+def test_safety_advice_and_ordinary_sentences_pass(shipped: RuleSet, text: str) -> None:
+    assert decide(shipped, text).hits == ()
+
+
 @pytest.mark.parametrize("text", ["Quelle merde ce devoir", "T'es un connard", "this is bullshit",
                                   "What the fuck", "fucking homework", "Tabarnak!"])
 def test_profanity_is_held(shipped: RuleSet, text: str) -> None:
