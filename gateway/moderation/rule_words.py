@@ -123,6 +123,12 @@ def slots_matcher(data: dict[str, Any], problems: Problems, folder: Path,
         problems.add("match.window", f"must be a number of characters from 1 to 1000, not {window!r}")
     combos = _combos(data, list(table), problems)
     unless = compile_words(string_list(data, "unless", problems))
+    names = list(table)
+    evidence = string_list(data, "evidence", problems)
+    if [n for n in evidence if n not in names]:
+        problems.add("match.evidence", f"unknown slots {[n for n in evidence if n not in names]} "
+                     f"(defined: {', '.join(names)})")
     if problems.messages:
         return None
-    return SlotsMatcher(tuple(slots), tuple(combos), window, unless, fields)
+    return SlotsMatcher(tuple(slots), tuple(combos), window, unless, fields,
+                        frozenset(names.index(n) for n in evidence))

@@ -37,7 +37,7 @@ TOP_KEYS = frozenset({"action", "direction", "match", "severity", *_STRING_KEYS,
 MATCH_KEYS = {
     "regex": {"fields", "pattern", "flags"},
     "words": {"fields", "lists", "words", "language_lists", "exceptions", "exception_lists"},
-    "slots": {"fields", "slots", "require", "window", "unless"},
+    "slots": {"fields", "slots", "require", "window", "unless", "evidence"},
     "links": {"fields", "domains"},
     "pii": {"fields", "detectors"},
     "attachment": {"content_types", "extensions", "max_bytes"},

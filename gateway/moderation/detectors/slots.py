@@ -75,6 +75,9 @@ class SlotsMatcher:
     window: int
     unless: re.Pattern[str] | None
     fields: tuple[str, ...]
+    # slots whose text alone is the evidence when they are part of a match (the number, not
+    # "appelle-moi au" before it), so that redaction removes the detail and keeps the sentence
+    evidence: frozenset[int] = frozenset()
 
     def find(self, fields: FieldTexts) -> list[Finding]:
         found: list[Finding] = []
@@ -94,7 +97,7 @@ class SlotsMatcher:
                     words, text, fields.sorted_words(field))
             return gates[index]
 
-        clusters: Spans = []
+        clusters: list[tuple[int, int, Spans]] = []
         for combo in self.combos:
             if len(text) <= _WHOLE_TEXT:
                 windows = [(0, len(text))] if all(gate(i) for i in combo) else []
@@ -104,9 +107,12 @@ class SlotsMatcher:
                 clusters += self._clusters_in(combo, text, low, high)
         original = fields.text(field)
         findings = []
-        for start, end in _disjoint(clusters):
+        spans: Spans = []
+        for start, end, details in clusters:
             if self.unless is not None and self.unless.search(text, *self._veto_span(text, start, end)):
                 continue
+            spans += details or [(start, end)]
+        for start, end in _disjoint(spans):
             o_start, o_end = reading.span(start, end)
             findings.append(Finding(field, o_start, o_end, original[o_start:o_end]))
         return findings
@@ -144,7 +150,8 @@ class SlotsMatcher:
                 at = text.find(needle, at + 1)
         return _disjoint(windows)
 
-    def _clusters_in(self, combo: tuple[int, ...], text: str, low: int, high: int) -> Spans:
+    def _clusters_in(self, combo: tuple[int, ...], text: str, low: int,
+                     high: int) -> list[tuple[int, int, Spans]]:
         spans: dict[int, Spans] = {}
 
         def spans_of(index: int) -> Spans:
@@ -159,10 +166,12 @@ class SlotsMatcher:
             return []
         return self._clusters(combo, spans_of)
 
-    def _clusters(self, combo: tuple[int, ...], spans_of: Callable[[int], Spans]) -> Spans:
+    def _clusters(self, combo: tuple[int, ...],
+                  spans_of: Callable[[int], Spans]) -> list[tuple[int, int, Spans]]:
+        """(start, end, evidence-slot spans) of every place where the combination matches."""
         events = sorted((s, e, i) for i in set(combo) for s, e in spans_of(i))
         need = len(set(combo))
-        found: Spans = []
+        found: list[tuple[int, int, Spans]] = []
         first = 0
         while first < len(events):
             start = events[first][0]
@@ -177,7 +186,8 @@ class SlotsMatcher:
                         break
             end = max(e for _, e in seen.values())
             if len(seen) == need and end - start <= self.window + 40:
-                found.append((start, end))
+                found.append((start, end, [span for slot, span in seen.items()
+                                           if slot in self.evidence]))
                 while first < len(events) and events[first][0] < end:
                     first += 1
                 continue
