@@ -139,3 +139,8 @@ def test_invalid_new_keys_name_file_key_and_line(tmp_path: Path, body: str, key:
     line = path.read_text().splitlines().index(line_text) + 1
     problems = check_rules(tmp_path)
     assert problems and problems[0].startswith(f"{path}: key '{key}' (line {line}):"), problems
+
+
+def test_a_contact_request_in_words_gives_the_detail_alone_as_evidence(shipped: RuleSet) -> None:
+    text = "Bonjour,\nappelle-moi au cinq un quatre 555 0199 demain.\nmon code postal c H2J 3K8"
+    assert hits_of(shipped, "safety_contact", text) == ["cinq un quatre 555 0199", "H2J 3K8"]
