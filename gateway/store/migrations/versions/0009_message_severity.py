@@ -1,7 +1,7 @@
 """message severity (a held message carries the highest severity of the rules that held it)
 
 Revision ID: 0009
-Revises: 9a4f6c2d8e13
+Revises: 0010
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0009'
-down_revision: str | None = '9a4f6c2d8e13'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
