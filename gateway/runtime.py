@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from gateway.clock import Clock
 from gateway.config import Settings
+from gateway.ingress.doors import Doors
 from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.writer import IngestWriter
 from gateway.review.notify import ModeratorActions
@@ -21,6 +22,7 @@ class Runtime(Protocol):
     clock: Clock
     db: Database
     writer: IngestWriter
+    doors: Doors
     moderator_actions: ModeratorActions
     stopping: asyncio.Event
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
 from gateway.config import Settings
+from gateway.mail.autoreply import mark_auto_reply
 from gateway.mail.parse import header_message_ids, parse
 from gateway.mail.rewrite import Party, RewriteContext, anonymize
 from gateway.mail.threading import new_message_id, reference_ids
@@ -118,6 +119,8 @@ def queue_forward(
         private_text=(own_unsubscribe_links(settings),),
     )
     data = anonymize(source, context)
+    if message.auto_reply:
+        data = mark_auto_reply(data)
     session.add(MessageIdMap(pair_id=people.pair.id, sender_id=people.sender.id or 0,
                              original_id=message.original_message_id or gateway_id,
                              gateway_id=gateway_id))
