@@ -20,7 +20,14 @@ from gateway.relay.doors import (
     door_hits,
     notify_flood,
 )
-from gateway.relay.forward import PairPeople, load_people, load_people_many, queue_forward
+from gateway.relay.forward import (
+    PairPeople,
+    PreparedForward,
+    load_people,
+    load_people_many,
+    prepare_forward,
+    queue_forward,
+)
 from gateway.relay.notify import notify_hold, notify_rejection
 from gateway.store.lifecycle import claim_received, record_queued, set_state
 from gateway.store.models import Message, Outbox
@@ -47,6 +54,9 @@ class Plan:
     parsed: EmailMessage
     auto_reply: bool
     decision: Decision | None  # None: the check itself failed; a moderator looks at it
+    # The forward rendered here, in the read transaction, so that the single writer only stores
+    # it (None: rendered at apply time, or not forwarded).
+    prepared: PreparedForward | None = None
 
 
 def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list[Plan]:
@@ -70,7 +80,17 @@ def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list
         except Exception:
             log.exception("message %s could not be checked; holding it for a moderator", message.id)
             decision = None
-        plans.append(Plan(message.id, parsed, is_auto_reply(parsed), decision))
+        auto_reply = is_auto_reply(parsed)
+        prepared = None
+        if decision is not None and decision.verdict in ("pass", "flag") \
+                and not door_hits(message) and message.id in batch_people \
+                and batch_people[message.id].pair.state == "active":
+            try:
+                prepared = prepare_forward(session, settings, message, batch_people[message.id],
+                                           parsed, auto_reply=auto_reply)
+            except Exception:  # rendered again (and handled) at apply time
+                log.exception("message %s could not be rendered ahead", message.id)
+        plans.append(Plan(message.id, parsed, auto_reply, decision, prepared))
     return plans
 
 
@@ -146,7 +166,7 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
             on_held(session, message, people, now)
     else:
         queue_forward(session, settings, message, people, now, parsed=plan.parsed,
-                      audit_later=audit_later)
+                      audit_later=audit_later, prepared=plan.prepared)
         set_state(session, message, "queued", now, hits=_stored(hits), verdict=verdict)
 
 
