@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from gateway.config import Settings
+from gateway.mail.rewrite import PLACEHOLDER_SUBJECT, PLACEHOLDER_TEXT
 from gateway.moderation.chain import Hit
 from gateway.notices import queue_program_mail
 from gateway.relay.forward import PairPeople
@@ -20,6 +21,21 @@ AUTO_REPLY_REPEAT = Hit(rule="auto_reply_repeat", action="reject",
                         reason_fr="Réponse automatique déjà transmise dans les dernières 24 h.",
                         reason_en="An automatic reply was already forwarded in the last 24 hours.",
                         field="message", evidence="", start=0, end=0)
+
+
+UNRENDERABLE = Hit(rule="unrenderable", action="hold",
+                   reason_fr="Le message n'a pas pu être mis en forme pour le destinataire.",
+                   reason_en="The message could not be rendered for its recipient.",
+                   field="message", evidence="", start=0, end=0)
+_PLACEHOLDER_SUBJECT = f"Subject: {PLACEHOLDER_SUBJECT}\r\n".encode()
+_PLACEHOLDER_LINE = PLACEHOLDER_TEXT.splitlines()[-1].encode()
+
+
+def is_placeholder(data: bytes) -> bool:
+    """True when the rewrite gave up and produced its bilingual placeholder: such a message is
+    held for a moderator (and its sender told), never delivered as a silent stand-in."""
+    end = data.find(b"\r\n\r\n")
+    return _PLACEHOLDER_SUBJECT in data[:end + 2] and _PLACEHOLDER_LINE in data[end:]
 
 
 def door_hits(message: Message) -> tuple[Hit, ...]:

@@ -16,8 +16,10 @@ from gateway.mail.parse import parse
 from gateway.moderation.chain import Decision, Hit, hit_json
 from gateway.relay.doors import (
     AUTO_REPLY_REPEAT,
+    UNRENDERABLE,
     auto_reply_already_forwarded,
     door_hits,
+    is_placeholder,
     notify_flood,
 )
 from gateway.relay.forward import (
@@ -90,6 +92,10 @@ def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list
                                            parsed, auto_reply=auto_reply)
             except Exception:  # rendered again (and handled) at apply time
                 log.exception("message %s could not be rendered ahead", message.id)
+            if prepared is not None and is_placeholder(prepared.data):
+                assert decision is not None
+                decision = Decision("hold", (*decision.hits, UNRENDERABLE))
+                prepared = None
         plans.append(Plan(message.id, parsed, auto_reply, decision, prepared))
     return plans
 

@@ -138,3 +138,23 @@ def test_the_forward_is_rendered_in_the_plan_step_not_in_the_writer(program: Pro
                                                  postgres=not program.db.is_sqlite))
     [row] = outbox(program, "forward")
     assert row.data == plan.prepared.data
+
+
+def test_a_message_the_rewrite_gives_up_on_is_held_not_replaced(program: Program,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rewrite's placeholder is a last resort: the message waits for a moderator and its
+    sender hears that it is being reviewed; nothing goes out in its place."""
+    import gateway.mail.rewrite as rewrite
+    import gateway.relay.forward as forward
+
+    message_id = store_from_mentor(program, "Bonjour, un message ordinaire.")
+
+    def gives_up(raw: bytes, ctx: rewrite.RewriteContext) -> bytes:
+        return rewrite._placeholder(ctx)
+
+    monkeypatch.setattr(forward, "anonymize", gives_up)
+    relay(program)
+    held = message(program, message_id)
+    assert held.state == "held" and '"unrenderable"' in (held.hits_json or "")
+    assert outbox(program, "forward") == []
+    assert [row.recipient for row in outbox(program, "notice")] == [MENTOR]
