@@ -108,6 +108,11 @@ port = {sink_port}
 enabled = false
 [web]
 enabled = false
+[authentication]
+mode = "off"
+[limits]
+per_participant_hour = 100000000
+per_pair_day = 100000000
 """)
     settings = load_settings(config)
     clock_now = time.time()

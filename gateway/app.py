@@ -20,8 +20,9 @@ from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transports import MaildirTransport, SmtpTransport, Transport
 from gateway.delivery.worker import DeliveryWorker
 from gateway.durations import parse_duration
+from gateway.ingress.doors import Doors
 from gateway.ingress.ports import SpecialHandler
-from gateway.ingress.smtp import GatewayHandler, GatewaySMTP
+from gateway.ingress.smtp import GatewayHandler, GatewaySMTP, SessionGate
 from gateway.ingress.special import ingress_special_recipients
 from gateway.ingress.writer import IngestWriter
 from gateway.metrics import GatewayMetrics, handled_messages
@@ -38,6 +39,7 @@ from gateway.store.db import Database
 from gateway.store.lifecycle import release_own_claims
 from gateway.store.migrate import migrate
 from gateway.store.models import Message
+from gateway.store.rates import RateLimits
 
 __all__ = ["App", "Component", "build_transports", "retry_policy"]
 
@@ -107,7 +109,11 @@ class App:
                                        on_failed=lambda s, row, now: forward_failed(s, settings, row, now))
         self._process_wake = asyncio.Event()
         self._deliver_wake = asyncio.Event()
-        self.writer = IngestWriter(self.db, self.clock, on_stored=self._process_wake.set)
+        limits = settings.limits
+        self.writer = IngestWriter(self.db, self.clock, on_stored=self._process_wake.set,
+                                   limits=RateLimits(limits.per_participant_hour,
+                                                     limits.per_pair_day))
+        self.doors = Doors(settings)
         self.metrics = GatewayMetrics()
         self.moderator_actions = by_email.moderator_actions(settings)
         # Addresses at our domain that are not aliases, by local part (`moderate+<token>`: moderate).
@@ -153,11 +159,13 @@ class App:
         smtp = self.settings.smtp
         handler = GatewayHandler(self.db, self.writer, domain=self.settings.gateway.domain,
                                  max_message_bytes=smtp.max_message_bytes,
-                                 special=self.special_recipients)
+                                 special=self.special_recipients, doors=self.doors,
+                                 max_recipients=smtp.max_recipients)
         loop = asyncio.get_running_loop()
+        gate = SessionGate(self.settings.limits.max_sessions)
 
         def factory() -> GatewaySMTP:
-            return GatewaySMTP(handler, data_size_limit=smtp.max_message_bytes,
+            return GatewaySMTP(handler, data_size_limit=smtp.max_message_bytes, gate=gate,
                                hostname=self.settings.gateway.domain, ident="Mentor Gateway")
 
         self._server = await loop.create_server(factory, host=smtp.host, port=smtp.port)

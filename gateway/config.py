@@ -68,7 +68,15 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8025
     secret_env: str = "GATEWAY_WEB_SECRET"
-    public_url: str = ""  # e.g. "https://mentorat.example.org": links in mail (default http://host:port)
+    # The page's address as people reach it, e.g. "https://mentorat.example.org". Links in mail
+    # (password resets) are built from it and never from the request's Host header; empty = the
+    # "forgot password" page is off.
+    public_url: str = ""
+    # Proxies (IP addresses or CIDR networks) whose X-Forwarded-For/-Proto are believed; empty =
+    # the connecting address is the client, whatever headers it sends.
+    trusted_proxies: list[str] = field(default_factory=list)
+    # The session cookie's Secure flag: "auto" = when public_url is https.
+    secure_cookie: Literal["auto", "always", "never"] = "auto"
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,39 @@ class RetentionSettings:
     # this long after the message was settled; who wrote to whom, when and what happened stay.
     enabled: bool = True
     keep_bodies_for: str = "365d"
+
+
+Unauthenticated = Literal["accept", "hold", "refuse"]
+
+
+@dataclass(frozen=True)
+class AuthenticationSettings:
+    """Who is really writing: SPF/DKIM/DMARC of mail that claims a participant's address."""
+
+    # "verify": check SPF, DKIM and DMARC here; "trust": believe the Authentication-Results header
+    # of the front MTA named trust_authserv_id; "off": no check (a test bench, a closed network).
+    mode: Literal["verify", "trust", "off"] = "verify"
+    trust_authserv_id: str = ""
+    # DNS server for the checks, "host" or "host:port"; empty = the system's resolver.
+    resolver: str = ""
+    dns_timeout: float = 5.0
+    # No aligned pass at all (no DMARC record, or one with p=none that fails): what happens.
+    unauthenticated: Unauthenticated = "accept"
+    unauthenticated_to_minor: Unauthenticated = "hold"
+    # A DNS lookup timed out or failed: "tempfail" (451, the sender's server retries) or "hold".
+    temperror: Literal["tempfail", "hold"] = "tempfail"
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    """Floods and resource limits: no sender may swamp a pair or stall the gateway."""
+
+    per_participant_hour: int = 20
+    per_pair_day: int = 60
+    max_header_count: int = 1000
+    max_header_bytes: int = 256 * 1024
+    max_sessions: int = 20
+    max_messages_in_flight: int = 4
 
 
 @dataclass(frozen=True)
@@ -189,6 +230,8 @@ class Settings:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     missions: MissionsSettings = field(default_factory=MissionsSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    authentication: AuthenticationSettings = field(default_factory=AuthenticationSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
     source: str = "<defaults>"
 
     def replace(self, **sections: Any) -> Settings:
@@ -327,6 +370,47 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
     _check_zone(path, text, settings.gateway.time_zone)
     # Reminder rules and the DKIM key are checked by gateway.startup_checks (they need rooms
     # above this one); the CLI and App run those checks right after loading.
+    _check_web(path, text, settings.web)
+    _check_authentication(path, text, settings.authentication)
+    for key in ("per_participant_hour", "per_pair_day", "max_header_count", "max_header_bytes",
+                "max_sessions", "max_messages_in_flight"):
+        if getattr(settings.limits, key) < 1:
+            raise ConfigError(_where(path, text, "limits", key) + f"'limits.{key}' must be >= 1")
+    if settings.smtp.max_recipients < 1:
+        raise ConfigError(_where(path, text, "smtp", "max_recipients") + "must be >= 1")
+
+
+def _check_authentication(path: Path, text: str, auth: AuthenticationSettings) -> None:
+    if auth.mode == "trust" and not auth.trust_authserv_id:
+        raise ConfigError(_where(path, text, "authentication", "trust_authserv_id")
+                          + "'authentication.trust_authserv_id' is needed when mode = \"trust\""
+                          " (the authserv-id your front MTA writes, e.g. \"mx.example.org\")")
+    if auth.dns_timeout <= 0:
+        raise ConfigError(_where(path, text, "authentication", "dns_timeout") + "must be > 0")
+    host, _, port = auth.resolver.rpartition(":") if auth.resolver.count(":") == 1 else (
+        auth.resolver, "", "")
+    if port and not port.isdigit():
+        raise ConfigError(_where(path, text, "authentication", "resolver")
+                          + f"'authentication.resolver' {auth.resolver!r}: use host or host:port")
+
+
+def _check_web(path: Path, text: str, web: WebSettings) -> None:
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if web.public_url:
+        parts = urlsplit(web.public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query \
+                or parts.fragment or parts.username:
+            raise ConfigError(_where(path, text, "web", "public_url")
+                              + "'web.public_url' must look like https://mentorat.example.org")
+    for proxy in web.trusted_proxies:
+        try:
+            ipaddress.ip_network(str(proxy), strict=False)
+        except ValueError as exc:
+            raise ConfigError(_where(path, text, "web", "trusted_proxies")
+                              + f"'web.trusted_proxies': {proxy!r} is not an IP address or network"
+                              ) from exc
 
 
 def _check_zone(path: Path, text: str, zone: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from gateway.clock import Clock
 from gateway.config import Settings
+from gateway.ingress.doors import Doors
 from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.writer import IngestWriter
 from gateway.metrics import GatewayMetrics
@@ -22,6 +23,7 @@ class Runtime(Protocol):
     clock: Clock
     db: Database
     writer: IngestWriter
+    doors: Doors
     moderator_actions: ModeratorActions
     metrics: GatewayMetrics
     stopping: asyncio.Event

@@ -83,6 +83,11 @@ def make_settings(db_url: str, tmp_path: Path, *, rules_dir: Path | None = None,
         smtp={"host": "127.0.0.1", "port": 0},
         outbound={"mode": "maildir", "maildir": str(tmp_path / "outbox")},
         web={"port": 0},
+        # Tests send unsigned mail from example.com addresses and many messages per pair: sender
+        # authentication and flood limits are tried in their own tests (test_sender_auth.py,
+        # test_floods.py), with a local DNS server and small limits.
+        authentication={"mode": "off"},
+        limits={"per_participant_hour": 100_000, "per_pair_day": 100_000},
     )
     return base.replace(**sections) if sections else base
 

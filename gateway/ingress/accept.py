@@ -6,18 +6,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.policy import default as default_policy
-from email.utils import getaddresses
 from typing import Any
 
+from gateway.ingress.doors import Doors
+from gateway.ingress.from_header import sole_mailbox
 from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.routing import Route
 from gateway.ingress.writer import Incoming, IngestWriter
 from gateway.mail.alias import normalize_address, split_address
-from gateway.mail.parse import address_of, header_message_ids
+from gateway.mail.parse import header_message_ids
 
 FROM_MISMATCH = (
-    "550 5.7.1 The From address of your message must be the address registered for you"
-    " in the mentoring program; your message was not delivered"
+    "550 5.7.1 The From header of your message must hold exactly one address, the one registered"
+    " for you in the mentoring program; your message was not delivered"
 )
 
 MAX_ID_LENGTH = 998  # Message.original_message_id, MessageIdMap.original_id
@@ -33,7 +34,9 @@ class HeaderFacts:
 
 
 def read_headers(raw: bytes) -> HeaderFacts:
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw)
+    # Only the header block: the parser would otherwise decode (copy) a 20 MiB body for nothing.
+    end = raw.find(b"\r\n\r\n")
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw if end < 0 else raw[:end + 4])
     # An id longer than its column would fail every insert (451 forever on PostgreSQL); such an
     # id cannot thread anyway, so the message is kept without it (dedup falls back to its bytes).
     ids = [i for i in header_message_ids(_header(headers, "Message-ID")) if len(i) <= MAX_ID_LENGTH]
@@ -50,9 +53,11 @@ def from_matches_sender(facts: HeaderFacts, route: Route) -> bool:
     return facts.from_address is not None and facts.from_address == route.sender_email
 
 
-def incoming(route: Route, raw: bytes, facts: HeaderFacts, envelope_from: str, source: str) -> Incoming:
+def incoming(route: Route, raw: bytes, facts: HeaderFacts, envelope_from: str, source: str,
+             hold_hits: tuple[dict[str, object], ...] = ()) -> Incoming:
     return Incoming(route=route, raw=raw, envelope_from=normalize_address(envelope_from),
-                    original_message_id=facts.message_id, subject=facts.subject, source=source)
+                    original_message_id=facts.message_id, subject=facts.subject, source=source,
+                    hold_hits=hold_hits)
 
 
 def special_handler(special: Mapping[str, SpecialHandler], rcpt: str, domain: str) -> SpecialHandler | None:
@@ -64,27 +69,33 @@ def special_handler(special: Mapping[str, SpecialHandler], rcpt: str, domain: st
 
 
 async def store_routes(writer: IngestWriter, routes: Sequence[Route], raw: bytes, envelope_from: str,
-                       *, source: str) -> list[tuple[int, bool]] | None:
-    """Store one copy per route; None (nothing stored) when the From header is not the sender's
-    registered address. Returns (message id, was_duplicate) per route."""
+                       *, source: str, doors: Doors | None = None, ip: str | None = None,
+                       helo: str = "") -> list[tuple[int, bool]] | str:
+    """Store one copy per route, or the SMTP reply that refuses the message: FROM_MISMATCH when
+    the From header is not the sender's registered address, or what the doors (rendering, sender
+    authentication) said. Returns (message id, was_duplicate) per route."""
     facts = read_headers(raw)
     if not from_matches_sender(facts, routes[0]):
-        return None
-    return [await writer.store(incoming(route, raw, facts, envelope_from, source=source))
-            for route in routes]
+        return FROM_MISMATCH
+    if doors is None:
+        return [await writer.store(incoming(route, raw, facts, envelope_from, source=source))
+                for route in routes]
+    async with doors.slot():
+        outcome = await doors.check(raw, routes, envelope_from=envelope_from, ip=ip, helo=helo)
+        if outcome.reply:
+            return outcome.reply
+        return [await writer.store(incoming(route, outcome.raw, facts, envelope_from,
+                                            source=source, hold_hits=outcome.hold_hits))
+                for route in routes]
 
 
 def _sole_from_address(headers: Any) -> str | None:
-    """The From address, or None unless there is exactly one From mailbox: a second mailbox or a
-    second From header says someone else wrote the message too."""
+    """The From address, or None unless there is exactly one From mailbox (see from_header)."""
     try:
-        values = [str(value) for value in headers.get_all("From") or []]
-        mailboxes = {address.lower() for _name, address in getaddresses(values) if "@" in address}
+        values = [str(value) for name, value in headers.raw_items() if name.lower() == "from"]
     except Exception:  # a malformed header is as good as absent
         return None
-    if len(values) != 1 or len(mailboxes) > 1:
-        return None
-    return address_of(values[0])
+    return sole_mailbox(values)
 
 
 def _header(headers: Any, name: str) -> str | None:

@@ -39,7 +39,7 @@ def imap_component(
     async def run_imap(app: Runtime) -> None:
         sink = GatewayImapSink(app.db, app.writer, app.clock, domain=app.settings.gateway.domain,
                                max_message_bytes=app.settings.smtp.max_message_bytes,
-                               special=app.special_recipients)
+                               special=app.special_recipients, doors=app.doors)
         reconnects = _ReconnectLog(imap.host, imap.port, on_event)
         poller = ImapPoller(imap, password, sink, DatabaseCursors(app.db), on_event=reconnects,
                             ssl_context=ssl_context, backoff_initial=backoff_initial,

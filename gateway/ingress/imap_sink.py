@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from gateway.clock import Clock
 from gateway.ingress.accept import read_headers, special_handler, store_routes
+from gateway.ingress.doors import Doors
 from gateway.ingress.ports import AcceptOutcome, AcceptStatus, SpecialHandler
 from gateway.ingress.routing import Refusal, Route, is_local, resolve_route
 from gateway.ingress.writer import IngestWriter
@@ -43,7 +44,9 @@ class GatewayImapSink:
         domain: str,
         max_message_bytes: int,
         special: Mapping[str, SpecialHandler] | None = None,
+        doors: Doors | None = None,
     ) -> None:
+        self._doors = doors
         self._db = db
         self._writer = writer
         self._clock = clock
@@ -66,6 +69,8 @@ class GatewayImapSink:
         local = [normalize_address(r) for r in recipients if is_local(r, self._domain)]
         if len(raw) > self._max:
             return await self._refuse("rejected", "message too big", raw, envelope_from, recipients)
+        if self._doors is not None and (too_big := self._doors.header_refusal(raw)):
+            return await self._refuse("rejected", too_big, raw, envelope_from, recipients)
         if not local:
             return await self._refuse("unroutable", f"no recipient at @{self._domain}", raw,
                                       envelope_from, recipients)
@@ -83,10 +88,13 @@ class GatewayImapSink:
             refusal = next((r for r in results if isinstance(r, Refusal)), None)
             reason = refusal.reply if refusal else "no alias"
             return await self._refuse("unroutable", reason, raw, envelope_from, recipients)
-        stored = await store_routes(self._writer, routes, raw, envelope_from, source="imap")
-        if stored is None:
-            return await self._refuse("rejected", "From header is not the sender's registered address",
-                                      raw, envelope_from, recipients)
+        # No SMTP peer here: no SPF; DKIM, DMARC or the front MTA's results all the same.
+        stored = await store_routes(self._writer, routes, raw, envelope_from, source="imap",
+                                    doors=self._doors)
+        if isinstance(stored, str):
+            if stored.startswith("4"):  # e.g. DNS down: the message stays for the next pass
+                return AcceptOutcome("tempfail", stored)
+            return await self._refuse("rejected", stored, raw, envelope_from, recipients)
         numbers = ", ".join(str(mid) for mid, _dup in stored)
         if all(duplicate for _mid, duplicate in stored):
             return AcceptOutcome("duplicate", f"already stored as {numbers}")

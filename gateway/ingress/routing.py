@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import case, select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col
 
 from gateway.mail.alias import normalize_address, split_address
@@ -29,6 +30,7 @@ class Route:
     sender_email: str
     recipient_id: int
     direction: str  # mentor_to_mentee | mentee_to_mentor
+    recipient_minor: bool = False
 
 
 @dataclass(frozen=True)
@@ -48,17 +50,19 @@ def resolve_route(session: Session, *, domain: str, rcpt: str, envelope_from: st
     # One statement: the alias, its pair and the partner allowed to write to it (the other one).
     partner = case((col(Alias.participant_id) == col(Pair.mentor_id), col(Pair.mentee_id)),
                    else_=col(Pair.mentor_id))
+    recipient = aliased(Participant)
     query = (
         select(col(Alias.participant_id), col(Pair.id), col(Pair.state), col(Pair.mentor_id), partner,
-               col(Participant.email))
+               col(Participant.email), col(recipient.minor))
         .join(Pair, Pair.id == Alias.pair_id)  # type: ignore[arg-type]
         .outerjoin(Participant, Participant.id == partner)  # type: ignore[arg-type]
+        .outerjoin(recipient, recipient.id == Alias.participant_id)  # type: ignore[arg-type]
         .where(col(Alias.local_part) == local)
     )
     row = session.execute(query).first()
     if row is None:
         return Refusal(NO_SUCH_ALIAS)
-    recipient_id, pair_id, pair_state, mentor_id, sender_id, sender_email = row
+    recipient_id, pair_id, pair_state, mentor_id, sender_id, sender_email, minor = row
     if pair_state == "closed":
         return Refusal(NO_SUCH_ALIAS)
     if sender_email is None or sender_email != normalize_address(envelope_from or ""):
@@ -67,4 +71,5 @@ def resolve_route(session: Session, *, domain: str, rcpt: str, envelope_from: st
     return Route(
         pair_id=pair_id, pair_state=pair_state, alias_local=local, sender_id=sender_id,
         sender_email=sender_email, recipient_id=recipient_id, direction=direction,
+        recipient_minor=bool(minor),
     )

@@ -6,11 +6,13 @@ import asyncio
 import logging
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
 
-from gateway.ingress.accept import FROM_MISMATCH, special_handler, store_routes
+from gateway.ingress.accept import special_handler, store_routes
+from gateway.ingress.doors import Doors
 from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.routing import Refusal, Route, resolve_route
+from gateway.ingress.smtp_data import read_data
 from gateway.ingress.writer import IngestWriter
 from gateway.mail.alias import normalize_address
 from gateway.mail.parse import normalize_line_endings
@@ -22,26 +24,81 @@ TEMPFAIL = "451 4.3.0 Temporary problem on our side; please try again later"
 TOO_BIG = "552 5.3.4 Message too big for this gateway"
 
 
-class GatewaySMTP(SMTP):
-    """aiosmtpd's protocol with enhanced status codes on its own size refusals."""
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients; please send the rest in another message"
+TOO_MANY_SESSIONS = b"421 4.3.2 Too many connections right now; please try again later\r\n"
 
-    def __init__(self, handler: Any, *, data_size_limit: int, **kwargs: Any) -> None:
+
+class SessionGate:
+    """Counts open SMTP sessions; past `limit` a new connection is told 421 and closed."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open = 0
+
+
+class GatewaySMTP(SMTP):
+    """aiosmtpd's protocol with enhanced status codes on its own size refusals and a session cap."""
+
+    def __init__(self, handler: Any, *, data_size_limit: int, gate: SessionGate | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(handler, data_size_limit=data_size_limit, **kwargs)
+        self._gate = gate
+        self._counted = False
         # aiosmtpd refuses any line over 1001 octets with a permanent 500, which loses mail from
         # clients that send long lines or bare LFs (a whole message is then one "line"). The
         # rewrite re-encodes long lines and normalizes line ends, so inside DATA the size limit
         # is enough. The reader was built with the 1001 limit: commands keep it (see smtp_DATA).
         self.line_length_limit = max(SMTP.line_length_limit, data_size_limit + 2)
 
+    def connection_made(self, transport: Any) -> None:
+        gate = self._gate
+        if gate is not None and not self._counted and self.transport is None:
+            if gate.open >= gate.limit:
+                transport.write(TOO_MANY_SESSIONS)
+                transport.close()
+                return
+            gate.open += 1
+            self._counted = True
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if not self._counted and self._gate is not None and self.session is None:
+            return  # refused at connection_made: aiosmtpd never set anything up
+        if self._counted and self._gate is not None:
+            self._gate.open -= 1
+            self._counted = False
+        super().connection_lost(error)
+
+    def eof_received(self) -> bool | None:
+        if self.session is None:
+            return False
+        return super().eof_received()
+
     async def smtp_DATA(self, arg: str) -> None:
-        # Only during DATA, after RCPT was accepted, may a line be long: a stranger's commands
-        # cannot make us buffer megabytes.
-        reader = self._reader
-        reader._limit = self.line_length_limit  # type: ignore[attr-defined]
+        """aiosmtpd's DATA, read in chunks (see smtp_data.py); long lines are fine inside DATA."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 5.5.1 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 5.5.4 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
         try:
-            await super().smtp_DATA(arg)
-        finally:
-            reader._limit = SMTP.line_length_limit  # type: ignore[attr-defined]
+            content = await read_data(self._reader, self.data_size_limit or 2**62)
+        except asyncio.CancelledError:
+            self._writer.close()
+            raise
+        if content is None:
+            self._set_post_data_state()
+            await self.push(TOO_BIG)
+            return
+        self.envelope.content = self.envelope.original_content = content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
 
     async def push(self, status: Any) -> None:
         text = status.decode() if isinstance(status, bytes) else status
@@ -59,12 +116,16 @@ class GatewayHandler:
         domain: str,
         max_message_bytes: int,
         special: dict[str, SpecialHandler] | None = None,
+        doors: Doors | None = None,
+        max_recipients: int = 100,
     ) -> None:
         self._db = db
         self._writer = writer
         self._domain = domain
         self._max = max_message_bytes
         self._special = special or {}
+        self._doors = doors
+        self._max_recipients = max_recipients
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP session error: %s: %s", type(error).__name__, error)
@@ -76,6 +137,8 @@ class GatewayHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
+        if len(envelope.rcpt_tos) >= self._max_recipients:
+            return TOO_MANY_RECIPIENTS
         try:
             rcpt = normalize_address(address)
             if self._special_handler(rcpt) is not None:
@@ -107,25 +170,31 @@ class GatewayHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         try:
-            return await self._accept(envelope)
+            return await self._accept(envelope, session)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("could not accept message")
             return TEMPFAIL
 
-    async def _accept(self, envelope: Envelope) -> str:
+    async def _accept(self, envelope: Envelope, session: Session) -> str:
         raw = envelope.original_content or b""
         if len(raw) > self._max:
             return TOO_BIG
         raw = normalize_line_endings(raw)
+        if self._doors is not None and (refusal := self._doors.header_refusal(raw)):
+            return refusal
         for rcpt in envelope.rcpt_tos:
             handler = self._special_handler(rcpt)
             if handler is not None:
                 return await handler(envelope.mail_from or "", rcpt, raw)
         routes: list[Route] = getattr(envelope, "routes", [])
-        stored = await store_routes(self._writer, routes, raw, envelope.mail_from or "", source="smtp")
-        if stored is None:
-            return FROM_MISMATCH
+        peer = session.peer[0] if isinstance(session.peer, tuple) else None
+        stored = await store_routes(self._writer, routes, raw, envelope.mail_from or "",
+                                    source="smtp", doors=self._doors, ip=peer,
+                                    helo=session.host_name or "")
+        if isinstance(stored, str):
+            log.info("refused DATA from %s: %s", envelope.mail_from, stored[:13])
+            return stored
         numbers = ", ".join(str(mid) for mid, _dup in stored)
         return f"250 2.0.0 Queued as {numbers}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from gateway.ingress.routing import Route
 from gateway.store.audit import record
 from gateway.store.db import Database
 from gateway.store.models import Message
+from gateway.store.rates import RateCounter, RateLimits, flood_hit
 
 log = logging.getLogger("gateway.ingress")
 DEDUP_WINDOW = timedelta(hours=24)
@@ -31,13 +33,43 @@ class Incoming:
     original_message_id: str | None
     subject: str | None
     source: str = "smtp"
+    # Reasons decided at the door (e.g. unauthenticated sender): the message is held for them.
+    hold_hits: tuple[dict[str, object], ...] = ()
 
     @property
     def dedup_key(self) -> str:
-        """Same Message-ID, same sender, same alias = the same message sent again."""
-        basis = self.original_message_id or hashlib.sha256(self.raw).hexdigest()
+        """Same Message-ID and same content, same sender, same alias = the same message sent again.
+
+        The ID alone is not enough: real clients reuse IDs for different messages, and those would
+        be answered 250 and dropped. Trace headers that a resend through another path changes
+        (Received, Return-Path...) are left out of the content."""
+        basis = f"{self.original_message_id}|{content_hash(self.raw)}" if self.original_message_id \
+            else hashlib.sha256(self.raw).hexdigest()
         text = f"{basis}|{self.route.sender_email}|{self.route.alias_local}"
         return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+_TRACE = (b"received:", b"return-path:", b"delivered-to:", b"x-original-to:",
+          b"authentication-results:", b"arc-", b"x-gateway-")
+
+
+def content_hash(raw: bytes) -> str:
+    """Hash of the message without its trace headers (one linear pass)."""
+    end = raw.find(b"\r\n\r\n")
+    head, body = (raw, b"") if end < 0 else (raw[:end + 2], raw[end + 4:])
+    digest = hashlib.sha256()
+    skipping = False
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            if not skipping:
+                digest.update(line + b"\n")
+            continue
+        skipping = line.lower().startswith(_TRACE)
+        if not skipping:
+            digest.update(line + b"\n")
+    digest.update(b"\n")
+    digest.update(body)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -49,10 +81,12 @@ class _Pending:
 class IngestWriter:
     """Callers await store(); a single task commits everything pending in one transaction."""
 
-    def __init__(self, db: Database, clock: Clock, on_stored: Callable[[], None] = lambda: None) -> None:
+    def __init__(self, db: Database, clock: Clock, on_stored: Callable[[], None] = lambda: None,
+                 *, limits: RateLimits | None = None) -> None:
         self._db = db
         self._clock = clock
         self._on_stored = on_stored
+        self._limits = limits
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
 
     async def store(self, item: Incoming) -> tuple[int, bool]:
@@ -89,9 +123,17 @@ class IngestWriter:
             .group_by(Message.dedup_key)
         ).all())
         fresh: dict[str, Message] = {}
+        rates = RateCounter.load(
+            session, self._limits, now, sender_ids={p.item.route.sender_id for p in batch},
+            pair_ids={p.item.route.pair_id for p in batch}) if self._limits else None
         for pending, key in zip(batch, keys, strict=True):
             if key not in seen and key not in fresh:
-                fresh[key] = _message_row(pending.item, key, now)
+                hits = list(pending.item.hold_hits)
+                passed = rates.add(pending.item.route.sender_id, pending.item.route.pair_id) \
+                    if rates and self._limits else None
+                if passed and self._limits:
+                    hits.append(flood_hit(passed, self._limits))
+                fresh[key] = _message_row(pending.item, key, now, hits)
         session.add_all(fresh.values())
         session.flush()
         results: list[tuple[int, bool]] = []
@@ -113,9 +155,12 @@ class IngestWriter:
         return results
 
 
-def _message_row(item: Incoming, key: str, now: datetime) -> Message:
+def _message_row(item: Incoming, key: str, now: datetime,
+                 hits: list[dict[str, object]]) -> Message:
     route = item.route
+    # hits_json on a RECEIVED row = reasons found at the door: the processor holds it for them.
     return Message(
+        hits_json=json.dumps(hits, ensure_ascii=False) if hits else None,
         pair_id=route.pair_id, sender_id=route.sender_id, recipient_id=route.recipient_id,
         direction=route.direction, state="received", source=item.source,
         envelope_from=item.envelope_from, original_message_id=item.original_message_id,

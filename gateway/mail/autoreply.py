@@ -61,3 +61,19 @@ def is_bounce(msg: EmailMessage, envelope_from: str) -> bool:
         if local.strip().lower() in _DAEMON_LOCALS:
             return True
     return False
+
+
+def mark_auto_reply(data: bytes) -> bytes:
+    """A forwarded auto-reply keeps saying so (RFC 3834): the partner's own responder then stays
+    silent, and two out-of-office responders cannot answer each other forever through a pair.
+    `data` is the rewritten message, whose allow-list dropped the sender's markers."""
+    end = data.find(b"\r\n\r\n")
+    head = data if end < 0 else data[:end + 2]
+    present = {line.split(b":", 1)[0].strip().lower() for line in head.split(b"\r\n")
+               if line and line[:1] not in (b" ", b"\t")}
+    extra = b""
+    if b"auto-submitted" not in present:
+        extra += b"Auto-Submitted: auto-replied\r\n"
+    if b"precedence" not in present:
+        extra += b"Precedence: bulk\r\n"
+    return extra + data

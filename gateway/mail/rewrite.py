@@ -178,6 +178,12 @@ def _needs_header_rewrite(items: list[tuple[str, str]], kept: frozenset[str],
         [name for name, _ in items if name.lower() in _SINGLE])
 
 
+def _clear_headers(msg: Message) -> None:
+    """Drop every header at once: `del msg[name]` scans all headers for each name, which made the
+    rewrite quadratic in the header count (30,000 distinct names took a minute)."""
+    msg._headers = []  # type: ignore[attr-defined]
+
+
 def _keep_headers(msg: Message, kept: frozenset[str], privacy: Privacy,
                   ids: ContentIds | None = None) -> None:
     """Keep only allow-listed headers (plus Content-*), with addresses in their values replaced."""
@@ -187,8 +193,7 @@ def _keep_headers(msg: Message, kept: frozenset[str], privacy: Privacy,
                  for name, raw in items]
     if not _needs_header_rewrite(items, kept, privacy) and items == list(msg.raw_items()):
         return
-    for name in {name for name, _ in items}:
-        del msg[name]
+    _clear_headers(msg)
     seen: set[str] = set()
     for name, raw in items:
         lower = name.lower()
@@ -207,8 +212,7 @@ def _keep_headers(msg: Message, kept: frozenset[str], privacy: Privacy,
 
 def _set_top_headers(msg: Message, ctx: RewriteContext, privacy: Privacy) -> None:
     kept = list(msg.raw_items())
-    for name in {name for name, _ in kept}:
-        del msg[name]
+    _clear_headers(msg)
     msg["From"] = _mailbox(f"{ctx.sender.display_name} via {ctx.program_name}", ctx.sender.alias)
     msg["To"] = _mailbox(ctx.recipient.display_name, ctx.recipient.address)
     msg["Reply-To"] = ctx.sender.alias

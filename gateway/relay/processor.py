@@ -14,7 +14,22 @@ from gateway.config import Settings
 from gateway.mail.autoreply import is_auto_reply
 from gateway.mail.parse import parse
 from gateway.moderation.chain import Decision, Hit, hit_json
-from gateway.relay.forward import PairPeople, load_people, load_people_many, queue_forward
+from gateway.relay.doors import (
+    AUTO_REPLY_REPEAT,
+    UNRENDERABLE,
+    auto_reply_already_forwarded,
+    door_hits,
+    is_placeholder,
+    notify_flood,
+)
+from gateway.relay.forward import (
+    PairPeople,
+    PreparedForward,
+    load_people,
+    load_people_many,
+    prepare_forward,
+    queue_forward,
+)
 from gateway.relay.notify import notify_hold, notify_rejection
 from gateway.store.lifecycle import claim_received, record_queued, set_state
 from gateway.store.models import Message, Outbox
@@ -41,6 +56,9 @@ class Plan:
     parsed: EmailMessage
     auto_reply: bool
     decision: Decision | None  # None: the check itself failed; a moderator looks at it
+    # The forward rendered here, in the read transaction, so that the single writer only stores
+    # it (None: rendered at apply time, or not forwarded).
+    prepared: PreparedForward | None = None
 
 
 def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list[Plan]:
@@ -64,7 +82,21 @@ def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list
         except Exception:
             log.exception("message %s could not be checked; holding it for a moderator", message.id)
             decision = None
-        plans.append(Plan(message.id, parsed, is_auto_reply(parsed), decision))
+        auto_reply = is_auto_reply(parsed)
+        prepared = None
+        if decision is not None and decision.verdict in ("pass", "flag") \
+                and not door_hits(message) and message.id in batch_people \
+                and batch_people[message.id].pair.state == "active":
+            try:
+                prepared = prepare_forward(session, settings, message, batch_people[message.id],
+                                           parsed, auto_reply=auto_reply)
+            except Exception:  # rendered again (and handled) at apply time
+                log.exception("message %s could not be rendered ahead", message.id)
+            if prepared is not None and is_placeholder(prepared.data):
+                assert decision is not None
+                decision = Decision("hold", (*decision.hits, UNRENDERABLE))
+                prepared = None
+        plans.append(Plan(message.id, parsed, auto_reply, decision, prepared))
     return plans
 
 
@@ -108,26 +140,40 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
                 on_held: OnHeld | None = None) -> None:
     people = people or load_people(session, settings, message)
     message.auto_reply = plan.auto_reply
+    at_door = door_hits(message)
     if plan.decision is None:
         set_state(session, message, "held", now, detail="internal error while checking",
-                  hits=_stored((INTERNAL,)), verdict="hold")
+                  hits=_stored((*at_door, INTERNAL)), verdict="hold")
         return
-    hits = plan.decision.hits
+    hits = (*at_door, *plan.decision.hits)
     verdict = plan.decision.verdict
+    if at_door and verdict in ("pass", "flag"):
+        verdict = "hold"
     if people.pair.state == "paused" and verdict in ("pass", "flag"):
         verdict, hits = "hold", (*hits, PAIR_PAUSED)
-    if verdict == "reject":
+    if plan.auto_reply and verdict in ("pass", "flag") \
+            and auto_reply_already_forwarded(session, message, now):
+        # Set aside without a notice: answering an automatic reply is how loops start.
+        set_state(session, message, "rejected", now, hits=_stored((*hits, AUTO_REPLY_REPEAT)),
+                  verdict="reject")
+    elif verdict == "reject":
         set_state(session, message, "rejected", now, hits=_stored(hits), verdict=verdict)
-        notify_rejection(session, settings, message, people, hits, now)
+        if not plan.auto_reply:
+            notify_rejection(session, settings, message, people, hits, now)
     elif verdict == "hold":
         message.severity = plan.decision.severity or None
         set_state(session, message, "held", now, hits=_stored(hits), verdict=verdict)
-        notify_hold(session, settings, message, people, now)
-        if on_held is not None:
+        if any(hit.rule == "flood" for hit in at_door):
+            tell_moderators = notify_flood(session, settings, message, people, now)
+        else:
+            if not plan.auto_reply:  # a responder is never answered
+                notify_hold(session, settings, message, people, now)
+            tell_moderators = True
+        if on_held is not None and tell_moderators:
             on_held(session, message, people, now)
     else:
         queue_forward(session, settings, message, people, now, parsed=plan.parsed,
-                      audit_later=audit_later)
+                      audit_later=audit_later, prepared=plan.prepared)
         set_state(session, message, "queued", now, hits=_stored(hits), verdict=verdict)
 
 

@@ -64,6 +64,8 @@ class Message(SQLModel, table=True):
 
     __table_args__ = (Index("ix_message_state_id", "state", "id"),
                       Index("ix_message_erased_updated", "erased_at", "updated_at"),
+                      # flood limits count recent messages per sender and per pair
+                      Index("ix_message_sender_received", "sender_id", "received_at"),
                       Index("ix_message_pair_received", "pair_id", "received_at"))
     id: int | None = Field(default=None, primary_key=True)
     pair_id: int = Field(foreign_key="pair.id", index=True)

@@ -55,7 +55,33 @@ class Throttle:
             col(ThrottleEvent.scope) == self.scope, col(ThrottleEvent.key) == key))
 
 
-# Five failed logins per address and IP in fifteen minutes, then a wait.
-LOGIN = Throttle("login", max_failures=5, window=timedelta(minutes=15))
-# "Forgot password" mails per address: nobody can flood a staff member's inbox through it.
+# Failed logins are counted twice: per account (whoever tries it, from anywhere: rotating
+# addresses does not help a guesser) and per client address (across every account: password
+# spraying, one guess at each of many accounts, is throttled too). A success clears only the
+# account's count, so one valid account cannot be used to reset a sprayer's count.
+LOGIN_ACCOUNT = Throttle("login", max_failures=5, window=timedelta(minutes=15))
+LOGIN_CLIENT = Throttle("login-client", max_failures=20, window=timedelta(minutes=15))
+# "Forgot password" mails per address (nobody can flood a staff member's inbox through it) and
+# requests per client address (nobody can mail every staff member from one place).
 RESET = Throttle("reset", max_failures=3, window=timedelta(hours=1))
+RESET_CLIENT = Throttle("reset-client", max_failures=10, window=timedelta(hours=1))
+
+
+def account_key(address: str) -> str:
+    return Throttle.key(address, "")
+
+
+def client_key(client: str) -> str:
+    return Throttle.key("", client)
+
+
+def longest_wait(session: Session, checks: Sequence[tuple[Throttle, str]],
+                 now: datetime) -> timedelta | None:
+    """The longest wait any of these (throttle, key) pairs imposes, or None."""
+    waits = [w for throttle, key in checks if (w := throttle.retry_after(session, key, now))]
+    return max(waits) if waits else None
+
+
+def record_failures(session: Session, checks: Sequence[tuple[Throttle, str]], now: datetime) -> None:
+    for throttle, key in checks:
+        throttle.failed(session, key, now)

@@ -1,4 +1,4 @@
-"""Log in (throttled per address and IP), log out (on every device), switch language."""
+"""Log in (throttled per account and per client address), log out (on every device), switch language."""
 
 from __future__ import annotations
 
@@ -13,7 +13,14 @@ from starlette.routing import Route
 
 from gateway.program.staff import end_sessions, hash_password, staff_by_email, verify_password
 from gateway.store.models import Staff
-from gateway.store.throttle import LOGIN
+from gateway.store.throttle import (
+    LOGIN_ACCOUNT,
+    LOGIN_CLIENT,
+    account_key,
+    client_key,
+    longest_wait,
+    record_failures,
+)
 from gateway.web.i18n import LANGS, pick_lang
 from gateway.web.pages import (
     checked_form,
@@ -32,6 +39,8 @@ def _dummy_hash() -> str:
 
 
 def client_ip(request: Request) -> str:
+    """The connecting address; uvicorn replaces it with X-Forwarded-For's only when the
+    connection comes from one of [web] trusted_proxies (see web/server.py)."""
     return request.client.host if request.client else "?"
 
 
@@ -47,8 +56,8 @@ async def login(request: Request) -> Response:
     password = str(form.get("password") or "")[:1024]
     gateway = gateway_of(request)
     now = gateway.clock.now()
-    key = LOGIN.key(address, client_ip(request))
-    wait = await gateway.db.read(lambda s: LOGIN.retry_after(s, key, now))
+    checks = [(LOGIN_ACCOUNT, account_key(address)), (LOGIN_CLIENT, client_key(client_ip(request)))]
+    wait = await gateway.db.read(lambda s: longest_wait(s, checks, now))
     if wait is not None:
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
         return render(request, "login.html", status=429, email=address,
@@ -67,10 +76,10 @@ async def login(request: Request) -> Response:
 
     found = await gateway.db.read(check)
     if found is None:
-        await gateway.db.write(lambda s: LOGIN.failed(s, key, now))
+        await gateway.db.write(lambda s: record_failures(s, checks, now))
         return render(request, "login.html", status=401, email=address,
                       error=("login_failed", {}))
-    await gateway.db.write(lambda s: LOGIN.succeeded(s, key))
+    await gateway.db.write(lambda s: LOGIN_ACCOUNT.succeeded(s, checks[0][1]))
     lang = request_lang(request)
     request.session.clear()  # a fresh session (and CSRF token) on every login: no fixation
     request.session.update({"staff_id": found[0], "lang": pick_lang(found[1], lang),

@@ -113,6 +113,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "forgot_sent": ("Si un compte existe pour cette adresse, un lien valable 2 h vient d'y être "
                     "envoyé.", "If an account exists for this address, a link valid for 2 hours "
                     "has been sent to it."),
+    "forgot_off": ("Le changement de mot de passe par courriel est désactivé : l'adresse publique "
+                   "de cette page ([web] public_url) n'est pas configurée. Demandez à "
+                   "l'administrateur un lien (mentor-gateway staff reset-password).",
+                   "Password reset by e-mail is off: this page's public address ([web] "
+                   "public_url) is not configured. Ask the administrator for a link "
+                   "(mentor-gateway staff reset-password)."),
     "reset_title": ("Choisir un nouveau mot de passe", "Choose a new password"),
     "reset_invalid": ("Ce lien n'est plus valide. Demandez-en un nouveau.",
                       "This link is no longer valid. Ask for a new one."),

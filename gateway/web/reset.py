@@ -11,7 +11,15 @@ from starlette.routing import Route
 
 from gateway.program.password_reset import issue_reset, use_reset, valid_reset
 from gateway.program.staff import StaffError
-from gateway.store.throttle import RESET
+from gateway.store.throttle import (
+    RESET,
+    RESET_CLIENT,
+    account_key,
+    client_key,
+    longest_wait,
+    record_failures,
+)
+from gateway.web.auth import client_ip
 from gateway.web.pages import checked_form, flash, gateway_of, redirect, render
 
 
@@ -46,22 +54,28 @@ async def reset_submit(request: Request) -> Response:
 
 
 async def forgot_page(request: Request) -> Response:
-    return render(request, "forgot.html", sent=False)
+    off = not gateway_of(request).settings.web.public_url
+    return render(request, "forgot.html", status=503 if off else 200, sent=False, off=off)
 
 
 async def forgot_submit(request: Request) -> Response:
-    """Mail a reset link to an active staff address; the answer never says whether one exists."""
+    """Mail a reset link to an active staff address; the answer never says whether one exists.
+
+    The link is built from [web] public_url only, never from the request (Host, X-Forwarded-*):
+    otherwise anyone could have a genuine link mailed that points at their own site."""
     form = await checked_form(request)
     address = str(form.get("email") or "").strip()[:320]
     gateway = gateway_of(request)
+    base_url = gateway.settings.web.public_url
+    if not base_url:
+        return render(request, "forgot.html", status=503, sent=False, off=True)
     now = gateway.clock.now()
-    key = RESET.key(address, "any client")
-    base_url = gateway.settings.web.public_url or str(request.base_url)
+    checks = [(RESET, account_key(address)), (RESET_CLIENT, client_key(client_ip(request)))]
 
     def send(session: Any) -> None:
-        if RESET.retry_after(session, key, now) is not None:
+        if longest_wait(session, checks, now) is not None:
             return
-        RESET.failed(session, key, now)  # counts every request, answered or not
+        record_failures(session, checks, now)  # counts every request, answered or not
         with contextlib.suppress(StaffError):
             issue_reset(session, gateway.settings, address, now=now, base_url=base_url,
                         actor="web")
@@ -69,7 +83,7 @@ async def forgot_submit(request: Request) -> Response:
     if address:
         await gateway.db.write(send)
         gateway.wake_delivery()
-    return render(request, "forgot.html", sent=True)
+    return render(request, "forgot.html", sent=True, off=False)
 
 
 ROUTES = [

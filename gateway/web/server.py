@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 
+from gateway.config import WebSettings
 from gateway.insights.cache import FiguresCache
 from gateway.tokens import signing_secret
 from gateway.web.site import create_web_app
@@ -47,14 +48,26 @@ class WebServer:
                 await self.task
 
 
+def secure_cookie(web: WebSettings) -> bool:
+    """Secure session cookie: always, never, or (auto) when the public address is https."""
+    if web.secure_cookie == "auto":
+        return web.public_url.lower().startswith("https://")
+    return web.secure_cookie == "always"
+
+
 async def start_web(app: Runtime, *, host: str | None = None, port: int | None = None) -> WebServer:
     """Serve the page on [web] host/port (port 0 = any free port; the bound one is returned)."""
     settings = app.settings.web
     secret = await app.db.write(lambda s: signing_secret(s, settings.secret_env))
-    web = create_web_app(app, secret)
+    web = create_web_app(app, secret, secure_cookie=secure_cookie(settings))
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: a client on the same
+    # host (or behind a proxy that passes the header on) could then pick its own address and
+    # escape the login throttle. Only the configured proxies are believed.
+    proxies = [str(p) for p in settings.trusted_proxies]
     config = uvicorn.Config(web, host=host or settings.host,
                             port=settings.port if port is None else port, lifespan="off",
-                            log_level="warning", access_log=False, server_header=False)
+                            log_level="warning", access_log=False, server_header=False,
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or [])
     server = _EmbeddedServer(config)
     task = asyncio.create_task(server.serve(), name="web")
     deadline = asyncio.get_running_loop().time() + STARTUP_TIMEOUT

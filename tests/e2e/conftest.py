@@ -9,6 +9,7 @@ import pytest
 
 from gateway.clock import MovableClock
 from tests.conftest import make_settings
+from tests.e2e.dns_server import local_dns  # noqa: F401  (fixture)
 from tests.e2e.harness import Harness
 from tests.e2e.smarthost import smarthost  # noqa: F401  (fixture)
 

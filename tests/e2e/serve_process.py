@@ -53,6 +53,8 @@ def write_config(path: Path, *, db_url: str, smtp_port: int, rules_dir: Path,
         "[outbound]", *(f"{key} = {_toml(value)}" for key, value in outbound.items()),
         "[web]", "enabled = false",
         "[reminders]", "enabled = false",
+        "[authentication]", 'mode = "off"',
+        "[limits]", "per_participant_hour = 100000", "per_pair_day = 100000",
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

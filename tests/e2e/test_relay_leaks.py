@@ -22,7 +22,9 @@ from tests.unit.mail.conftest import eml_names, load_eml
 PROGRAM = "Academos Test"  # tests/conftest.py make_settings
 INCOMING_NAME = "Madame Personnelle Secrète"  # what the mentor's own client puts in From
 ALLOWED = {"from", "to", "reply-to", "message-id", "in-reply-to", "references", "subject", "date",
-           "mime-version"}
+           "mime-version",
+           # machine-sent mail keeps saying so (RFC 3834), with our constant values only
+           "auto-submitted", "precedence"}
 TRACKING = ("Received", "Return-Path", "Sender", "Cc", "Bcc", "X-Originating-IP", "DKIM-Signature",
             "Authentication-Results", "User-Agent", "X-Mailer", "List-Unsubscribe", "List-Id",
             "Disposition-Notification-To", "Thread-Index")
@@ -112,6 +114,8 @@ def assert_headers_rebuilt(
     names = {header.lower() for header in out}
     assert names - ALLOWED == {n for n in names if n.startswith("content-")}, names
     assert {"from", "to", "reply-to", "message-id"} <= names
+    assert out.get("Auto-Submitted") in (None, "auto-replied")
+    assert out.get("Precedence") in (None, "bulk")
     for header in TRACKING:
         for value in original.get_all(header) or []:
             assert str(value).split("\n")[0].strip() not in text, f"{header} survived"

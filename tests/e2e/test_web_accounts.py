@@ -29,6 +29,7 @@ from gateway.store.models import Organization, Participant
 from gateway.web.server import start_web
 from tests.conftest import ROOT, make_settings
 from tests.e2e.harness import Harness
+from tests.e2e.test_web_doors import free_port
 from tests.e2e.test_web_http import Site, csrf_of, login, stop_site
 
 pytestmark = pytest.mark.e2e
@@ -42,9 +43,12 @@ async def site(db_url: str, tmp_path: Path, clock: MovableClock, smarthost: Any,
                empty_rules: Path) -> AsyncIterator[Site]:
     """A running gateway and web page over an empty program: the command line fills it."""
     catch_up(clock)
-    harness = Harness(make_settings(db_url, tmp_path, rules_dir=empty_rules), clock, smarthost.port)
+    port = free_port()
+    settings = make_settings(db_url, tmp_path, rules_dir=empty_rules,
+                             web={"public_url": f"http://127.0.0.1:{port}"})
+    harness = Harness(settings, clock, smarthost.port)
     await harness.start()
-    web = await start_web(harness.app, host="127.0.0.1", port=0)
+    web = await start_web(harness.app, host="127.0.0.1", port=port)
     running = Site(harness, web)
     try:
         yield running

@@ -21,7 +21,8 @@ def test_shipped_config_is_valid_and_equals_the_defaults() -> None:
     shipped = load_settings(ROOT / "config.toml", env={})
     defaults = load_settings(ROOT / "does-not-exist.toml", env={})
     assert shipped.replace() == shipped
-    for section in ("gateway", "database", "smtp", "outbound", "web", "moderation", "imap", "reminders"):
+    for section in ("gateway", "database", "smtp", "outbound", "web", "moderation", "imap", "reminders",
+                    "authentication", "limits"):
         assert getattr(shipped, section) == getattr(defaults, section), section
 
 

@@ -115,3 +115,46 @@ def test_a_refusal_or_a_failing_check_never_forwards(program: Program, verdict: 
     assert outbox(program, "forward") == []
     if verdict == "crash":  # a moderator looks at what could not be checked
         assert "internal_error" in (message(program, mid).hits_json or "")
+
+
+def test_the_forward_is_rendered_in_the_plan_step_not_in_the_writer(program: Program,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rewrite (seconds of CPU for a large message) runs in the read transaction; the single
+    writer only stores what the plan rendered."""
+    import gateway.relay.forward as forward
+
+    store_from_mentor(program, "Bonjour, voici le plan de la semaine.")
+    settings: Settings = program.settings
+    moderate = make_moderator(load_rules(Path(settings.gateway.rules_dir)))
+    plans = program.db.transaction(lambda s: plan_batch(s, moderate, settings), read_only=True)
+    [plan] = plans
+    assert plan.prepared is not None
+
+    def no_rewrite_here(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("the writer must not rewrite a message the plan rendered")
+
+    monkeypatch.setattr(forward, "anonymize", no_rewrite_here)
+    program.db.transaction(lambda s: apply_plans(s, settings, plans, NOW,
+                                                 postgres=not program.db.is_sqlite))
+    [row] = outbox(program, "forward")
+    assert row.data == plan.prepared.data
+
+
+def test_a_message_the_rewrite_gives_up_on_is_held_not_replaced(program: Program,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rewrite's placeholder is a last resort: the message waits for a moderator and its
+    sender hears that it is being reviewed; nothing goes out in its place."""
+    import gateway.mail.rewrite as rewrite
+    import gateway.relay.forward as forward
+
+    message_id = store_from_mentor(program, "Bonjour, un message ordinaire.")
+
+    def gives_up(raw: bytes, ctx: rewrite.RewriteContext) -> bytes:
+        return rewrite._placeholder(ctx)
+
+    monkeypatch.setattr(forward, "anonymize", gives_up)
+    relay(program)
+    held = message(program, message_id)
+    assert held.state == "held" and '"unrenderable"' in (held.hits_json or "")
+    assert outbox(program, "forward") == []
+    assert [row.recipient for row in outbox(program, "notice")] == [MENTOR]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateway.store.throttle import LOGIN, wait_left
+from gateway.store.throttle import Throttle, wait_left
 
 T0 = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=15)
@@ -33,5 +33,5 @@ def test_the_wait_ends_when_fewer_than_the_limit_remain() -> None:
 
 
 def test_the_key_ignores_case_and_spaces_of_the_address() -> None:
-    assert LOGIN.key("Mod@Example.org ", "10.0.0.1") == LOGIN.key("mod@example.org", "10.0.0.1")
-    assert LOGIN.key("mod@example.org", "10.0.0.1") != LOGIN.key("mod@example.org", "10.0.0.2")
+    assert Throttle.key("Mod@Example.org ", "10.0.0.1") == Throttle.key("mod@example.org", "10.0.0.1")
+    assert Throttle.key("mod@example.org", "10.0.0.1") != Throttle.key("mod@example.org", "10.0.0.2")
