@@ -114,7 +114,7 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
         return
     hits = plan.decision.hits
     verdict = plan.decision.verdict
-    if people.pair.state == "paused" and verdict in ("pass", "flag"):
+    if people.pair.state != "active" and verdict in ("pass", "flag"):  # paused, awaiting consent
         verdict, hits = "hold", (*hits, PAIR_PAUSED)
     if verdict == "reject":
         set_state(session, message, "rejected", now, hits=_stored(hits), verdict=verdict)
