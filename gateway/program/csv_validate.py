@@ -142,7 +142,7 @@ def _validate_one(record: Record, columns: Mapping[str, str],
     born, year = _birth(cells.get("birth", ""), known.today, bad)
     guardian = _guardian(cells.get("guardian_email", ""), email, bad)
     consent = profile.needs_consent(known.today, born, year, known.consent_age)
-    if consent and not guardian and "guardian_email" not in {p.code for p in found}:
+    if consent and not guardian and not any(p.code.startswith("guardian") for p in found):
         bad("guardian_email" if "guardian_email" in columns else "birth", "guardian_missing",
             age=known.consent_age)
     capacity = _capacity(cells.get("capacity", ""), bad)
