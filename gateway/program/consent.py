@@ -121,9 +121,18 @@ def request_from_token(session: Session, settings: Settings, token: str,
     return request
 
 
-def give_with_token(session: Session, settings: Settings, token: str, *, method: str, actor: str,
-                    now: datetime) -> Participant:
+def first_name_for_token(session: Session, settings: Settings, token: str, now: datetime) -> str:
+    """Whose consent a valid, unused link asks for (first name only: the page is public)."""
     request = request_from_token(session, settings, token, now)
+    person = session.get(Participant, request.participant_id)
+    return profile.first_name_of(person.first_name, person.display_name) if person else ""
+
+
+def give_with_token(session: Session, settings: Settings, token: str, *, method: str,
+                    actor: str | None, now: datetime) -> Participant:
+    """Records consent; `actor` None means the guardian the request was sent to."""
+    request = request_from_token(session, settings, token, now)
+    actor = actor or request.guardian_email
     token_id = hashlib.sha256(token.encode()).hexdigest()
     if session.exec(select(UsedToken).where(UsedToken.token_id == token_id)).first():
         raise ConsentError("used")

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.insights.cache import FiguresCache
 from gateway.web import (
     auth,
+    consent_page,
     metrics_page,
     pair_pages,
     program_pages,
@@ -106,6 +107,7 @@ def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = Fal
         Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
         *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *reset.ROUTES,
         *unsubscribe_page.ROUTES, *program_pages.ROUTES, *metrics_page.ROUTES,
+        *consent_page.ROUTES,
     ]
     middleware = [
         Middleware(SecurityHeaders),
