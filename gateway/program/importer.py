@@ -141,7 +141,9 @@ def _apply_batch(session: Session, settings: Settings, rows: Sequence[Row],
         if person is None:
             continue
         values = _values(row, org_ids)
-        diff = {k: values[k] for k in present if getattr(person, k) != values[k]}
+        # An empty school cell never takes a participant out of their school.
+        keys = present - {"org_id"} if values["org_id"] is None else present
+        diff = {k: values[k] for k in keys if getattr(person, k) != values[k]}
         assert person.id is not None
         if with_interests and interests.get(person.id, []) != row.interests:
             changed_interests.append((person.id, row.interests))
