@@ -102,7 +102,7 @@ def _mail_guardian(session: Session, settings: Settings, person: Participant,
                  "withdraw_url": found.withdraw_url, "reply_address": found.reply_address,
                  "valid_days": parse_duration(settings.consent.link_valid_for).days,
                  "consent_age": settings.consent.age},
-        now=now, reply_to=found.reply_address,
+        now=now, reply_to=found.reply_address, recipient_participant_id=person.id,
     )
 
 
