@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import Table, delete, insert, update
 from sqlmodel import Session, col, select
 
 from gateway.config import Settings
@@ -21,6 +21,9 @@ from gateway.program.csv_validate import Known, Problem, Row, validate
 from gateway.store.models import AuditEvent, Organization, Participant, ParticipantInterest
 
 BATCH = 1000
+PARTICIPANT: Table = Participant.__table__  # type: ignore[attr-defined]
+INTEREST: Table = ParticipantInterest.__table__  # type: ignore[attr-defined]
+AUDIT: Table = AuditEvent.__table__  # type: ignore[attr-defined]
 Progress = Callable[[int, int], None]  # (lines done, lines in all)
 # Which participant columns each spreadsheet field sets (a column absent from the file is left alone).
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -158,8 +161,10 @@ def _apply_batch(session: Session, settings: Settings, rows: Sequence[Row],
         report.updated += len(changes)
     ids: dict[str, int] = {}
     if new_rows:
-        inserted = session.execute(
-            insert(Participant).returning(col(Participant.id), col(Participant.email)),
+        # Core statements on the tables: the ORM's bulk path splits rows by which values are
+        # None and costs ten times as much.
+        inserted = session.connection().execute(
+            insert(PARTICIPANT).returning(PARTICIPANT.c.id, PARTICIPANT.c.email),
             [{**_values(r, org_ids), "created_at": now, "consent_state": "not_needed",
               "capacity": r.capacity, "reminders_opt_out": False} for r in new_rows])
         ids = {email: pid for pid, email in inserted.all()}
@@ -171,9 +176,9 @@ def _apply_batch(session: Session, settings: Settings, rows: Sequence[Row],
     pairs = changed_interests + [(ids[r.email], r.interests) for r in new_rows]
     interest_rows = [{"participant_id": pid, "interest": i} for pid, wanted in pairs for i in wanted]
     if interest_rows:
-        session.execute(insert(ParticipantInterest), interest_rows)
+        session.connection().execute(insert(INTEREST), interest_rows)
     if audit:
-        session.execute(insert(AuditEvent), audit)
+        session.connection().execute(insert(AUDIT), audit)
     report.consent_requested += _ask_consent(session, settings, rows, now=now, actor=actor)
 
 

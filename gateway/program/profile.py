@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 
 ROLE_WORDS: dict[str, str] = {
     # Folded (lower-case, no accents) spellings a school spreadsheet uses for each role.
@@ -26,6 +27,7 @@ MAX_INTEREST = 100
 ADULT_AGE = 18
 
 
+@lru_cache(maxsize=8192)  # a spreadsheet repeats its schools, roles and fields thousands of times
 def fold(text: str) -> str:
     """Lower-case, accents removed, inner spaces collapsed: 'Génie  Civil ' -> 'genie civil'."""
     decomposed = unicodedata.normalize("NFKD", text)
