@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.mail.alias import new_alias_local_part, normalize_address
-from gateway.program import profile
+from gateway.program import consent_mail, profile
 from gateway.program.introductions import queue_introductions
 from gateway.store.audit import record
 from gateway.store.models import Alias, Organization, Pair, Participant, ParticipantInterest
@@ -164,14 +164,12 @@ def set_interests(session: Session, person: Participant, interests: Iterable[str
 def ensure_consent(session: Session, settings: Settings, person: Participant, *, now: datetime,
                    actor: str) -> bool:
     """Asks the guardian when the participant is under the consent age and nobody asked yet."""
-    from gateway.program import consent
-
-    if person.consent_state != "not_needed" or not consent.needs_consent(person, settings, now):
+    if person.consent_state != "not_needed" or not consent_mail.needs_consent(person, settings, now):
         return False
     if not person.guardian_email:
         raise ProgramError(f"{person.email} is under {settings.consent.age}: record a guardian's "
                            "e-mail first (participant edit --guardian)")
-    consent.request_consent(session, settings, person, now=now, actor=actor)
+    consent_mail.request_consent(session, settings, person, now=now, actor=actor)
     return True
 
 
@@ -220,9 +218,7 @@ def create_pair(
         raise ProgramError(f"these two are already paired (pair {existing.id})")
     for person in (mentor_p, mentee_p):
         ensure_consent(session, settings, person, now=now, actor=actor)
-    from gateway.program.consent import blocks_pairs
-
-    waiting = [p for p in (mentor_p, mentee_p) if blocks_pairs(p)]
+    waiting = [p for p in (mentor_p, mentee_p) if consent_mail.blocks_pairs(p)]
     assert mentor_p.id is not None and mentee_p.id is not None
     pair = Pair(mentor_id=mentor_p.id, mentee_id=mentee_p.id, org_id=mentee_p.org_id or mentor_p.org_id,
                 created_at=now, state="awaiting_consent" if waiting else "active")
