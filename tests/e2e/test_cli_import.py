@@ -56,3 +56,25 @@ def test_a_file_that_is_not_a_spreadsheet_is_refused_in_one_line(cli: Cli, tmp_p
     bad.write_bytes(b"PK\x03\x04\x00\x00\x00binary")
     assert "not a CSV text file" in cli.refused("import", "participants", str(bad))
     assert "no such file" in cli.refused("import", "participants", str(tmp_path / "absent.csv")).lower()
+
+
+def test_a_young_participant_waits_for_consent_and_the_cli_says_why(cli: Cli) -> None:  # noqa: F811
+    cli.ok("participant", "add", "--email", "marie@example.com", "--name", "Marie Tremblay",
+           "--role", "mentor", "--bio", "Ingénieure", "--capacity", "3")
+    assert "--guardian" in cli.refused("participant", "add", "--email", "noah@eleves.example.net",
+                                       "--name", "Noah Roy", "--role", "mentee", "--birth", "2016-05-01")
+    added = cli.ok("participant", "add", "--email", "noah@eleves.example.net", "--name", "Noah Roy",
+                   "--role", "mentee", "--birth", "01/05/2016", "--guardian", "parent@famille.example.net")
+    assert "the guardian was asked for consent" in added.out
+    pair = cli.ok("pair", "create", "--mentor", "marie@example.com", "--mentee", "noah@eleves.example.net")
+    assert "[awaiting_consent]" in pair.out and "waiting for a guardian's consent" in pair.out
+    assert "introductions queued" not in pair.out
+    assert cli.scalar("SELECT count(*) FROM outbox WHERE kind = 'introduction'") == 0
+    cli.ok("participant", "consent", "give", "noah@eleves.example.net")
+    assert cli.scalar("SELECT state FROM pair") == "active"
+    assert cli.scalar("SELECT count(*) FROM outbox WHERE kind = 'introduction'") == 2
+    cli.ok("participant", "consent", "withdraw", "noah@eleves.example.net")
+    assert cli.scalar("SELECT state FROM pair") == "paused"
+    assert "has not consented" in cli.refused("pair", "resume", "1")
+    assert cli.scalar("SELECT detail FROM auditevent WHERE action = 'consent_given'") == (
+        "guardian parent@famille.example.net by cli")
