@@ -44,6 +44,7 @@ HEADERS: dict[str, tuple[str, ...]] = {
 }
 _LOOKUP = {alias: key for key, aliases in HEADERS.items() for alias in aliases}
 _PUNCT = re.compile(r"[\s:*_]+")
+_SEP_LINE = re.compile(r"sep=([,;\t|])\r?\n")
 
 
 class FileProblem(ValueError):
@@ -106,9 +107,12 @@ def read_sheet(data: bytes) -> Sheet:
     text, encoding = decode(data)
     if not text.strip():
         raise FileProblem("empty")
-    delimiter = sniff_delimiter(text)
+    excel_hint = _SEP_LINE.match(text)  # Excel's "sep=;" first line names the separator
+    delimiter = excel_hint.group(1) if excel_hint else sniff_delimiter(text)
     rows = _physical_rows(text, delimiter)
     try:
+        if excel_hint:
+            next(rows)
         _, header = next(rows)
     except StopIteration as exc:
         raise FileProblem("empty") from exc

@@ -53,6 +53,8 @@ def test_encodings_and_separators() -> None:
         assert sheet.records[0].cells["last_name"] == "Côté"
     tabbed = read_sheet(b"email\tname\trole\nx@y.org\tX\tmentor\n")
     assert tabbed.delimiter == "\t"
+    hinted = read_sheet(b"sep=;\r\nemail;name;role\r\nx@y.org;X, Y;mentor\r\n")  # Excel's hint line
+    assert hinted.delimiter == ";" and [r.line for r in hinted.records] == [3]
 
 
 @pytest.mark.parametrize("data, code", [(b"", "empty"), (b"  \r\n", "empty"),
