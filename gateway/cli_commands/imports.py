@@ -85,6 +85,9 @@ def describe(path: Path, report: ImportReport) -> str:
     for problem in report.problems:
         column = f" [{problem.column}]" if problem.column else ""
         lines.append(f"  line {problem.line}{column}: {problem.message('fr')} / {problem.message('en')}")
+    if report.consent_lines:
+        lines.append("  guardians asked for consent (lines " + ", ".join(map(str, report.consent_lines))
+                     + "): no pair of theirs is activated until the guardian answers")
     if report.dry_run:
         lines.append(f"dry run: {report.valid} valid line(s), {report.failed_lines} refused; "
                      "nothing was changed")

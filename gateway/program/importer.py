@@ -43,6 +43,7 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     consent_requested: int = 0
+    consent_lines: list[int] = field(default_factory=list)  # whose guardian was just asked
     dry_run: bool = False
     encoding: str = ""
     delimiter: str = ""
@@ -62,7 +63,8 @@ class ImportReport:
     def to_json(self) -> dict[str, Any]:
         return {"lines": self.lines, "valid": self.valid, "created": self.created, "updated": self.updated,
                 "unchanged": self.unchanged, "failed": self.failed_lines,
-                "consent_requested": self.consent_requested, "dry_run": self.dry_run,
+                "consent_requested": self.consent_requested, "consent_lines": self.consent_lines,
+                "dry_run": self.dry_run,
                 "encoding": self.encoding, "delimiter": self.delimiter, "columns": self.columns,
                 "ignored_columns": list(self.ignored_columns), "file_problem": self.file_problem,
                 "problems": [p.to_json() for p in self.problems]}
@@ -177,7 +179,9 @@ def _apply_batch(session: Session, settings: Settings, rows: Sequence[Row],
         bulk_insert(session, INTEREST, interest_rows)
     if audit:
         bulk_insert(session, AUDIT, audit)
-    report.consent_requested += _ask_consent(session, settings, rows, now=now, actor=actor)
+    asked = _ask_consent(session, settings, rows, now=now, actor=actor)
+    report.consent_requested += len(asked)
+    report.consent_lines += [r.line for r in rows if r.email in asked]
 
 
 def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -202,17 +206,18 @@ def bulk_insert(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
 
 
 def _ask_consent(session: Session, settings: Settings, rows: Iterable[Row], *, now: datetime,
-                 actor: str) -> int:
+                 actor: str) -> set[str]:
     """Guardians of participants under the consent age nobody has asked yet get the e-mail."""
     from gateway.program.service import ensure_consent
 
     emails = [r.email for r in rows if r.needs_consent]
+    asked: set[str] = set()
     if not emails:
-        return 0
-    asked = 0
+        return asked
     for person in session.exec(select(Participant).where(col(Participant.email).in_(emails))).all():
         session.refresh(person)  # the bulk statements bypassed the identity map
-        asked += ensure_consent(session, settings, person, now=now, actor=actor)
+        if ensure_consent(session, settings, person, now=now, actor=actor):
+            asked.add(person.email)
     return asked
 
 

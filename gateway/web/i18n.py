@@ -150,6 +150,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "file_refused": ("Fichier refusé : {problem}", "File refused: {problem}"),
     "file_missing": ("Choisissez un fichier CSV.", "Choose a CSV file."),
     "file_too_big": ("Fichier trop gros (5 Mo au plus).", "File too large (5 MB at most)."),
+    "consent_lines": ("Consentement demandé au parent (lignes {lines}) : aucun jumelage de ces "
+                      "jeunes ne sera activé avant sa réponse.",
+                      "A guardian's consent was asked (lines {lines}): no pair of these young "
+                      "people is activated before the answer."),
     "ignored_columns": ("Colonnes ignorées (inconnues) : {columns}",
                         "Columns ignored (unknown): {columns}"),
     "role": ("Rôle", "Role"),

@@ -22,6 +22,7 @@ def test_the_shipped_example_imports_with_a_per_line_report(cli: Cli) -> None:  
     assert "line 9 [Courriel du parent/tuteur]: moins de 14 ans" in first.out
     assert "/ under 14: a parent's or guardian's e-mail is required" in first.out
     assert "5 created, 0 updated, 0 unchanged, 2 refused; 1 guardian(s) asked for consent" in first.out
+    assert "guardians asked for consent (lines 6): no pair of theirs is activated" in first.out
 
     again = cli("import", "participants", str(EXAMPLE), "--json")
     report = json.loads(again.out)

@@ -47,6 +47,7 @@ async def test_a_coordinator_imports_into_their_school_and_sees_only_it(site: Si
         done = await upload(client, CSV.replace(b";2015-09-02;", b";2015-09-02;p@famille.example.net"))
         assert "2 ajoutée(s), 0 modifiée(s), 1 inchangée(s)" in done.text
         assert "1 demande(s) de consentement" in done.text
+        assert "Consentement demandé au parent (lignes 3)" in done.text
         everyone = await client.get("/participants?role=mentee")
         assert "noah@eleves.example.net" in everyone.text and "attendu" in everyone.text
 
