@@ -148,6 +148,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "column": ("Colonne", "Column"),
     "problem": ("Problème", "Problem"),
     "file_refused": ("Fichier refusé : {problem}", "File refused: {problem}"),
+    "file_empty": ("le fichier est vide", "the file is empty"),
+    "file_not_text": ("ce n'est pas un fichier CSV (un classeur .xlsx ? enregistrez-le en CSV)",
+                      "this is not a CSV file (an .xlsx workbook? save it as CSV)"),
+    "file_no_email_column": ("aucune colonne de courriel (courriel, email) dans la ligne d'en-tête",
+                             "no e-mail column (courriel, email) in the header line"),
+    "file_unreadable": ("le CSV est illisible", "the CSV cannot be read"),
     "file_missing": ("Choisissez un fichier CSV.", "Choose a CSV file."),
     "file_too_big": ("Fichier trop gros (5 Mo au plus).", "File too large (5 MB at most)."),
     "consent_lines": ("Consentement demandé au parent (lignes {lines}) : aucun jumelage de ces "

@@ -17,6 +17,8 @@ from gateway.web.pages import PageError, checked_form, current_viewer, gateway_o
 PAGE_SIZE = 50
 MAX_CSV_BYTES = 5 * 1024 * 1024
 ROLES = ("mentor", "mentee")
+FILE_PROBLEMS = {"empty": "file_empty", "not_text": "file_not_text",
+                 "no_email_column": "file_no_email_column", "unreadable": "file_unreadable"}
 
 
 def _page(value: str | None) -> int:
@@ -72,8 +74,11 @@ async def import_upload(request: Request) -> Response:
         raise PageError(400, "not_found")
 
     def page(report: ImportReport | None, error: str | None, status: int = 200) -> Response:
+        problem = None
+        if report is not None and report.file_problem:
+            problem = FILE_PROBLEMS.get(report.file_problem.partition(":")[0], "file_unreadable")
         return render(request, "import.html", status=status, viewer=viewer, orgs=orgs, report=report,
-                      error=error, dry_run=dry_run, chosen_org=chosen)
+                      error=error, dry_run=dry_run, chosen_org=chosen, file_problem=problem)
 
     if not isinstance(upload, UploadFile) or not upload.filename:
         return page(None, "file_missing", 400)

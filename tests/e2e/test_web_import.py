@@ -36,6 +36,8 @@ async def test_a_coordinator_imports_into_their_school_and_sees_only_it(site: Si
         assert "1 ajoutée(s)" in shown.text
         listed = await client.get("/participants")
         assert "lea@eleves.example.net" in listed.text and "marie@example.com" not in listed.text
+        workbook = await upload(client, b"PK\x03\x04\x00\x00binary")
+        assert workbook.status_code == 400 and "pas un fichier CSV (un classeur .xlsx" in workbook.text
         no_csrf = await client.post("/import", files={"file": ("x.csv", CSV, "text/csv")})
         assert no_csrf.status_code == 403
 
