@@ -19,6 +19,7 @@ from gateway.program.service import participant_by_email
 from gateway.store.models import (
     Alias,
     AuditEvent,
+    Badge,
     ConsentRequest,
     Message,
     MessageIdMap,
@@ -61,6 +62,8 @@ def export_participant(session: Session, email: str) -> dict[str, Any]:
         "consentrequest": [_row(r) for r in requests],
         "pair": [{**_row(p, drop=("mentor_id", "mentee_id", "last_delivered_message_id")),
                   "role_in_pair": "mentor" if p.mentor_id == pid else "mentee"} for p in pairs],
+        "badge": [_row(b) for b in session.exec(select(Badge).where(
+            col(Badge.pair_id).in_(pair_ids))).all()],
         "alias": [_row(a) for a in session.exec(select(Alias).where(Alias.participant_id == pid)).all()],
         "message": [_sent(m) for m in sent] + [_received(m) for m in received],
         "messageidmap": [_row(r) for r in session.exec(select(MessageIdMap).where(
