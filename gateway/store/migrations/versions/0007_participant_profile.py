@@ -1,7 +1,7 @@
 """participant profile (birth date, school level, interests, bio, capacity, guardian), consent
 
 Revision ID: 0007
-Revises: 0010
+Revises: 0009
 Create Date: 2026-11-30 12:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0007'
-down_revision: str | None = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
