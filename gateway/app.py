@@ -27,6 +27,7 @@ from gateway.ingress.special import ingress_special_recipients
 from gateway.ingress.writer import IngestWriter
 from gateway.metrics import GatewayMetrics, handled_messages
 from gateway.moderation.rules import load_rules
+from gateway.program import consent_reply
 from gateway.relay.decide import make_moderator
 from gateway.relay.forward import PairPeople
 from gateway.relay.notify import forward_failed
@@ -121,6 +122,8 @@ class App:
             **ingress_special_recipients(self.db, self.clock, settings),
             by_email.LOCAL_PART: by_email.reply_handler(self.db, self.clock, settings,
                                                         self.wake_delivery),
+            consent_reply.LOCAL_PART: consent_reply.reply_handler(self.db, self.clock, settings,
+                                                                  self.wake_delivery),
         }
         self._components = list(components)
         self._background = background

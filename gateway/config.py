@@ -215,6 +215,16 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class ConsentSettings:
+    # Québec's Law 25: under this age a guardian consents before any pair of theirs is activated.
+    age: int = 14
+    link_valid_for: str = "30d"
+    # Reminders to a guardian who has not answered, counted from the request; then coordinators.
+    remind_after: list[str] = field(default_factory=lambda: ["3d", "7d"])
+    tell_coordinator_after: str = "10d"
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -232,6 +242,7 @@ class Settings:
     logging: LoggingSettings = field(default_factory=LoggingSettings)
     authentication: AuthenticationSettings = field(default_factory=AuthenticationSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
+    consent: ConsentSettings = field(default_factory=ConsentSettings)
     source: str = "<defaults>"
 
     def replace(self, **sections: Any) -> Settings:
@@ -255,6 +266,8 @@ DURATION_KEYS = {
     ("moderation", "token_valid_for"),
     ("reminders", "check_every"),
     ("retention", "keep_bodies_for"),
+    ("consent", "link_valid_for"),
+    ("consent", "tell_coordinator_after"),
 }
 ENV_PREFIX = "GATEWAY_"
 
@@ -344,6 +357,10 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
         _check(path, text, section, key, lambda v: parse_duration(v), settings)
     for item in settings.outbound.retry_schedule:
         _check_value(path, text, "outbound", "retry_schedule", parse_duration, item)
+    for item in settings.consent.remind_after:
+        _check_value(path, text, "consent", "remind_after", parse_duration, item)
+    if not 1 <= settings.consent.age <= 21:
+        raise ConfigError(_where(path, text, "consent", "age") + "must be an age from 1 to 21")
     if not settings.outbound.retry_schedule:
         raise ConfigError(_where(path, text, "outbound", "retry_schedule") + "must not be empty")
     if not re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+|[a-z0-9-]+", settings.gateway.domain):

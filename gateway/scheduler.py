@@ -67,10 +67,20 @@ async def missions_and_badges(app: Runtime) -> None:
         app.wake_delivery()
 
 
+async def consent_chores(app: Runtime) -> None:
+    from gateway.program.consent import send_reminders
+
+    now = app.clock.now()
+    if await app.db.write(lambda s: send_reminders(s, app.settings, now)):
+        app.wake_delivery()
+
+
 async def run_scheduler(app: Runtime) -> None:
     scheduler = AsyncIOScheduler(timezone="UTC")
     scheduler.add_job(moderation_chores, "interval", args=[app], minutes=5, max_instances=1,
                       coalesce=True, id="moderation")
+    scheduler.add_job(consent_chores, "interval", args=[app], hours=1, max_instances=1,
+                      coalesce=True, id="consent")
     if app.settings.reminders.enabled:
         every = parse_duration(app.settings.reminders.check_every)
         scheduler.add_job(reminder_check, "interval", args=[app], seconds=every.total_seconds(),

@@ -2,6 +2,7 @@
 
 from gateway.cli_commands import (  # noqa: F401
     backup,
+    imports,
     moderation,
     program,
     reminders,

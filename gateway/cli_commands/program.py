@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from gateway.cli_commands.base import CliError, command, emit, now, with_db
+from gateway.cli_commands.participants import add_commands
 from gateway.config import Settings
-from gateway.program import service
+from gateway.program import profile, service
 
 
 @command
@@ -28,6 +29,15 @@ def register(sub: Any) -> None:
     p.add_argument("--minor", action="store_true")
     p.add_argument("--org", default=None, help="organization name")
     p.add_argument("--tz", default=None, help="IANA time zone, e.g. America/Toronto")
+    p.add_argument("--first-name", default=None)
+    p.add_argument("--last-name", default=None)
+    p.add_argument("--birth", default=None, help="birth date (2010-03-14, 14/03/2010) or year")
+    p.add_argument("--school-level", default=None, help="e.g. 'Secondaire 4', 'Cégep 1'")
+    p.add_argument("--interests", default=None, help="career fields, separated by ';'")
+    p.add_argument("--bio", default=None, help="mentors: a few words shown to their mentees")
+    p.add_argument("--capacity", type=int, default=1, help="mentors: how many mentees at once")
+    p.add_argument("--guardian", default=None,
+                   help="a parent's or guardian's e-mail (required under [consent] age)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=participant_add)
     p = part.add_parser("forget", help="erase a participant for good: close their pairs, erase "
@@ -36,6 +46,8 @@ def register(sub: Any) -> None:
     p.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
     p.set_defaults(handler=participant_forget)
 
+    add_commands(part, org)
+
     pair = sub.add_parser("pair", help="mentor-mentee pairs").add_subparsers(dest="action", required=True)
     p = pair.add_parser("create", help="pair a mentor and a mentee; sends introductions")
     p.add_argument("--mentor", required=True)
@@ -43,7 +55,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=pair_create)
     p = pair.add_parser("list", help="list pairs")
-    p.add_argument("--state", choices=("active", "paused", "closed"))
+    p.add_argument("--state", choices=("awaiting_consent", "active", "paused", "closed"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=pair_list)
     p = pair.add_parser("show", help="one pair")
@@ -64,11 +76,26 @@ def org_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def participant_add(args: argparse.Namespace, settings: Settings) -> int:
+    moment = now()
+    born, year = None, None
+    if args.birth:
+        try:
+            born, year = profile.parse_birth(args.birth, moment.date())
+        except profile.BadDate as exc:
+            raise CliError(f"--birth: unreadable date {args.birth!r} (e.g. 2010-03-14, "
+                           "14/03/2010, 2010)") from exc
     person = with_db(settings, lambda s: service.add_participant(
         s, email=args.email, name=args.name, role=args.role, lang=args.lang, minor=args.minor,
-        org=args.org, time_zone=args.tz, now=now()))
-    emit(args, {"id": person.id, "email": person.email, "role": person.role},
-         f"participant {person.id}: {person.display_name} <{person.email}> ({person.role})")
+        org=args.org, time_zone=args.tz, now=moment, settings=settings,
+        first_name=args.first_name, last_name=args.last_name, birth_date=born, birth_year=year,
+        school_level=args.school_level, bio=args.bio, capacity=args.capacity,
+        guardian_email=args.guardian, interests=[args.interests or ""]))
+    consent_note = ("; the guardian was asked for consent"
+                    if person.consent_state == "pending" else "")
+    emit(args, {"id": person.id, "email": person.email, "role": person.role,
+                "consent_state": person.consent_state},
+         f"participant {person.id}: {person.display_name} <{person.email}> ({person.role})"
+         + consent_note)
     return 0
 
 
@@ -85,7 +112,9 @@ def participant_forget(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _describe(view: service.PairView) -> str:
-    return (f"pair {view.id} [{view.state}]\n"
+    waiting = ("\n  waiting for a guardian's consent: no introductions until it is recorded"
+               if view.state == "awaiting_consent" else "")
+    return (f"pair {view.id} [{view.state}]{waiting}\n"
             f"  mentor: {view.mentor_name} <{view.mentor_email}>  alias {view.mentor_alias}\n"
             f"  mentee: {view.mentee_name} <{view.mentee_email}>  alias {view.mentee_alias}")
 
@@ -94,7 +123,8 @@ def pair_create(args: argparse.Namespace, settings: Settings) -> int:
     view = with_db(settings, lambda s: service.create_pair(
         s, settings, mentor=args.mentor, mentee=args.mentee, now=now()))
     emit(args, {"id": view.id, "mentor_alias": view.mentor_alias, "mentee_alias": view.mentee_alias},
-         _describe(view) + "\n  introductions queued for both participants")
+         _describe(view) + ("\n  introductions queued for both participants"
+                            if view.state == "active" else ""))
     return 0
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -12,16 +13,17 @@ from sqlmodel import Session, select
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.mail.alias import new_alias_local_part, normalize_address
-from gateway.notices import queue_program_mail
+from gateway.program import consent_mail, profile
+from gateway.program.introductions import queue_introductions
 from gateway.store.audit import record
-from gateway.store.models import Alias, Organization, Pair, Participant
+from gateway.store.models import Alias, Organization, Pair, Participant, ParticipantInterest
 
 ROLES = ("mentor", "mentee")
 LANGS = ("fr", "en")
 PAIR_TRANSITIONS = {
     "pause": ({"active"}, "paused"),
     "resume": ({"paused"}, "active"),
-    "close": ({"active", "paused"}, "closed"),
+    "close": ({"active", "paused", "awaiting_consent"}, "closed"),
 }
 
 
@@ -99,7 +101,18 @@ def add_participant(
     org: str | None = None,
     time_zone: str | None = None,
     actor: str = "cli",
+    settings: Settings | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
+    birth_date: date | None = None,
+    birth_year: int | None = None,
+    school_level: str | None = None,
+    bio: str | None = None,
+    capacity: int = 1,
+    guardian_email: str | None = None,
+    interests: Iterable[str] = (),
 ) -> Participant:
+    """One participant. With `settings`, a guardian is asked for consent when the birth date says so."""
     address = checked_email(email)
     if role not in ROLES:
         raise ProgramError(f"role must be mentor or mentee, not {role!r}")
@@ -109,17 +122,55 @@ def add_participant(
         raise ProgramError("a display name is required and may not contain line breaks, <, >, \" or @")
     if session.exec(select(Participant).where(Participant.email == address)).first():
         raise ProgramError(f"a participant with address {address} already exists")
+    if not 1 <= capacity <= 50:
+        raise ProgramError("capacity must be a number from 1 to 50")
     _check_zone(time_zone)
     organization = find_organization(session, org)
+    guardian = checked_email(guardian_email) if guardian_email else None
+    today = now.date()
     person = Participant(
-        email=address, display_name=name.strip(), role=role, lang=lang, minor=minor,
+        email=address, display_name=name.strip(), role=role, lang=lang,
+        minor=profile.is_minor(today, birth_date, birth_year, minor),
         org_id=organization.id if organization else None, time_zone=time_zone, created_at=now,
+        first_name=first_name or profile.first_name_of(None, name), last_name=last_name,
+        birth_date=birth_date, birth_year=birth_year or (birth_date.year if birth_date else None),
+        school_level=school_level, bio=bio, capacity=capacity, guardian_email=guardian,
     )
+    if settings is not None and profile.needs_consent(today, birth_date, person.birth_year,
+                                                      settings.consent.age) and not guardian:
+        raise ProgramError(f"{address} is under {settings.consent.age}: a guardian's e-mail is "
+                           "required (--guardian)")
     session.add(person)
     session.flush()
+    set_interests(session, person, interests)
     record(session, at=now, actor=actor, subject_type="participant", subject_id=person.id,
            action="create", detail=role)
+    if settings is not None:
+        ensure_consent(session, settings, person, now=now, actor=actor)
     return person
+
+
+def set_interests(session: Session, person: Participant, interests: Iterable[str]) -> list[str]:
+    wanted = profile.normalize_interests(interests)
+    for row in session.exec(select(ParticipantInterest)
+                            .where(ParticipantInterest.participant_id == person.id)).all():
+        session.delete(row)
+    session.flush()
+    assert person.id is not None
+    session.add_all([ParticipantInterest(participant_id=person.id, interest=i) for i in wanted])
+    return wanted
+
+
+def ensure_consent(session: Session, settings: Settings, person: Participant, *, now: datetime,
+                   actor: str) -> bool:
+    """Asks the guardian when the participant is under the consent age and nobody asked yet."""
+    if person.consent_state != "not_needed" or not consent_mail.needs_consent(person, settings, now):
+        return False
+    if not person.guardian_email:
+        raise ProgramError(f"{person.email} is under {settings.consent.age}: record a guardian's "
+                           "e-mail first (participant edit --guardian)")
+    consent_mail.request_consent(session, settings, person, now=now, actor=actor)
+    return True
 
 
 def _check_zone(zone: str | None) -> None:
@@ -165,35 +216,36 @@ def create_pair(
     ).first()
     if existing:
         raise ProgramError(f"these two are already paired (pair {existing.id})")
+    for person in (mentor_p, mentee_p):
+        ensure_consent(session, settings, person, now=now, actor=actor)
+    waiting = [p for p in (mentor_p, mentee_p) if consent_mail.blocks_pairs(p)]
     assert mentor_p.id is not None and mentee_p.id is not None
     pair = Pair(mentor_id=mentor_p.id, mentee_id=mentee_p.id, org_id=mentee_p.org_id or mentor_p.org_id,
-                created_at=now)
+                created_at=now, state="awaiting_consent" if waiting else "active")
     session.add(pair)
     session.flush()
     assert pair.id is not None
-    mentor_alias = _new_alias(session, pair.id, mentor_p.id, now)
-    mentee_alias = _new_alias(session, pair.id, mentee_p.id, now)
+    _new_alias(session, pair.id, mentor_p.id, now)
+    _new_alias(session, pair.id, mentee_p.id, now)
     session.flush()
     record(session, at=now, actor=actor, subject_type="pair", subject_id=pair.id, action="create",
-           to_state="active")
-    domain = settings.gateway.domain
-    for person, partner, partner_alias in (
-        (mentor_p, mentee_p, mentee_alias),
-        (mentee_p, mentor_p, mentor_alias),
-    ):
-        queue_program_mail(
-            session, settings, kind="introduction", to_address=person.email,
-            to_name=person.display_name, template="introduction", lang=person.lang,
-            context={
-                "recipient_name": person.display_name,
-                "partner_name": settings.privacy.shown_name(partner.display_name, partner.role),
-                "partner_alias": f"{partner_alias.local_part}@{domain}",
-                "role": person.role,
-            },
-            now=now, pair_id=pair.id, recipient_participant_id=person.id,
-            reply_to=f"{partner_alias.local_part}@{domain}",
-        )
+           to_state=pair.state,
+           detail=("waiting for the guardian's consent of " + ", ".join(p.email for p in waiting))
+           if waiting else None)
+    if not waiting:
+        queue_introductions(session, settings, pair, now)
     return pair_view(session, settings, pair.id)
+
+
+def activate_pair(session: Session, settings: Settings, pair: Pair, *, now: datetime,
+                  actor: str) -> None:
+    """A pair that waited for consent goes active; only now do both learn the aliases."""
+    before = pair.state
+    pair.state = "active"
+    session.add(pair)
+    record(session, at=now, actor=actor, subject_type="pair", subject_id=pair.id, action="activate",
+           from_state=before, to_state="active", detail="guardian's consent recorded")
+    queue_introductions(session, settings, pair, now)
 
 
 def pair_view(session: Session, settings: Settings, pair_id: int) -> PairView:
@@ -233,6 +285,12 @@ def change_pair_state(session: Session, pair_id: int, action: str, *, now: datet
     allowed, target = PAIR_TRANSITIONS[action]
     if pair.state not in allowed:
         raise ProgramError(f"pair {pair_id} is {pair.state}; it cannot be {action}d")
+    if target == "active":
+        for pid in (pair.mentor_id, pair.mentee_id):
+            person = session.get(Participant, pid)
+            if person is not None and person.consent_state in ("pending", "withdrawn"):
+                raise ProgramError(f"pair {pair_id} cannot be resumed: {person.email}'s guardian "
+                                   f"has not consented (consent {person.consent_state})")
     before = pair.state
     pair.state = target
     session.add(pair)

@@ -149,7 +149,7 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
     verdict = plan.decision.verdict
     if at_door and verdict in ("pass", "flag"):
         verdict = "hold"
-    if people.pair.state == "paused" and verdict in ("pass", "flag"):
+    if people.pair.state != "active" and verdict in ("pass", "flag"):  # paused, awaiting consent
         verdict, hits = "hold", (*hits, PAIR_PAUSED)
     if plan.auto_reply and verdict in ("pass", "flag") \
             and auto_reply_already_forwarded(session, message, now):

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    LargeBinary,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
@@ -30,6 +39,45 @@ class Participant(SQLModel, table=True):
     time_zone: str | None = Field(default=None, max_length=64)
     reminders_opt_out: bool = False
     created_at: datetime = _ts()
+    # Profile (migration 0007). First name alone is what a partner ever sees of the name.
+    first_name: str | None = Field(default=None, max_length=100)
+    last_name: str | None = Field(default=None, max_length=100)
+    # A full date, or only the year (birth_date None): age is then counted from Dec 31, the
+    # youngest the person can be, so consent is never skipped by rounding.
+    birth_date: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    birth_year: int | None = None
+    school_level: str | None = Field(default=None, max_length=60)
+    bio: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    capacity: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    guardian_email: str | None = Field(default=None, max_length=320)
+    # not_needed | pending | given | withdrawn (the history is in the audit trail)
+    consent_state: str = Field(default="not_needed", max_length=12,
+                               sa_column_kwargs={"server_default": "not_needed"})
+    updated_at: datetime | None = _ts(nullable=True)
+
+
+class ParticipantInterest(SQLModel, table=True):
+    """One career-field interest of a participant, normalized (lower-case, accents folded)."""
+
+    __table_args__ = (UniqueConstraint("participant_id", "interest"),)
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    interest: str = Field(max_length=100, index=True)
+
+
+class ConsentRequest(SQLModel, table=True):
+    """A guardian's consent asked for one participant under the consent age: its reminders and end."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: int = Field(foreign_key="participant.id", index=True)
+    guardian_email: str = Field(max_length=320)
+    state: str = Field(default="pending", max_length=12)  # pending | given | withdrawn | replaced
+    requested_at: datetime = _ts(index=True)
+    reminders_sent: int = 0
+    last_reminded_at: datetime | None = _ts(nullable=True)
+    coordinator_told_at: datetime | None = _ts(nullable=True)
+    decided_at: datetime | None = _ts(nullable=True)
+    method: str | None = Field(default=None, max_length=20)  # link | reply | cli | web
 
 
 class Pair(SQLModel, table=True):
@@ -41,7 +89,8 @@ class Pair(SQLModel, table=True):
     mentor_id: int = Field(foreign_key="participant.id", index=True)
     mentee_id: int = Field(foreign_key="participant.id", index=True)
     org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
-    state: str = Field(default="active", max_length=10)  # active | paused | closed
+    # awaiting_consent (a minor's guardian has not consented yet) | active | paused | closed
+    state: str = Field(default="active", max_length=20)
     created_at: datetime = _ts()
     # Activity facts kept up to date on every delivery, so reminders never scan message history.
     last_delivered_at: datetime | None = _ts(nullable=True)
@@ -138,8 +187,8 @@ class AuditEvent(SQLModel, table=True):
     subject_type: str = Field(max_length=20)  # message | outbox | pair | participant | staff
     subject_id: int | None = Field(default=None, index=True)
     action: str = Field(max_length=40)
-    from_state: str | None = Field(default=None, max_length=12)
-    to_state: str | None = Field(default=None, max_length=12)
+    from_state: str | None = Field(default=None, max_length=20)
+    to_state: str | None = Field(default=None, max_length=20)
     detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 

@@ -127,6 +127,58 @@ CATALOG: dict[str, tuple[str, str]] = {
     "password_too_short": ("Le mot de passe doit compter au moins 10 caractères.",
                            "The password needs at least 10 characters."),
     "save": ("Enregistrer", "Save"),
+    "awaiting_consent": ("attend le consentement parental", "awaiting a guardian's consent"),
+    "participants": ("Participants", "Participants"),
+    "import": ("Importer", "Import"),
+    "import_title": ("Importer des participants (CSV)", "Import participants (CSV)"),
+    "import_help": ("Fichier CSV exporté d'Excel ou d'un tableur : UTF-8 ou Windows-1252, "
+                    "séparé par des virgules ou des points-virgules, en-têtes en français ou en "
+                    "anglais (courriel, prénom, nom, rôle, école, date de naissance, niveau, "
+                    "intérêts, courriel du parent…).",
+                    "A CSV file exported from Excel or a spreadsheet: UTF-8 or Windows-1252, comma "
+                    "or semicolon separated, headers in French or English (email, first name, last "
+                    "name, role, organization, birth date, school level, interests, guardian "
+                    "email…)."),
+    "csv_file": ("Fichier CSV", "CSV file"),
+    "dry_run": ("Vérifier seulement (ne rien enregistrer)", "Check only (save nothing)"),
+    "import_button": ("Importer", "Import"),
+    "import_summary": ("{lines} ligne(s) lue(s) : {created} ajoutée(s), {updated} modifiée(s), "
+                       "{unchanged} inchangée(s), {failed} refusée(s) ; {consent} demande(s) de "
+                       "consentement envoyée(s).",
+                       "{lines} line(s) read: {created} added, {updated} updated, {unchanged} "
+                       "unchanged, {failed} refused; {consent} consent request(s) sent."),
+    "dry_run_summary": ("Vérification : {valid} ligne(s) valide(s), {failed} refusée(s). Rien n'a "
+                        "été enregistré.", "Check: {valid} valid line(s), {failed} refused. "
+                        "Nothing was saved."),
+    "line": ("Ligne", "Line"),
+    "column": ("Colonne", "Column"),
+    "problem": ("Problème", "Problem"),
+    "file_refused": ("Fichier refusé : {problem}", "File refused: {problem}"),
+    "file_empty": ("le fichier est vide", "the file is empty"),
+    "file_not_text": ("ce n'est pas un fichier CSV (un classeur .xlsx ? enregistrez-le en CSV)",
+                      "this is not a CSV file (an .xlsx workbook? save it as CSV)"),
+    "file_no_email_column": ("aucune colonne de courriel (courriel, email) dans la ligne d'en-tête",
+                             "no e-mail column (courriel, email) in the header line"),
+    "file_unreadable": ("le CSV est illisible", "the CSV cannot be read"),
+    "file_missing": ("Choisissez un fichier CSV.", "Choose a CSV file."),
+    "file_too_big": ("Fichier trop gros (5 Mo au plus).", "File too large (5 MB at most)."),
+    "consent_lines": ("Consentement demandé au parent (lignes {lines}) : aucun jumelage de ces "
+                      "jeunes ne sera activé avant sa réponse.",
+                      "A guardian's consent was asked (lines {lines}): no pair of these young "
+                      "people is activated before the answer."),
+    "ignored_columns": ("Colonnes ignorées (inconnues) : {columns}",
+                        "Columns ignored (unknown): {columns}"),
+    "role": ("Rôle", "Role"),
+    "school_level": ("Niveau", "School level"),
+    "interests": ("Intérêts", "Interests"),
+    "consent": ("Consentement", "Consent"),
+    "consent_not_needed": ("non requis", "not needed"),
+    "consent_pending": ("attendu", "pending"),
+    "consent_given": ("donné", "given"),
+    "consent_withdrawn": ("retiré", "withdrawn"),
+    "participant_count": ("{count} participant(s)", "{count} participant(s)"),
+    "no_participants": ("Aucun participant.", "No participants."),
+    "search_people_hint": ("nom ou courriel", "name or e-mail"),
     "minutes": ("{n} min", "{n} min"),
     "hours": ("{n} h", "{n} h"),
     "days": ("{n} j", "{n} d"),

@@ -24,7 +24,7 @@ from gateway.web.pages import (
 )
 
 PAGE_SIZE = 50
-PAIR_STATES = ("active", "paused", "closed")
+PAIR_STATES = ("awaiting_consent", "active", "paused", "closed")
 COORDINATOR_ACTIONS = ("pause",)  # coordinators read, and may only pause a pair
 MODERATOR_ACTIONS = ("pause", "resume", "close")
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -17,8 +18,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.insights.cache import FiguresCache
 from gateway.web import (
     auth,
+    consent_page,
     metrics_page,
     pair_pages,
+    participant_pages,
     program_pages,
     queue_pages,
     reset,
@@ -42,6 +45,8 @@ SECURITY_HEADERS = [
 ]
 SESSION_HOURS = 8
 MAX_FORM_BYTES = 256 * 1024
+# A school's spreadsheet is larger than any form: only the import page accepts that much.
+LARGE_BODY_PATHS = {"/import": 6 * 1024 * 1024}
 
 
 class SecurityHeaders:
@@ -66,6 +71,19 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class BodyLimits:
+    """MAX_FORM_BYTES for every request, a larger limit for the few paths that take files."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.small = RequestBodyLimitMiddleware(app, max_body_size=MAX_FORM_BYTES)
+        self.large = {path: RequestBodyLimitMiddleware(app, max_body_size=size)
+                      for path, size in LARGE_BODY_PATHS.items()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.large.get(scope.get("path", "")) if scope["type"] == "http" else None
+        await (limit or self.small)(scope, receive, send)
 
 
 async def healthz(request: Request) -> Response:
@@ -106,9 +124,11 @@ def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = Fal
         Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
         *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *reset.ROUTES,
         *unsubscribe_page.ROUTES, *program_pages.ROUTES, *metrics_page.ROUTES,
+        *consent_page.ROUTES, *participant_pages.ROUTES,
     ]
     middleware = [
         Middleware(SecurityHeaders),
+        Middleware(BodyLimits),
         Middleware(SessionMiddleware, secret_key=secret.hex(), session_cookie="mg_session",
                    # Lax, not Strict: with Strict a link from webmail arrives without the cookie,
                    # the login page then writes a fresh session and logs the moderator out.
@@ -117,8 +137,7 @@ def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = Fal
     ]
     handlers: dict[Any, Any] = {PageError: page_error, LoginRequired: login_required,
                                 404: not_found}
-    web = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers,
-                    max_body_size=MAX_FORM_BYTES)
+    web = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     web.state.gateway = gateway
     web.state.figures_cache = FiguresCache(gateway.clock)
     return web

@@ -1,7 +1,7 @@
-"""message indexes for flood limits: recent messages per sender and per pair
+"""message index for flood limits: recent messages per sender (per pair: 0010's index)
 
 Revision ID: 0008
-Revises: 0009
+Revises: 0007
 Create Date: 2026-11-30 12:40:00
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = '0008'
-down_revision: str | None = '0009'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -19,11 +19,8 @@ def upgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index('ix_message_sender_received', ['sender_id', 'received_at'],
                               unique=False)
-        batch_op.create_index('ix_message_pair_received', ['pair_id', 'received_at'],
-                              unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table('message', schema=None) as batch_op:
-        batch_op.drop_index('ix_message_pair_received')
         batch_op.drop_index('ix_message_sender_received')
