@@ -225,6 +225,18 @@ class ConsentSettings:
 
 
 @dataclass(frozen=True)
+class MatchingSettings:
+    # An operator's TOML file of extra career fields and synonyms (docs/matching.md).
+    taxonomy_file: str = ""
+    # A mentee writes here ("choisir@domain", and "choose@domain") to pick a mentor by email.
+    choose_local_part: str = "choisir"
+    choose_local_part_en: str = "choose"
+    # True: a mentee's choice (and an accepted suggestion) waits for their coordinator.
+    require_approval: bool = False
+    choice_valid_for: str = "7d"
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -243,6 +255,7 @@ class Settings:
     authentication: AuthenticationSettings = field(default_factory=AuthenticationSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     consent: ConsentSettings = field(default_factory=ConsentSettings)
+    matching: MatchingSettings = field(default_factory=MatchingSettings)
     source: str = "<defaults>"
 
     def replace(self, **sections: Any) -> Settings:
@@ -268,6 +281,7 @@ DURATION_KEYS = {
     ("retention", "keep_bodies_for"),
     ("consent", "link_valid_for"),
     ("consent", "tell_coordinator_after"),
+    ("matching", "choice_valid_for"),
 }
 ENV_PREFIX = "GATEWAY_"
 
