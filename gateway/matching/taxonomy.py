@@ -10,11 +10,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import GatewayError
+
 FIELD_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,47}$")
 SHIPPED = "taxonomy.toml"
 
 
-class TaxonomyError(Exception):
+class TaxonomyError(GatewayError):
     """The taxonomy file is invalid; each problem names the file, the line and the key."""
 
     def __init__(self, problems: list[str]) -> None:

@@ -255,3 +255,55 @@ class GatewaySecret(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=50)
     value: str = Field(max_length=200)
+
+
+class MatchSuggestion(SQLModel, table=True):
+    """A proposed mentor-mentee pair (global suggestion or a mentee's choice by email) and its fate."""
+
+    __table_args__ = (Index("ix_matchsuggestion_state_org", "state", "org_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    mentee_id: int = Field(foreign_key="participant.id", index=True)
+    mentor_id: int = Field(foreign_key="participant.id", index=True)
+    org_id: int | None = Field(default=None, foreign_key="organization.id")
+    score: float = 0.0
+    reasons: str = Field(default="", max_length=1000)  # shared field ids, comma-separated
+    source: str = Field(default="suggest", max_length=10)  # suggest | email
+    # proposed | accepted | skipped | superseded
+    state: str = Field(default="proposed", max_length=12)
+    created_at: datetime = _ts()
+    decided_at: datetime | None = _ts(nullable=True)
+    decided_by: str | None = Field(default=None, max_length=320)
+    pair_id: int | None = Field(default=None, foreign_key="pair.id")
+
+
+class MatchApproval(SQLModel, table=True):
+    """A mentor an organization approved; an organization with any approval accepts only those."""
+
+    __table_args__ = (UniqueConstraint("org_id", "mentor_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    mentor_id: int = Field(foreign_key="participant.id")
+    created_at: datetime = _ts()
+
+
+class MatchBlock(SQLModel, table=True):
+    """Two participants who must never be suggested to each other again."""
+
+    __table_args__ = (UniqueConstraint("mentee_id", "mentor_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    mentee_id: int = Field(foreign_key="participant.id", index=True)
+    mentor_id: int = Field(foreign_key="participant.id")
+    created_at: datetime = _ts()
+    reason: str = Field(default="", max_length=200)
+
+
+class MatchOffer(SQLModel, table=True):
+    """The (up to three) mentors offered to a mentee who wrote to the choose address."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    mentee_id: int = Field(foreign_key="participant.id", index=True)
+    mentor_ids: str = Field(max_length=200)  # comma-separated, in the order offered
+    created_at: datetime = _ts()
+    expires_at: datetime = _ts()
+    chosen: int | None = None  # 1..3 once used
+    suggestion_id: int | None = Field(default=None, foreign_key="matchsuggestion.id")
