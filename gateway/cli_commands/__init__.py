@@ -2,15 +2,12 @@
 
 from gateway.cli_commands import (  # noqa: F401
     backup,
+    matching,
     imports,
     moderation,
     program,
     reminders,
     report,
-    matching,
-    moderation,
-    program,
-    reminders,
     retention,
     serve,
     staff,
