@@ -25,6 +25,7 @@ from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.smtp import GatewayHandler, GatewaySMTP, SessionGate
 from gateway.ingress.special import ingress_special_recipients
 from gateway.ingress.writer import IngestWriter
+from gateway.matching import by_email as choosing
 from gateway.metrics import GatewayMetrics, handled_messages
 from gateway.moderation.rules import load_rules
 from gateway.program import consent_reply
@@ -124,6 +125,7 @@ class App:
                                                         self.wake_delivery),
             consent_reply.LOCAL_PART: consent_reply.reply_handler(self.db, self.clock, settings,
                                                                   self.wake_delivery),
+            **choosing.choose_handlers(self.db, self.clock, settings, self.wake_delivery),
         }
         self._components = list(components)
         self._background = background

@@ -96,13 +96,13 @@ def read_program(session: Session, mapper: InterestMapper, *, org_id: int | None
                and p.id not in busy and (org_id is None or p.org_id == org_id)
                and (wanted is None or p.id in wanted)]
     mentors = [Mentor(p.id, frozenset({p.lang}), fields.get(p.id, frozenset()),
-                      _capacity(p), load.get(p.id, 0))
+                      capacity_of(p), load.get(p.id, 0))
                for p in people.values() if p.id is not None and p.role == "mentor"]
     rules = Rules({org: frozenset(ids) for org, ids in approved.items()}, frozenset(excluded))
     return ProgramView(mentees, mentors, rules, people)
 
 
-def _capacity(person: Participant) -> int:
+def capacity_of(person: Participant) -> int:
     # The enrolment profile (issue 13) gives mentors a capacity; before it, one mentee each.
     return int(getattr(person, "capacity", None) or 1)
 
@@ -208,9 +208,9 @@ def _accept_one(session: Session, settings: Settings, suggestion_id: int, now: d
         raise MatchError(f"suggestion {suggestion_id}: the mentee already has pair {holding.id}")
     load = len(session.exec(select(Pair.id).where(Pair.mentor_id == mentor.id,
                                                   col(Pair.state).in_(BUSY))).all())
-    if load >= _capacity(mentor):
+    if load >= capacity_of(mentor):
         raise MatchError(f"suggestion {suggestion_id}: the mentor has no free place any more "
-                         f"({load} of {_capacity(mentor)})")
+                         f"({load} of {capacity_of(mentor)})")
     pair = create_pair(session, settings, mentor=mentor.email, mentee=mentee.email, now=now,
                        actor=actor)
     row.state, row.decided_at, row.decided_by, row.pair_id = "accepted", now, actor, pair.id
