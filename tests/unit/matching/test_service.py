@@ -15,7 +15,7 @@ from gateway.program.service import ProgramError, add_organization, add_particip
 from gateway.store.db import Database
 from gateway.store.migrate import migrate
 from gateway.store.models import MatchSuggestion, Outbox, Pair
-from tests.conftest import make_settings
+from tests.conftest import make_settings, skip_or_fail
 
 NOW = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)
 
@@ -120,3 +120,26 @@ def test_accept_reports_what_can_no_longer_be_done_and_goes_on(
         db.transaction(lambda s: service.skip(s, 999, now=NOW))
     with pytest.raises(ProgramError, match="no organization named 'Nowhere'"):
         db.transaction(lambda s: service.suggest(s, settings, org="Nowhere", now=NOW))
+
+
+def test_interests_from_enrolment_are_mapped_and_become_reasons(
+        db: Database, settings: Settings) -> None:
+    from gateway.program import service as program
+
+    set_interests = getattr(program, "set_interests", None)
+    if set_interests is None:
+        skip_or_fail("participant interests (the enrolment profile, issue 13) are not in yet")
+
+    def work(s: Session) -> None:
+        enrol(s)
+        for email, words in (("mentor1@example.net", ["Génie civil", "musique"]),
+                             ("mentor2@example.net", ["plomberie"]),
+                             ("mentee1@example.net", ["genie civil; guitare"]),
+                             ("mentee3@example.net", ["Plombier", "astrologie"])):
+            set_interests(s, program.participant_by_email(s, email), words)
+
+    db.transaction(work)
+    views = {v.mentee: v for v in db.transaction(lambda s: service.suggest(s, settings, now=NOW))}
+    assert views["mentee1@example.net"].mentor == "mentor1@example.net"
+    assert views["mentee1@example.net"].reasons == ("engineering-civil", "music")
+    assert views["mentee3@example.net"].reasons == ("construction-trades",)
