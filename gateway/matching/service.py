@@ -47,6 +47,7 @@ class SuggestionView:
     reasons: tuple[str, ...]
     state: str
     pair_id: int | None = None
+    source: str = "suggest"
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "mentee": self.mentee, "mentor": self.mentor, "score": self.score,
@@ -254,7 +255,8 @@ def _view(session: Session, row: MatchSuggestion) -> SuggestionView:
     assert mentee is not None and mentor is not None and row.id is not None
     return SuggestionView(row.id, mentee.email, mentee.display_name, mentor.email,
                           mentor.display_name, org.name if org else None, row.score,
-                          tuple(r for r in row.reasons.split(",") if r), row.state, row.pair_id)
+                          tuple(r for r in row.reasons.split(",") if r), row.state, row.pair_id,
+                          row.source)
 
 
 def approve_mentors(session: Session, org: str, emails: Iterable[str], *, now: datetime,

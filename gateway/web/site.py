@@ -19,6 +19,7 @@ from gateway.insights.cache import FiguresCache
 from gateway.web import (
     auth,
     consent_page,
+    matching_page,
     metrics_page,
     pair_pages,
     participant_pages,
@@ -124,7 +125,7 @@ def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = Fal
         Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
         *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *reset.ROUTES,
         *unsubscribe_page.ROUTES, *program_pages.ROUTES, *metrics_page.ROUTES,
-        *consent_page.ROUTES, *participant_pages.ROUTES,
+        *consent_page.ROUTES, *participant_pages.ROUTES, *matching_page.ROUTES,
     ]
     middleware = [
         Middleware(SecurityHeaders),
