@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.cli_commands.base import CliError, command, emit, now, with_db
 from gateway.config import Settings
-from gateway.matching import service
+
+if TYPE_CHECKING:
+    from gateway.matching.service import SuggestionView
 
 
 @command
@@ -43,13 +45,15 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=block)
 
 
-def _line(s: service.SuggestionView) -> str:
+def _line(s: SuggestionView) -> str:
     why = ", ".join(s.reasons) if s.reasons else "same language only"
     return (f"#{s.id}  {s.mentee_name} <{s.mentee}>  ->  {s.mentor_name} <{s.mentor}>  "
             f"score {s.score:.2f}  ({why}){f'  [{s.org}]' if s.org else ''}")
 
 
 def suggest(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.matching import service
+
     if args.limit is not None and args.limit < 0:
         raise CliError("--limit must be 0 or more")
     views = with_db(settings, lambda s: service.suggest(
@@ -61,6 +65,8 @@ def suggest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def list_(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.matching import service
+
     views = with_db(settings, lambda s: service.list_suggestions(s, state=args.state),
                     read_only=True)
     emit(args, [v.to_json() for v in views], "\n".join(_line(v) for v in views) or "none")
@@ -68,6 +74,8 @@ def list_(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def accept(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.matching import service
+
     if bool(args.ids) == bool(args.all):
         raise CliError("give suggestion ids, or --all")
     results = with_db(settings, lambda s: service.accept(
@@ -79,12 +87,16 @@ def accept(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def skip(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.matching import service
+
     view = with_db(settings, lambda s: service.skip(s, args.id, now=now()))
     print(f"#{view.id} skipped: {view.mentor} will not be suggested to {view.mentee} again")
     return 0
 
 
 def approve(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.matching import service
+
     added = with_db(settings, lambda s: service.approve_mentors(s, args.org, args.mentors,
                                                                  now=now()))
     print(f"{added} mentor(s) approved for {args.org}; its mentees now get approved mentors only")
@@ -92,6 +104,8 @@ def approve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def block(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.matching import service
+
     with_db(settings, lambda s: service.block(s, args.mentee, args.mentor, now=now(),
                                                reason=args.reason))
     print(f"{args.mentor} will not be suggested to {args.mentee}")

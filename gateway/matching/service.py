@@ -9,10 +9,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from gateway.config import Settings
-from gateway.matching.assign import suggest as global_assignment
 from gateway.matching.mapper import InterestMapper
 from gateway.matching.model import Mentee, Mentor, Rules
 from gateway.matching.taxonomy import Taxonomy, load_taxonomy
@@ -73,9 +73,13 @@ class ProgramView:
 def read_program(session: Session, mapper: InterestMapper, *, org_id: int | None = None,
                  mentee_ids: Iterable[int] | None = None) -> ProgramView:
     """Unpaired mentees (of one organization, or some), every mentor with their load, the rules."""
-    people = {p.id: p for p in session.exec(select(Participant)).all()
+    wanted = set(mentee_ids) if mentee_ids is not None else None
+    query = select(Participant)
+    if wanted is not None:  # one mentee choosing by email: the mentors and them only
+        query = query.where(or_(col(Participant.role) == "mentor", col(Participant.id).in_(wanted)))
+    people = {p.id: p for p in session.exec(query).all()
               if p.id is not None and not p.email.endswith(".invalid")}  # forgotten people
-    fields = _fields_by_person(session, mapper)
+    fields = _fields_by_person(session, mapper, set(people) if wanted is not None else None)
     pairs = session.exec(select(Pair.mentor_id, Pair.mentee_id, Pair.state)).all()
     load: dict[int, int] = defaultdict(int)
     busy: set[int] = set()
@@ -90,7 +94,6 @@ def read_program(session: Session, mapper: InterestMapper, *, org_id: int | None
     approved: dict[str, set[int]] = defaultdict(set)
     for row in session.exec(select(MatchApproval)).all():
         approved[str(row.org_id)].add(row.mentor_id)
-    wanted = set(mentee_ids) if mentee_ids is not None else None
     mentees = [Mentee(p.id, p.lang, fields.get(p.id, frozenset()),
                       str(p.org_id) if p.org_id is not None else None)
                for p in people.values() if p.id is not None and p.role == "mentee"
@@ -108,14 +111,16 @@ def capacity_of(person: Participant) -> int:
     return int(getattr(person, "capacity", None) or 1)
 
 
-def _fields_by_person(session: Session, mapper: InterestMapper) -> dict[int, frozenset[str]]:
+def _fields_by_person(session: Session, mapper: InterestMapper,
+                      only: set[int] | None) -> dict[int, frozenset[str]]:
     interest_table = getattr(models, "ParticipantInterest", None)
     if interest_table is None:
         return {}
     texts: dict[int, list[str]] = defaultdict(list)
     for person_id, text in session.exec(select(interest_table.participant_id,
                                                interest_table.interest)).all():
-        texts[person_id].append(text)
+        if only is None or person_id in only:
+            texts[person_id].append(text)
     mapped = _cached_map(mapper)
     return {person: frozenset(f for t in items for f in mapped(t)) for person, items in texts.items()}
 
@@ -131,6 +136,9 @@ def suggest(session: Session, settings: Settings, *, org: str | None = None,
 
     Earlier proposals for these mentees are superseded: a suggestion always reflects the
     program as it is now."""
+    # NumPy and OR-Tools load only when a suggestion is computed, not with every command.
+    from gateway.matching.assign import suggest as global_assignment
+
     org_row = _organization(session, org) if org else None
     _, mapper = vocabulary(settings.matching.taxonomy_file)
     program = read_program(session, mapper, org_id=org_row.id if org_row else None)
