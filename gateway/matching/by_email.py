@@ -13,6 +13,7 @@ from gateway.clock import Clock
 from gateway.config import Settings
 from gateway.durations import parse_duration
 from gateway.mail.alias import split_address
+from gateway.mail.autoreply import is_auto_reply, is_bounce
 from gateway.mail.parse import address_of, parse
 from gateway.mail.text import text_of
 from gateway.matching import service
@@ -47,6 +48,11 @@ def handle(session: Session, settings: Settings, *, sender: str, rcpt: str, raw:
         record(session, at=now, actor=sender or "<>", subject_type="matching", subject_id=None,
                action="choose_refused", detail="not a registered mentee")
         return "550 5.7.1 Only the program's mentees may write to this address"
+    if is_auto_reply(message) or is_bounce(message, sender or ""):
+        # An out-of-office answer to an offer must not become a choice, nor start a mail loop.
+        record(session, at=now, actor=mentee.email, subject_type="matching", subject_id=None,
+               action="choose_ignored", detail="automatic reply")
+        return "250 2.0.0 Automatic reply ignored"
     token = split_address(rcpt)[0].partition("+")[2]
     text = own_text(text_of(message))
     if token:

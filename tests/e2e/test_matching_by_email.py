@@ -115,6 +115,12 @@ async def test_a_mentee_chooses_a_mentor_by_email_and_the_pair_is_made(
     for secret in ("Tremblay", "@example.com", "Roy", "Silva"):  # no surname, no address
         assert secret not in str(offer)
     address = REPLY.search(str(offer["Reply-To"])).group(0)  # type: ignore[union-attr]
+    vacation = simple_message(MENTEE, address, "Absence du bureau", "Je suis absente, 2 semaines.")
+    vacation = vacation.replace(b"Subject:", b"Auto-Submitted: auto-replied\r\nSubject:", 1)
+    count = len(to(smarthost, MENTEE))
+    assert (await choosing.send(MENTEE, [address], vacation)).code == 250
+    await choosing.pump()
+    assert len(to(smarthost, MENTEE)) == count  # no answer to an automatic reply, no loop
     assert await reply(choosing, address, "euh je sais pas") == 250
     unclear = to(smarthost, MENTEE)[-1]
     assert "pas compris" in text(unclear)
