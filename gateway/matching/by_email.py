@@ -166,9 +166,7 @@ def _has_pair(session: Session, person: Participant) -> bool:
 
 
 def _has_room(session: Session, mentor: Participant) -> bool:
-    load = len(session.exec(select(Pair.id).where(Pair.mentor_id == mentor.id,
-                                                  col(Pair.state).in_(service.BUSY))).all())
-    return load < service.capacity_of(mentor)
+    return service.places_taken(session, mentor.id or 0) < service.capacity_of(mentor)
 
 
 def _first_name(person: Participant) -> str:

@@ -88,6 +88,11 @@ def read_program(session: Session, mapper: InterestMapper, *, org_id: int | None
         if state in BUSY:
             load[mentor] += 1
             busy.add(mentee)
+    for waiting in session.exec(select(MatchSuggestion).where(
+            MatchSuggestion.state == "proposed", MatchSuggestion.source == "email")).all():
+        # A mentee's own choice waiting for the coordinator holds that mentor's place.
+        load[waiting.mentor_id] += 1
+        busy.add(waiting.mentee_id)
     excluded |= {(b.mentee_id, b.mentor_id) for b in session.exec(select(MatchBlock)).all()}
     excluded |= {(s.mentee_id, s.mentor_id) for s in session.exec(
         select(MatchSuggestion).where(MatchSuggestion.state == "skipped")).all()}
@@ -215,8 +220,7 @@ def _accept_one(session: Session, settings: Settings, suggestion_id: int, now: d
                                               col(Pair.state).in_(BUSY))).first()
     if holding is not None:
         raise MatchError(f"suggestion {suggestion_id}: the mentee already has pair {holding.id}")
-    load = len(session.exec(select(Pair.id).where(Pair.mentor_id == mentor.id,
-                                                  col(Pair.state).in_(BUSY))).all())
+    load = places_taken(session, mentor.id or 0, besides=row.id)
     if load >= capacity_of(mentor):
         raise MatchError(f"suggestion {suggestion_id}: the mentor has no free place any more "
                          f"({load} of {capacity_of(mentor)})")
@@ -227,6 +231,16 @@ def _accept_one(session: Session, settings: Settings, suggestion_id: int, now: d
     record(session, at=now, actor=actor, subject_type="pair", subject_id=pair.id,
            action="match_accept", detail=f"suggestion {row.id} (score {row.score})")
     return _view(session, row)
+
+
+def places_taken(session: Session, mentor_id: int, besides: int | None = None) -> int:
+    """A mentor's pairs that hold a place, plus mentees' choices waiting for a coordinator."""
+    pairs = len(session.exec(select(Pair.id).where(Pair.mentor_id == mentor_id,
+                                                   col(Pair.state).in_(BUSY))).all())
+    waiting = session.exec(select(MatchSuggestion.id).where(
+        MatchSuggestion.mentor_id == mentor_id, MatchSuggestion.state == "proposed",
+        MatchSuggestion.source == "email")).all()
+    return pairs + sum(1 for i in waiting if i != besides)
 
 
 def skip(session: Session, suggestion_id: int, *, now: datetime, actor: str = "cli",

@@ -20,6 +20,7 @@ import pytest
 from sqlmodel import select
 
 from gateway.clock import MovableClock
+from gateway.matching import service as matching
 from gateway.program import service as program
 from gateway.store.models import MatchSuggestion, Pair
 from tests.conftest import make_settings, skip_or_fail
@@ -171,3 +172,10 @@ async def test_with_require_approval_the_choice_waits_for_the_coordinator(
     rows = await choosing.db.read(lambda s: s.exec(select(MatchSuggestion)).all())
     assert [(r.source, r.state) for r in rows] == [("email", "proposed")]
     assert await choosing.db.read(lambda s: s.exec(select(Pair)).all()) == []
+    # The waiting choice holds Julie's only place, and Léa is not suggested anyone else.
+    now, settings = choosing.clock.now(), choosing.settings
+    again = await choosing.db.write(lambda s: matching.suggest(s, settings, now=now))
+    assert again == []
+    [(_id, view, error)] = await choosing.db.write(
+        lambda s: matching.accept(s, settings, [rows[0].id], now=now, actor="coord"))
+    assert error is None and view is not None and view.mentor == "julie@example.com"
