@@ -94,7 +94,8 @@ def _offer(session: Session, settings: Settings, mentee: Participant, text: str,
     lang = mentee.lang if mentee.lang in ("fr", "en") else "fr"
     profiles = []
     for number, pick in enumerate(picks, start=1):
-        mentor = program.people[pick.mentor]
+        mentor = session.get(Participant, pick.mentor)
+        assert mentor is not None
         profiles.append({"number": number, "first_name": _first_name(mentor),
                          "fields": ", ".join(taxonomy.label(f, lang) for f in pick.reasons),
                          "bio": _short_bio(mentor)})

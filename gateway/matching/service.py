@@ -9,7 +9,8 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import insert, literal, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from gateway.config import Settings
@@ -63,22 +64,39 @@ def vocabulary(taxonomy_file: str) -> tuple[Taxonomy, InterestMapper]:
 
 
 @dataclass(frozen=True)
+class Person:
+    """What matching reads of a participant (a light row: a program has tens of thousands)."""
+
+    id: int
+    email: str
+    display_name: str
+    role: str
+    lang: str
+    org_id: int | None
+    capacity: int
+
+
+@dataclass(frozen=True)
 class ProgramView:
     mentees: list[Mentee]
     mentors: list[Mentor]
     rules: Rules
-    people: dict[int, Participant]
+    people: dict[int, Person]
 
 
 def read_program(session: Session, mapper: InterestMapper, *, org_id: int | None = None,
                  mentee_ids: Iterable[int] | None = None) -> ProgramView:
     """Unpaired mentees (of one organization, or some), every mentor with their load, the rules."""
     wanted = set(mentee_ids) if mentee_ids is not None else None
-    query = select(Participant)
+    capacity = getattr(Participant, "capacity", None)  # the enrolment profile (issue 13)
+    columns: list[Any] = [Participant.id, Participant.email, Participant.display_name,
+                          Participant.role, Participant.lang, Participant.org_id]
+    query: Any = sa_select(*columns, capacity if capacity is not None else literal(1))
     if wanted is not None:  # one mentee choosing by email: the mentors and them only
         query = query.where(or_(col(Participant.role) == "mentor", col(Participant.id).in_(wanted)))
-    people = {p.id: p for p in session.exec(query).all()
-              if p.id is not None and not p.email.endswith(".invalid")}  # forgotten people
+    people = {row[0]: Person(row[0], row[1], row[2], row[3], row[4], row[5], int(row[6] or 1))
+              for row in session.execute(query).all()
+              if not row[1].endswith(".invalid")}  # forgotten people
     fields = _fields_by_person(session, mapper, set(people) if wanted is not None else None)
     pairs = session.exec(select(Pair.mentor_id, Pair.mentee_id, Pair.state)).all()
     load: dict[int, int] = defaultdict(int)
@@ -101,12 +119,12 @@ def read_program(session: Session, mapper: InterestMapper, *, org_id: int | None
         approved[str(row.org_id)].add(row.mentor_id)
     mentees = [Mentee(p.id, p.lang, fields.get(p.id, frozenset()),
                       str(p.org_id) if p.org_id is not None else None)
-               for p in people.values() if p.id is not None and p.role == "mentee"
+               for p in people.values() if p.role == "mentee"
                and p.id not in busy and (org_id is None or p.org_id == org_id)
                and (wanted is None or p.id in wanted)]
     mentors = [Mentor(p.id, frozenset({p.lang}), fields.get(p.id, frozenset()),
-                      capacity_of(p), load.get(p.id, 0))
-               for p in people.values() if p.id is not None and p.role == "mentor"]
+                      p.capacity, load.get(p.id, 0))
+               for p in people.values() if p.role == "mentor"]
     rules = Rules({org: frozenset(ids) for org, ids in approved.items()}, frozenset(excluded))
     return ProgramView(mentees, mentors, rules, people)
 
@@ -157,19 +175,31 @@ def suggest(session: Session, settings: Settings, *, org: str | None = None,
             col(MatchSuggestion.mentee_id).in_(considered))).all() if considered else []:
         old.state, old.decided_at, old.decided_by = "superseded", now, actor
         session.add(old)
-    rows = []
-    for s in chosen:
-        person = program.people[s.mentee]
-        row = MatchSuggestion(mentee_id=s.mentee, mentor_id=s.mentor, org_id=person.org_id,
-                              score=s.score, reasons=",".join(s.reasons), source="suggest",
-                              state="proposed", created_at=now)
-        session.add(row)
-        rows.append(row)
-    session.flush()
+    values = [{"mentee_id": s.mentee, "mentor_id": s.mentor,
+               "org_id": program.people[s.mentee].org_id, "score": s.score,
+               "reasons": ",".join(s.reasons), "source": "suggest", "state": "proposed",
+               "created_at": now} for s in chosen]
+    # One multi-row INSERT: building 14,000 ORM objects took longer than the assignment itself.
+    if values:
+        session.execute(insert(MatchSuggestion), values)
+    # Read the ids back by mentee (one proposal per mentee per run): an executemany with
+    # RETURNING in parameter order was several times slower than the insert itself.
+    new_ids: dict[int, int] = dict(session.execute(sa_select(  # type: ignore[call-overload]
+        MatchSuggestion.mentee_id, MatchSuggestion.id).where(
+        col(MatchSuggestion.state) == "proposed", col(MatchSuggestion.source) == "suggest",
+        col(MatchSuggestion.created_at) == now)).all()) if values else {}
+    ids = [new_ids[s.mentee] for s in chosen]
     record(session, at=now, actor=actor, subject_type="matching", subject_id=None,
-           action="suggest", detail=f"{len(rows)} suggestions for {len(considered)} unpaired "
+           action="suggest", detail=f"{len(ids)} suggestions for {len(considered)} unpaired "
                                     f"mentees{f' of {org}' if org else ''}")
-    return [_view(session, row) for row in rows]
+    orgs = {o.id: o.name for o in session.exec(select(Organization)).all()}
+    views = []
+    for row_id, s in zip(ids, chosen, strict=True):
+        mentee, mentor = program.people[s.mentee], program.people[s.mentor]
+        views.append(SuggestionView(row_id, mentee.email, mentee.display_name, mentor.email,
+                                    mentor.display_name, orgs.get(mentee.org_id or 0), s.score,
+                                    s.reasons, "proposed"))
+    return views
 
 
 def list_suggestions(session: Session, *, org_ids: Iterable[int] | None = None,
