@@ -34,6 +34,9 @@ def register(sub: Any) -> None:
     p = match.add_parser("skip", help="drop a suggestion; never suggest these two again")
     p.add_argument("id", type=int)
     p.set_defaults(handler=skip)
+    p = match.add_parser("unmapped", help="stored interests that match no career field")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=unmapped)
     p = match.add_parser("approve", help="an organization accepts only mentors it approved")
     p.add_argument("--org", required=True)
     p.add_argument("mentors", nargs="+", help="mentor email addresses")
@@ -109,4 +112,15 @@ def block(args: argparse.Namespace, settings: Settings) -> int:
     with_db(settings, lambda s: service.block(s, args.mentee, args.mentor, now=now(),
                                                reason=args.reason))
     print(f"{args.mentor} will not be suggested to {args.mentee}")
+    return 0
+
+
+def unmapped(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.matching import service
+
+    _, mapper = service.vocabulary(settings.matching.taxonomy_file)
+    rows = with_db(settings, lambda s: service.unmapped_interests(s, mapper), read_only=True)
+    emit(args, [{"interest": text, "participants": n} for text, n in rows],
+         "\n".join(f"{n:6d}  {text}" for text, n in rows)
+         or "every stored interest matches a career field")
     return 0

@@ -148,6 +148,19 @@ def _fields_by_person(session: Session, mapper: InterestMapper,
     return {person: frozenset(f for t in items for f in mapped(t)) for person, items in texts.items()}
 
 
+def unmapped_interests(session: Session, mapper: InterestMapper) -> list[tuple[str, int]]:
+    """Stored interests (imports, profiles) that match no career field, most frequent first:
+    what the operator should add as synonyms. Nothing is dropped from the profiles."""
+    interest_table = getattr(models, "ParticipantInterest", None)
+    if interest_table is None:
+        return []
+    counts: dict[str, int] = defaultdict(int)
+    for (text,) in session.execute(sa_select(interest_table.interest)).all():
+        counts[text] += 1
+    missing = [(text, n) for text, n in counts.items() if not mapper.map(text).fields]
+    return sorted(missing, key=lambda item: (-item[1], item[0]))
+
+
 def _cached_map(mapper: InterestMapper) -> Any:
     # A program repeats a few hundred interests across thousands of people.
     return lru_cache(maxsize=65536)(lambda text: mapper.map(text).fields)

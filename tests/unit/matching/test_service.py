@@ -143,3 +143,6 @@ def test_interests_from_enrolment_are_mapped_and_become_reasons(
     assert views["mentee1@example.net"].mentor == "mentor1@example.net"
     assert views["mentee1@example.net"].reasons == ("engineering-civil", "music")
     assert views["mentee3@example.net"].reasons == ("construction-trades",)
+    _, mapper = service.vocabulary("")
+    missing = db.transaction(lambda s: service.unmapped_interests(s, mapper), read_only=True)
+    assert missing == [("astrologie", 1)]  # reported to the operator, still in the profile
