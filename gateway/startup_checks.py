@@ -7,7 +7,6 @@ from pathlib import Path
 
 from gateway.config import ConfigError, Settings, default_config_path, line_of_key, load_settings
 from gateway.delivery.dkim import DkimSigningError, load_signer
-from gateway.matching.taxonomy import load_taxonomy
 from gateway.reminders.rules import ReminderConfigError, parse_reminder_rules, parse_send_window
 
 
@@ -26,8 +25,12 @@ def check_settings(settings: Settings, *, path: Path | None = None, text: str = 
     _check_reminders(path, text, settings)
     _check_dkim(path, text, settings)
     _check_missions(settings)
-    # The operator's career fields: a bad file stops start-up naming its own file, line and key.
-    load_taxonomy(settings.matching.taxonomy_file or None)
+    if settings.matching.taxonomy_file:
+        # The operator's career fields: a bad file stops start-up naming its file, line and key
+        # (the shipped taxonomy is checked by the tests, not on every command).
+        from gateway.matching.taxonomy import load_taxonomy
+
+        load_taxonomy(settings.matching.taxonomy_file)
 
 
 def _check_missions(settings: Settings) -> None:
