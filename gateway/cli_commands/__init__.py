@@ -2,8 +2,8 @@
 
 from gateway.cli_commands import (  # noqa: F401
     backup,
-    matching,
     imports,
+    matching,
     moderation,
     program,
     reminders,

@@ -1,7 +1,7 @@
 """matching: suggestions, organizations' approved mentors, blocked pairs, offers by email
 
 Revision ID: 0011
-Revises: 9a4f6c2d8e13
+Revises: 0008
 Create Date: 2026-11-30 12:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0011'
-down_revision: str | None = '9a4f6c2d8e13'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
