@@ -133,7 +133,7 @@ def test_the_forward_is_rendered_in_the_plan_step_not_in_the_writer(program: Pro
     def no_rewrite_here(*args: object, **kwargs: object) -> bytes:
         raise AssertionError("the writer must not rewrite a message the plan rendered")
 
-    monkeypatch.setattr(forward, "anonymize", no_rewrite_here)
+    monkeypatch.setattr(forward, "anonymize_report", no_rewrite_here)
     program.db.transaction(lambda s: apply_plans(s, settings, plans, NOW,
                                                  postgres=not program.db.is_sqlite))
     [row] = outbox(program, "forward")
@@ -149,10 +149,10 @@ def test_a_message_the_rewrite_gives_up_on_is_held_not_replaced(program: Program
 
     message_id = store_from_mentor(program, "Bonjour, un message ordinaire.")
 
-    def gives_up(raw: bytes, ctx: rewrite.RewriteContext) -> bytes:
-        return rewrite._placeholder(ctx)
+    def gives_up(raw: bytes, ctx: rewrite.RewriteContext) -> rewrite.Rewritten:
+        return rewrite.Rewritten(rewrite._placeholder(ctx), ("message",))
 
-    monkeypatch.setattr(forward, "anonymize", gives_up)
+    monkeypatch.setattr(forward, "anonymize_report", gives_up)
     relay(program)
     held = message(program, message_id)
     assert held.state == "held" and '"unrenderable"' in (held.hits_json or "")
