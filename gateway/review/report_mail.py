@@ -17,6 +17,7 @@ from gateway.mail.alias import normalize_address, split_address
 from gateway.mail.autoreply import is_auto_reply, is_bounce
 from gateway.mail.parse import address_of, parse
 from gateway.mail.text import text_of
+from gateway.mail.threading import reference_ids
 from gateway.program.staff import org_scope
 from gateway.relay.forward import PairPeople
 from gateway.review import reports
@@ -64,10 +65,19 @@ def staff_actions(settings: Settings) -> StaffActions:
 
 def report_from_relay(session: Session, settings: Settings, message: Message, people: PairPeople,
                       now: datetime, actions: StaffActions | None) -> None:
-    """A message to the partner's alias that starts with SIGNALER/REPORT: kept, never forwarded."""
+    """A message to the partner's alias that starts with SIGNALER/REPORT: kept, never forwarded.
+    The reported message is the one it answers (In-Reply-To), else the last one received."""
+    answered = None
+    for gateway_id in reference_ids(parse(message.raw)):
+        answered = session.exec(select(Message).where(
+            Message.pair_id == message.pair_id, Message.gateway_message_id == gateway_id,
+            Message.recipient_id == people.sender.id)).first()
+        if answered is not None:
+            break
     reports.open_report(session, settings, pair=people.pair, reporter=people.sender,
                         source="keyword", now=now, from_address=people.sender.email,
-                        report_message=message, subject=message.subject, actions=actions)
+                        message=answered, report_message=message, subject=message.subject,
+                        actions=actions)
 
 
 def pairs_named(session: Session, settings: Settings, reporter: Participant,

@@ -46,6 +46,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     "report_note": ("Note (journal)", "Note (audit trail)"),
     "report_done": ("Signalement {id} : {state}", "Report {id}: {state}"),
     "reporter": ("Auteur", "From"),
+    "reported": ("signalé (non transmis)", "reported (not forwarded)"),
     "queue": ("File d'attente", "Review queue"),
     "pairs": ("Jumelages", "Pairs"),
     "audit": ("Journal", "Audit trail"),
