@@ -449,11 +449,11 @@ def _check_local_parts(path: Path, text: str, settings: Settings) -> None:
     local = settings.safety.report_local_part
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", local):
         raise ConfigError(_where(path, text, "safety", "report_local_part")
-                          + "must be a lowercase local part such as 'signaler'")
+                          + f"'safety.report_local_part' must be a lowercase local part such as 'signaler', got {local!r}")
     taken = {settings.gateway.program_address, settings.gateway.bounce_address}
     if local in taken:
         raise ConfigError(_where(path, text, "safety", "report_local_part")
-                          + f"{local!r} is already the program or bounce address")
+                          + f"'safety.report_local_part' {local!r} is already the program or bounce address")
     for item in settings.safety.help_resources:
         if not isinstance(item, str):
             raise ConfigError(_where(path, text, "safety", "help_resources")

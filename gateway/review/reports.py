@@ -17,7 +17,7 @@ from gateway.program.service import change_pair_state
 from gateway.review import report_notices as notices
 from gateway.review.overview import HistoryRow, pair_history
 from gateway.store.audit import record
-from gateway.store.models import Message, Pair, Participant, Report
+from gateway.store.models import Message, Outbox, Pair, Participant, Report
 
 ACTIONS = ("resume", "close", "block")
 # What each decision leaves the report in; contact mail is simply marked done.
@@ -74,6 +74,7 @@ def open_report(session: Session, settings: Settings, *, pair: Pair, reporter: P
     if pair.state == "active":
         change_pair_state(session, pair.id, "pause", now=now, actor="system",
                           reason=f"report {report.id}")
+    hold_back_forwards(session, pair.id, now)
     record(session, at=now, actor=reporter.email, subject_type="pair", subject_id=pair.id,
            action="report", detail=f"report {report.id} ({source})")
     reported = session.get(Participant, reported_id)
@@ -102,6 +103,34 @@ def open_contact(session: Session, settings: Settings, *, from_address: str, raw
         notices.acknowledge_contact(session, settings, report, person, now)
     notices.alert_staff(session, settings, report, now, actions)
     return report
+
+
+def hold_back_forwards(session: Session, pair_id: int, now: datetime) -> int:
+    """Forwards of the pair still waiting in the outbox (queued, or deferred by the provider)
+    stop there: "nothing flows either way" includes what was accepted a minute ago."""
+    rows = session.exec(select(Outbox).where(
+        Outbox.pair_id == pair_id, Outbox.kind == "forward",
+        col(Outbox.state).in_(("queued", "deferred")))).all()
+    for row in rows:
+        row.state = "paused"
+        session.add(row)
+        record(session, at=now, actor="system", subject_type="outbox", subject_id=row.id,
+               action="paused", to_state="paused", detail="pair paused by a report")
+    return len(rows)
+
+
+def _release_forwards(session: Session, pair_id: int, now: datetime, *, deliver: bool) -> None:
+    """Resumed: the held-back forwards leave now. Closed: they never leave (recorded as failed)."""
+    rows = session.exec(select(Outbox).where(Outbox.pair_id == pair_id,
+                                             Outbox.state == "paused")).all()
+    for row in rows:
+        row.state = "queued" if deliver else "failed"
+        row.next_attempt_at = now
+        if not deliver:
+            row.last_error = "not sent: the pair was closed after a report"
+        session.add(row)
+        record(session, at=now, actor="system", subject_type="outbox", subject_id=row.id,
+               action="released" if deliver else "cancelled", to_state=row.state)
 
 
 def last_received(session: Session, pair_id: int, reporter_id: int) -> Message | None:
@@ -197,10 +226,12 @@ def _apply_to_pair(session: Session, settings: Settings, report: Report, action:
         change_pair_state(session, pair.id, "resume", now=now, actor=actor,
                           reason=f"report {report.id}")
         notices.tell_pair(session, settings, pair, "pair_resumed", now)
+        _release_forwards(session, pair.id, now, deliver=True)
     elif action in ("close", "block") and pair.state != "closed":
         change_pair_state(session, pair.id, "close", now=now, actor=actor,
                           reason=f"report {report.id}")
         notices.tell_pair(session, settings, pair, "pair_closed", now)
+        _release_forwards(session, pair.id, now, deliver=False)
     if action == "block" and report.reported_id is not None:
         reported = session.get(Participant, report.reported_id)
         if reported is not None and reported.blocked_at is None:

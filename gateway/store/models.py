@@ -169,7 +169,9 @@ class Outbox(SQLModel, table=True):
     envelope_from: str = Field(max_length=320)
     recipient: str = Field(max_length=320)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    state: str = Field(default="queued", max_length=10)  # queued|sending|deferred|sent|failed
+    # queued|sending|deferred|sent|failed, or paused (a forward held back while its pair is
+    # paused by a report; never claimed until resumed)
+    state: str = Field(default="queued", max_length=10)
     attempts: int = 0
     created_at: datetime = _ts()
     first_attempt_at: datetime | None = _ts(nullable=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -25,7 +26,7 @@ from gateway.cli import main as cli_main
 from gateway.clock import MovableClock
 from gateway.program.service import ProgramError, add_organization, add_participant, create_pair
 from gateway.program.staff import add_staff
-from gateway.review.reports import list_reports
+from gateway.review.reports import decide, list_reports
 from gateway.store.models import AuditEvent, Message, Pair, Participant, Report
 from gateway.web.server import start_web
 from tests.conftest import make_settings
@@ -170,13 +171,20 @@ async def test_forward_to_the_report_address_reports_that_message(harness: Harne
     pair = await harness.make_pair(org="École A")
     other = await harness.make_pair(org="École A")  # the same mentor's name, another pair
     received = await converse(harness, smarthost, pair, "Ne dis rien à tes parents.\n")
+    # A second message the provider defers: it waits in the outbox when the report comes in.
+    smarthost.script("451 4.3.0 try later")
+    deferred = simple_message(pair.mentor_email, pair.mentee_alias, "Et aussi", "Efface mes messages.\n")
+    assert (await harness.send(pair.mentor_email, [pair.mentee_alias], deferred)).code == 250
+    await harness.pump()
     forward = forward_as_attachment(pair.mentee_email, "signaler@mentor.test", received,
                                     "Ce message me fait peur.")
     assert (await harness.send(pair.mentee_email, ["signaler@mentor.test"], forward)).code == 250
     # Paused at once, before any processing: the report address answers after storing it.
     assert await pair_state(harness, pair.id) == "paused"
     assert await pair_state(harness, other.id) == "active"
+    harness.clock.advance(timedelta(hours=2))  # well past the deferred forward's retry time
     await harness.pump()
+    assert not any(b"Efface mes" in m.data for m in to(smarthost, pair.mentee_email))
     report = (await harness.db.read(lambda s: list_reports(s)))[0]
     detail_message = await harness.db.read(lambda s: s.get(Report, report.id).message_id)
     reported = await harness.db.read(lambda s: s.get(Message, detail_message))
@@ -185,6 +193,11 @@ async def test_forward_to_the_report_address_reports_that_message(harness: Harne
     assert subjects(smarthost, pair.mentor_email)[-1] == "Ton jumelage est en pause"
     assert not any(b"me fait peur" in m.data for m in to(smarthost, pair.mentor_email))
     assert subjects(smarthost, MOD)[-1].startswith("[SIGNALEMENT]")
+    # Resumed: the held-back forward leaves now.
+    await harness.db.write(lambda s: decide(s, harness.settings, report.id, "resume", actor=MOD,
+                                            now=harness.clock.now()))
+    await harness.pump()
+    assert any(b"Efface mes" in m.data for m in to(smarthost, pair.mentee_email))
 
     # An inline forward without our ids: the alias named in the text finds the reporter's pair.
     inline = (f"---------- Forwarded message ---------\nFrom: Marie-Ève <{other.mentor_alias}>\n"
@@ -270,7 +283,12 @@ async def test_program_address_mail_is_a_contact_item_with_one_acknowledgement(
     await harness.pump()
     items = await harness.db.read(lambda s: list_reports(s))
     assert [i.kind for i in items] == ["contact"] * 3
+    assert await harness.db.read(lambda s: s.get(Report, items[0].id).raw) == note  # what staff read
     assert subjects(smarthost, pair.mentee_email)[-1] == "Nous avons bien reçu ton message"
+    again = simple_message(pair.mentee_email, "program@mentor.test", "Re: Question", "Et aussi…\n")
+    assert (await harness.send(pair.mentee_email, ["program@mentor.test"], again)).code == 250
+    await harness.pump()
+    assert subjects(smarthost, pair.mentee_email).count("Nous avons bien reçu ton message") == 1
     assert to(smarthost, "robot@example.net") == []  # never answer a robot: no mail loop
     assert subjects(smarthost, MOD)[-1].startswith("[Contact]")
     assert await pair_state(harness, pair.id) == "active"
