@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -73,7 +74,8 @@ def acknowledge_contact(session: Session, settings: Settings, report: Report,
                         person: Participant | None, now: datetime) -> None:
     # One acknowledgement a day per address: a sender that answers every mail (a robot that
     # does not say so) gets one, and the loop stops there.
-    key = f"contact-ack:{report.from_address}:{now.date().isoformat()}"
+    who = hashlib.sha256(report.from_address.encode()).hexdigest()[:24]  # no address in the key
+    key = f"contact-ack:{who}:{now.date().isoformat()}"
     if _queued(session, key):
         return
     queue_program_mail(

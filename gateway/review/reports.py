@@ -75,7 +75,8 @@ def open_report(session: Session, settings: Settings, *, pair: Pair, reporter: P
         change_pair_state(session, pair.id, "pause", now=now, actor="system",
                           reason=f"report {report.id}")
     hold_back_forwards(session, pair.id, now)
-    record(session, at=now, actor=reporter.email, subject_type="pair", subject_id=pair.id,
+    # The actor is the participant's number, not their address: forgetting them must leave no trace.
+    record(session, at=now, actor=f"participant:{reporter.id}", subject_type="pair", subject_id=pair.id,
            action="report", detail=f"report {report.id} ({source})")
     reported = session.get(Participant, reported_id)
     assert reported is not None
@@ -97,7 +98,8 @@ def open_contact(session: Session, settings: Settings, *, from_address: str, raw
                     subject=(subject or "")[:500] or None, raw=raw, created_at=now)
     session.add(report)
     session.flush()
-    record(session, at=now, actor=from_address or "<>", subject_type="report", subject_id=report.id,
+    record(session, at=now, actor=f"participant:{person.id}" if person else "program-address",
+           subject_type="report", subject_id=report.id,
            action="contact", detail=f"contact {report.id}")
     if answer:
         notices.acknowledge_contact(session, settings, report, person, now)
