@@ -26,6 +26,7 @@ from gateway.cli import main as cli_main
 from gateway.clock import MovableClock
 from gateway.program.service import ProgramError, add_organization, add_participant, create_pair
 from gateway.program.staff import add_staff
+from gateway.review.held import QueueError, approve
 from gateway.review.reports import decide, list_reports
 from gateway.store.models import AuditEvent, Message, Pair, Participant, Report
 from gateway.web.server import start_web
@@ -129,6 +130,11 @@ async def test_keyword_report_pauses_the_pair_and_never_reaches_the_partner(
     assert (await harness.send(pair.mentor_email, [pair.mentee_alias], later)).code == 250
     await harness.pump()
     assert len(to(smarthost, pair.mentee_email)) == count
+    held_id = await harness.db.read(lambda s: s.exec(select(Message.id).where(
+        Message.pair_id == pair.id, Message.state == "held")).one())
+    with pytest.raises(QueueError, match="open report"):  # approving cannot go around the pause
+        await harness.db.write(lambda s: approve(s, harness.settings, held_id, actor=MOD,
+                                                 now=harness.clock.now()))
 
     reports = await harness.db.read(lambda s: list_reports(s))
     assert [(r.kind, r.source, r.pair_id) for r in reports] == [("report", "keyword", pair.id)]
