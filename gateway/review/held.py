@@ -213,7 +213,7 @@ def approve(session: Session, settings: Settings, message_id: int, *, actor: str
                                             Report.state == "open")).first() is not None:
         # A report paused the pair: nothing reaches either side until staff decide the report.
         raise QueueError(f"pair {people.pair.id} has an open report: resume the pair from the "
-                         f"report first (mentor-gateway report list), then approve message {message_id}")
+                         f"report first (mentor-gateway reports list), then approve message {message_id}")
     raw = None
     if redacted:
         raw = redact(message.raw, [h.get("evidence", "") for h in json.loads(message.hits_json or "[]")])
