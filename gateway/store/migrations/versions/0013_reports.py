@@ -1,7 +1,7 @@
 """reports and contact mail (safeguarding), participant.blocked_at
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0008
 Create Date: 2026-11-30 13:10:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0013'
-down_revision: str | None = '0009'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
