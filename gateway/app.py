@@ -33,7 +33,7 @@ from gateway.relay.decide import make_moderator
 from gateway.relay.forward import PairPeople
 from gateway.relay.notify import forward_failed
 from gateway.relay.processor import apply_plans, plan_batch
-from gateway.review import by_email
+from gateway.review import by_email, report_mail
 from gateway.review.notify import notify_moderators_of_hold
 from gateway.runtime import Component
 from gateway.startup_checks import check_settings
@@ -118,6 +118,7 @@ class App:
         self.doors = Doors(settings)
         self.metrics = GatewayMetrics()
         self.moderator_actions = by_email.moderator_actions(settings)
+        self.staff_actions = report_mail.staff_actions(settings)
         # Addresses at our domain that are not aliases, by local part (`moderate+<token>`: moderate).
         self.special_recipients: dict[str, SpecialHandler] = {
             **ingress_special_recipients(self.db, self.clock, settings),
@@ -126,6 +127,9 @@ class App:
             consent_reply.LOCAL_PART: consent_reply.reply_handler(self.db, self.clock, settings,
                                                                   self.wake_delivery),
             **choosing.choose_handlers(self.db, self.clock, settings, self.wake_delivery),
+            # The report addresses, the program address and staff's replies to report alerts.
+            **report_mail.handlers(self.db, self.clock, settings, self.wake_delivery,
+                                   self.staff_actions),
         }
         self._components = list(components)
         self._background = background
@@ -187,7 +191,7 @@ class App:
         now = self.clock.now()
         count = await self.db.write(
             lambda s: apply_plans(s, self.settings, plans, now, postgres=postgres,
-                                  on_held=self._on_held))
+                                  on_held=self._on_held, on_report=self._on_report))
         if count:
             self._deliver_wake.set()
         ids = [plan.message_id for plan in plans]
@@ -197,6 +201,10 @@ class App:
     def _on_held(self, session: Session, message: Message, people: PairPeople, now: datetime) -> None:
         notify_moderators_of_hold(session, self.settings, message, people, now,
                                   self.moderator_actions)
+
+    def _on_report(self, session: Session, message: Message, people: PairPeople, now: datetime) -> None:
+        report_mail.report_from_relay(session, self.settings, message, people, now,
+                                      self.staff_actions)
 
     def wake_delivery(self) -> None:
         self._deliver_wake.set()

@@ -237,6 +237,19 @@ class MatchingSettings:
 
 
 @dataclass(frozen=True)
+class SafetySettings:
+    # Mail to <report_local_part>@domain (and to report@domain) is a report; so is a message to
+    # a partner's alias whose first word is SIGNALER or REPORT.
+    report_local_part: str = "signaler"
+    # A short bilingual "how to report" footer on forwards to minors.
+    report_footer: bool = False
+    # Lines given to a reporter in the acknowledgement (help lines: numbers are fine here).
+    help_resources: list[str] = field(default_factory=lambda: [
+        "Jeunesse, J'écoute / Kids Help Phone : 1-800-668-6868 (texto/text 686868)",
+    ])
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -256,6 +269,7 @@ class Settings:
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     consent: ConsentSettings = field(default_factory=ConsentSettings)
     matching: MatchingSettings = field(default_factory=MatchingSettings)
+    safety: SafetySettings = field(default_factory=SafetySettings)
     source: str = "<defaults>"
 
     def replace(self, **sections: Any) -> Settings:
@@ -399,6 +413,7 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
             raise ConfigError(_where(path, text, "privacy", "personal_domains")
                               + f"'privacy.personal_domains': {domain!r} is not a domain name")
     _check_zone(path, text, settings.gateway.time_zone)
+    _check_local_parts(path, text, settings)
     # Reminder rules and the DKIM key are checked by gateway.startup_checks (they need rooms
     # above this one); the CLI and App run those checks right after loading.
     _check_web(path, text, settings.web)
@@ -442,6 +457,21 @@ def _check_web(path: Path, text: str, web: WebSettings) -> None:
             raise ConfigError(_where(path, text, "web", "trusted_proxies")
                               + f"'web.trusted_proxies': {proxy!r} is not an IP address or network"
                               ) from exc
+
+
+def _check_local_parts(path: Path, text: str, settings: Settings) -> None:
+    local = settings.safety.report_local_part
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,63}", local):
+        raise ConfigError(_where(path, text, "safety", "report_local_part")
+                          + f"'safety.report_local_part' must be a lowercase local part such as 'signaler', got {local!r}")
+    taken = {settings.gateway.program_address, settings.gateway.bounce_address}
+    if local in taken:
+        raise ConfigError(_where(path, text, "safety", "report_local_part")
+                          + f"'safety.report_local_part' {local!r} is already the program or bounce address")
+    for item in settings.safety.help_resources:
+        if not isinstance(item, str):
+            raise ConfigError(_where(path, text, "safety", "help_resources")
+                              + "must be a list of strings")
 
 
 def _check_zone(path: Path, text: str, zone: str) -> None:

@@ -9,6 +9,7 @@ from gateway.cli_commands import (  # noqa: F401
     reminders,
     report,
     retention,
+    safety_reports,
     serve,
     staff,
 )

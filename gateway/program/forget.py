@@ -18,11 +18,11 @@ from sqlmodel import Session, col, select
 
 from gateway.program.service import change_pair_state, participant_by_email
 from gateway.store.audit import record
-from gateway.store.models import AuditEvent, Message, MessageIdMap, Outbox, Pair
+from gateway.store.models import AuditEvent, Message, MessageIdMap, Outbox, Pair, Report
 from gateway.store.retention import erase_message
 
 UNSETTLED_MESSAGES = ("received", "held", "queued")
-UNSENT_OUTBOX = ("queued", "deferred")
+UNSENT_OUTBOX = ("queued", "deferred", "paused")
 FORGOTTEN = "forgotten"
 ERASED_ERROR = "a participant was forgotten"
 
@@ -45,6 +45,7 @@ def forget_participant(session: Session, email: str, *, now: datetime, actor: st
     erased = _erase_pair_messages(session, pair_ids, now, actor)
     session.execute(delete(MessageIdMap).where(col(MessageIdMap.pair_id).in_(pair_ids)))
     _erase_outbox(session, pair_ids, address)
+    _erase_reports(session, pair_ids, person.id, address)
     person.email = f"{FORGOTTEN}-{person.id}@{FORGOTTEN}.invalid"
     person.display_name = f"({FORGOTTEN} {person.id})"
     person.time_zone = None
@@ -91,6 +92,16 @@ def _erase_outbox(session: Session, pair_ids: list[int | None], address: str) ->
                     .values(last_error=ERASED_ERROR))
     session.execute(update(Outbox).where(func.lower(col(Outbox.recipient)) == address)
                     .values(recipient=f"{FORGOTTEN}@{FORGOTTEN}.invalid"))
+
+
+def _erase_reports(session: Session, pair_ids: list[int | None], person_id: int, address: str) -> None:
+    """Reports of their pairs, by or about them, and their mail to the program address: what
+    was written goes; that a report was made, when and what staff decided stay."""
+    ours = (col(Report.pair_id).in_(pair_ids) | (col(Report.reporter_id) == person_id)
+            | (col(Report.reported_id) == person_id) | (func.lower(col(Report.from_address)) == address))
+    session.execute(update(Report).where(ours).values(raw=None, subject=None))
+    session.execute(update(Report).where(func.lower(col(Report.from_address)) == address)
+                    .values(from_address=f"{FORGOTTEN}@{FORGOTTEN}.invalid"))
 
 
 def _scrub_audit(session: Session, address: str, replacement: str) -> None:

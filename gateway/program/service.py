@@ -210,6 +210,10 @@ def create_pair(
         raise ProgramError(f"{mentor_p.email} is registered as a {mentor_p.role}, not a mentor")
     if mentee_p.role != "mentee":
         raise ProgramError(f"{mentee_p.email} is registered as a {mentee_p.role}, not a mentee")
+    for person in (mentor_p, mentee_p):
+        if person.blocked_at is not None:
+            raise ProgramError(f"{person.email} was blocked from new pairs after a report "
+                               f"({person.blocked_at:%Y-%m-%d})")
     existing = session.exec(
         select(Pair).where(Pair.mentor_id == mentor_p.id, Pair.mentee_id == mentee_p.id,
                            Pair.state != "closed")

@@ -13,12 +13,14 @@ from sqlmodel import Session, col, select
 from gateway.clock import as_utc
 from gateway.config import Settings
 from gateway.mail.autoreply import mark_auto_reply
+from gateway.mail.footer import append_footer
 from gateway.mail.parse import header_message_ids, parse
 from gateway.mail.privacy import Person, Privacy
 from gateway.mail.rewrite import Party, RewriteContext, anonymize_report
 from gateway.mail.threading import new_message_id, reference_ids
 from gateway.notices import bounce_address, queue_program_mail
 from gateway.reminders.unsubscribe import own_unsubscribe_links
+from gateway.safeguarding.footer import footer_html, footer_text
 from gateway.store.lifecycle import enqueue
 from gateway.store.models import Alias, Message, MessageIdMap, Outbox, Pair, Participant
 
@@ -141,6 +143,9 @@ def _render(settings: Settings, message: Message, people: PairPeople, source: by
     )
     rewritten = anonymize_report(source, context)
     data = mark_auto_reply(rewritten.data) if auto_reply else rewritten.data
+    if settings.safety.report_footer and people.recipient.minor:
+        report_to = f"{settings.safety.report_local_part}@{settings.gateway.domain}"
+        data = append_footer(data, footer_text(report_to), footer_html(report_to))
     return data, rewritten.withheld
 
 

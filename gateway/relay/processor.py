@@ -31,6 +31,7 @@ from gateway.relay.forward import (
     queue_forward,
 )
 from gateway.relay.notify import notify_hold, notify_rejection
+from gateway.safeguarding.keyword import is_report
 from gateway.store.lifecycle import claim_received, record_queued, set_state
 from gateway.store.models import Message, Outbox
 
@@ -40,6 +41,8 @@ log = logging.getLogger("gateway.relay")
 Moderate = Callable[[Message, PairPeople, bool], Decision]
 # Called for every newly held message (the review room's moderator notices, wired in app.py).
 OnHeld = Callable[[Session, Message, PairPeople, datetime], None]
+# Called for a message that is a report (SIGNALER/REPORT first): the review room opens it.
+OnReport = Callable[[Session, Message, PairPeople, datetime], None]
 
 PAIR_PAUSED = Hit(rule="pair_paused", action="hold", reason_fr="Le jumelage est en pause.",
                   reason_en="The pair is paused.", field="pair", evidence="", start=0, end=0)
@@ -59,6 +62,7 @@ class Plan:
     # The forward rendered here, in the read transaction, so that the single writer only stores
     # it (None: rendered at apply time, or not forwarded).
     prepared: PreparedForward | None = None
+    report: bool = False  # the sender's first word is a report keyword: never forwarded
 
 
 def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list[Plan]:
@@ -83,8 +87,9 @@ def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list
             log.exception("message %s could not be checked; holding it for a moderator", message.id)
             decision = None
         auto_reply = is_auto_reply(parsed)
+        report = not auto_reply and is_report(parsed)
         prepared = None
-        if decision is not None and decision.verdict in ("pass", "flag") \
+        if not report and decision is not None and decision.verdict in ("pass", "flag") \
                 and not door_hits(message) and message.id in batch_people \
                 and batch_people[message.id].pair.state == "active":
             try:
@@ -96,12 +101,13 @@ def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list
                 assert decision is not None
                 decision = Decision("hold", (*decision.hits, UNRENDERABLE))
                 prepared = None
-        plans.append(Plan(message.id, parsed, auto_reply, decision, prepared))
+        plans.append(Plan(message.id, parsed, auto_reply, decision, prepared, report=report))
     return plans
 
 
 def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: datetime,
-                *, postgres: bool, on_held: OnHeld | None = None) -> int:
+                *, postgres: bool, on_held: OnHeld | None = None,
+                on_report: OnReport | None = None) -> int:
     """Write step: forward, hold or refuse the planned messages that are still RECEIVED.
 
     The whole batch is tried in one go first. Only if something fails is it redone message by
@@ -114,7 +120,8 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
         queued: list[tuple[Outbox, str]] = []
         for message in messages:
             process_one(session, settings, by_id[message.id or 0], message, now,
-                        people=batch_people[message.id or 0], audit_later=queued, on_held=on_held)
+                        people=batch_people[message.id or 0], audit_later=queued, on_held=on_held,
+                        on_report=on_report)
         record_queued(session, queued, now)  # flushes the whole batch
         return len(plans)
     except Exception:
@@ -123,7 +130,8 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
     for message in claim_received(session, postgres=postgres, ids=list(by_id)):
         savepoint = session.begin_nested()
         try:
-            process_one(session, settings, by_id[message.id or 0], message, now, on_held=on_held)
+            process_one(session, settings, by_id[message.id or 0], message, now, on_held=on_held,
+                        on_report=on_report)
             savepoint.commit()
         except Exception:
             savepoint.rollback()
@@ -137,9 +145,14 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
 def process_one(session: Session, settings: Settings, plan: Plan, message: Message,
                 now: datetime, *, people: PairPeople | None = None,
                 audit_later: list[tuple[Outbox, str]] | None = None,
-                on_held: OnHeld | None = None) -> None:
+                on_held: OnHeld | None = None, on_report: OnReport | None = None) -> None:
     people = people or load_people(session, settings, message)
     message.auto_reply = plan.auto_reply
+    if plan.report and on_report is not None:
+        # Whatever the rules say: a report pauses the pair and reaches staff, never the partner.
+        set_state(session, message, "reported", now, detail="report by keyword")
+        on_report(session, message, people, now)
+        return
     at_door = door_hits(message)
     if plan.decision is None:
         set_state(session, message, "held", now, detail="internal error while checking",

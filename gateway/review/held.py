@@ -25,7 +25,7 @@ from gateway.moderation.facts import facts_from_message
 from gateway.relay.forward import load_people, queue_forward
 from gateway.relay.notify import notify_rejection
 from gateway.store.lifecycle import set_state
-from gateway.store.models import Message, Organization, Pair, Participant
+from gateway.store.models import Message, Organization, Pair, Participant, Report
 
 REDACTED = "[retiré / removed]"
 
@@ -209,6 +209,11 @@ def approve(session: Session, settings: Settings, message_id: int, *, actor: str
         # Closing a pair ends the relationship: nothing more may reach the other side.
         raise QueueError(f"pair {people.pair.id} is closed: message {message_id} cannot be "
                          "delivered; reject it instead")
+    if session.exec(select(Report.id).where(Report.pair_id == people.pair.id,
+                                            Report.state == "open")).first() is not None:
+        # A report paused the pair: nothing reaches either side until staff decide the report.
+        raise QueueError(f"pair {people.pair.id} has an open report: resume the pair from the "
+                         f"report first (mentor-gateway reports list), then approve message {message_id}")
     raw = None
     if redacted:
         raw = redact(message.raw, [h.get("evidence", "") for h in json.loads(message.hits_json or "[]")])

@@ -39,6 +39,8 @@ class Participant(SQLModel, table=True):
     time_zone: str | None = Field(default=None, max_length=64)
     reminders_opt_out: bool = False
     created_at: datetime = _ts()
+    # Set when staff closed a report with "block": no new pair may include this participant.
+    blocked_at: datetime | None = _ts(nullable=True)
     # Profile (migration 0007). First name alone is what a partner ever sees of the name.
     first_name: str | None = Field(default=None, max_length=100)
     last_name: str | None = Field(default=None, max_length=100)
@@ -167,7 +169,9 @@ class Outbox(SQLModel, table=True):
     envelope_from: str = Field(max_length=320)
     recipient: str = Field(max_length=320)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    state: str = Field(default="queued", max_length=10)  # queued|sending|deferred|sent|failed
+    # queued|sending|deferred|sent|failed, or paused (a forward held back while its pair is
+    # paused by a report; never claimed until resumed)
+    state: str = Field(default="queued", max_length=10)
     attempts: int = 0
     created_at: datetime = _ts()
     first_attempt_at: datetime | None = _ts(nullable=True)
@@ -307,3 +311,28 @@ class MatchOffer(SQLModel, table=True):
     expires_at: datetime = _ts()
     chosen: int | None = None  # 1..3 once used
     suggestion_id: int | None = Field(default=None, foreign_key="matchsuggestion.id")
+
+
+class Report(SQLModel, table=True):
+    """A participant's report (keyword, forward, report address) or a mail to the program address."""
+
+    __table_args__ = (Index("ix_report_state_created", "state", "created_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # report | contact
+    source: str = Field(max_length=10)  # keyword | forward | address | program
+    state: str = Field(default="open", max_length=10)  # open | resumed | closed | blocked | done
+    pair_id: int | None = Field(default=None, foreign_key="pair.id", index=True)
+    org_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    reporter_id: int | None = Field(default=None, foreign_key="participant.id")
+    reported_id: int | None = Field(default=None, foreign_key="participant.id")
+    # The reported message (a forward the reporter received), and the report itself when it came
+    # through the relay (keyword): both rows stay in the message table, never forwarded.
+    message_id: int | None = Field(default=None, foreign_key="message.id")
+    report_message_id: int | None = Field(default=None, foreign_key="message.id")
+    from_address: str = Field(max_length=320)
+    subject: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    raw: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    created_at: datetime = _ts()
+    decided_at: datetime | None = _ts(nullable=True)
+    decided_by: str | None = Field(default=None, max_length=320)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -26,6 +26,7 @@ from gateway.web.pages import (
     request_lang,
 )
 from gateway.web.render import age_label, frame_document, highlight, mime_summary, sanitize_html
+from gateway.web.report_pages import open_reports
 
 PAGE_SIZE = 50
 ACTIONS = ("approve", "approve_redacted", "reject")
@@ -66,7 +67,8 @@ async def queue_page(request: Request) -> Response:
     rows = [{"item": i, "age": age_label(now, i.received_at, t), "first_line": lines.get(i.id, "")}
             for i in items]
     filters = {"reason": reason or "", "org": org, "pair": pair}
-    return render(request, "queue.html", viewer=viewer, rows=rows, total=total, page=page,
+    reports = await open_reports(request, viewer.org_ids)
+    return render(request, "queue.html", viewer=viewer, reports=reports, rows=rows, total=total, page=page,
                   pages=max(1, math.ceil(total / PAGE_SIZE)), filters=filters, orgs=orgs,
                   reasons=reason_choices(request))
 

@@ -25,6 +25,7 @@ from gateway.web import (
     participant_pages,
     program_pages,
     queue_pages,
+    report_pages,
     reset,
     unsubscribe_page,
 )
@@ -123,7 +124,7 @@ async def not_found(request: Request, exc: Exception) -> Response:
 def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = False) -> Starlette:
     routes: list[Any] = [
         Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
-        *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *reset.ROUTES,
+        *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *report_pages.ROUTES, *reset.ROUTES,
         *unsubscribe_page.ROUTES, *program_pages.ROUTES, *metrics_page.ROUTES,
         *consent_page.ROUTES, *participant_pages.ROUTES, *matching_page.ROUTES,
     ]

@@ -86,8 +86,13 @@ async def test_a_forgotten_mentee_leaves_no_trace_and_the_mentor_goes_on(
     leaving, staying = await two_pairs_of_one_mentor(h)
     await a_conversation(h, smarthost, leaving)
     await send(h, staying, "Bonjour Marie-Ève, c'est Noah.\n")
+    note = await h.send(LEAVING, ["program@mentor.test"],
+                        mail(LEAVING, "program@mentor.test", "Je suis Léa, je quitte le programme.\n"))
+    assert note.code == 250  # mail to the team: a contact item that quotes her
+    await h.pump()  # staff alerted, acknowledgement sent
     before = await traces_of(h, LEAVING, LEAVING_NAME)  # the history is really there
-    assert {"auditevent.detail", "message.raw", "outbox.data", "participant.email"} <= set(before)
+    assert {"auditevent.detail", "message.raw", "outbox.data", "participant.email",
+            "report.from_address", "report.raw"} <= set(before)
     config = write_config(tmp_path / "config.toml", db_url=h.settings.database.url,
                           rules_dir=Path(h.settings.gateway.rules_dir))
 

@@ -47,6 +47,10 @@ def test_documented_defaults() -> None:
         ("[gateway]\ntime_zone = \"Mars/Olympus\"\n", ["line 2", "time zone"]),
         ("[smtp]\nport = 70000\n", ["line 2", "between 0 and 65535"]),
         ("[smtp\nport = 1\n", ["not valid TOML"]),
+        ("[safety]\nreport_footer = true\nreport_local_part = \"Signaler Ici\"\n",
+         ["line 3", "report_local_part"]),
+        ("[safety]\nreport_local_part = \"program\"\n", ["line 2", "already the program"]),
+        ("[safety]\nhelp_resources = \"911\"\n", ["line 2", "safety.help_resources", "list"]),
     ],
 )
 def test_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: list[str]) -> None:
