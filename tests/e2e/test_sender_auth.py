@@ -102,8 +102,9 @@ async def test_spf_dkim_and_dmarc_decide_at_smtp_time(
         forwards = received_by(smarthost, pair.mentee_email) + received_by(smarthost,
                                                                             pair.mentor_email)
         subjects = sorted(str(m["Subject"]) for m in forwards)
-        assert subjects == ["Adulte", "SPF", "Signé", "Ton message à Léa Gagnon 1 est en cours "
-                            "de vérification"]  # the registered sender hears of the hold
+        # The registered sender hears of the hold (the partner named by first name: [privacy]).
+        assert subjects == ["Adulte", "SPF", "Signé", "Ton message à Léa est en cours "
+                            "de vérification"]
         stored = await states(h)
         assert [state for state, _ in stored] == ["delivered", "held", "delivered", "delivered"]
         assert '"unauthenticated"' in str(stored[1][1])
