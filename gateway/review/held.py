@@ -9,7 +9,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -107,6 +107,24 @@ def count_held(session: Session, where: HeldFilter = HeldFilter()) -> int:
     if where.org_ids is not None:  # without it, the count is answered from (state, id) alone
         query = query.join(Pair, Pair.id == Message.pair_id)  # type: ignore[arg-type]
     return int(session.exec(_filtered(query, where)).one())
+
+
+def neighbours(session: Session, where: HeldFilter, message_id: int) -> tuple[int | None, int | None]:
+    """The held items just before and just after `message_id` in queue order, within `where`
+    (the message itself may already be decided): what "next" and "previous" open."""
+    row = session.exec(select(Message.received_at, Message.id).where(Message.id == message_id)).first()
+    if row is None:
+        return None, None
+    at, mid = row
+    base = select(Message.id).join(Pair, Pair.id == Message.pair_id)  # type: ignore[arg-type]
+    later = or_(col(Message.received_at) > at, and_(col(Message.received_at) == at, col(Message.id) > mid))
+    earlier = or_(col(Message.received_at) < at, and_(col(Message.received_at) == at, col(Message.id) < mid))
+    after = session.exec(_filtered(base, where).where(later)
+                         .order_by(col(Message.received_at), col(Message.id)).limit(1)).first()
+    before = session.exec(_filtered(base, where).where(earlier)
+                          .order_by(col(Message.received_at).desc(), col(Message.id).desc())
+                          .limit(1)).first()
+    return before, after
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,45 @@ CATALOG: dict[str, tuple[str, str]] = {
     "sent": ("transmis", "sent"),
     "rejected": ("refusé", "rejected"),
     "received_state": ("reçu", "received"),
+    "delivered": ("livré", "delivered"),
+    "failed": ("échec de livraison", "delivery failed"),
+    "deferred": ("livraison reportée", "delivery deferred"),
+    "sending": ("en cours d'envoi", "sending"),
+    "action_hold": ("retenir", "hold"),
+    "action_reject": ("refuser", "reject"),
+    "action_pass": ("laisser passer", "pass"),
+    "in_field": ("dans : {field}", "in: {field}"),
+    "previous_item": ("← Message précédent", "← Previous message"),
+    "next_item": ("Message suivant →", "Next message →"),
+    "page_title": ("{program} — {page}", "{program} — {page}"),
+    "select_all": ("Tout sélectionner sur cette page", "Select all on this page"),
+    "select_none": ("Tout désélectionner", "Select none"),
+    "select_item": ("Sélectionner le message {id}", "Select message {id}"),
+    "approve_next": ("Approuver et suivant", "Approve and next"),
+    "reject_next": ("Refuser et suivant", "Reject and next"),
+    "item_reason": ("Raison pour ce message (remplace celle du bas)",
+                    "Reason for this message (overrides the one below)"),
+    "same_as_below": ("comme en bas", "as below"),
+    "times_in": ("Heures affichées : {zone}", "Times shown: {zone}"),
+    "show_html": ("Afficher la version HTML", "Show the HTML version"),
+    "show_text": ("Afficher le texte", "Show the text"),
+    "excerpt": ("Extrait", "Excerpt"),
+    "queue_done": ("Plus aucun message en attente pour ce filtre.",
+                   "No more held messages for this filter."),
+    "back_to_queue": ("Retour à la file", "Back to the queue"),
+    "shortcuts": ("Raccourcis clavier", "Keyboard shortcuts"),
+    "shortcuts_help": (
+        "j / k : message suivant / précédent · a : approuver (et suivant) · r : refuser (choisir "
+        "la raison, puis Entrée) · x : sélectionner · ? : cette aide",
+        "j / k: next / previous message · a: approve (and next) · r: reject (pick the reason, "
+        "then Enter) · x: select · ?: this help"),
+    "confirm_high": ("Confirmer (gravité élevée)", "Confirm (high severity)"),
+    "high_needs_confirm": (
+        "Non approuvé(s) sans confirmation, gravité élevée : {items}",
+        "Not approved without confirmation, high severity: {items}"),
+    "severity": ("Gravité", "Severity"),
+    "first_message_sentence": ("Premier message du jumelage : toujours relu.",
+                               "The pair's first message: always reviewed."),
     "forgot_link": ("Mot de passe oublié ?", "Forgot your password?"),
     "forgot_title": ("Recevoir un lien pour changer de mot de passe",
                      "Get a link to change your password"),
@@ -201,7 +240,28 @@ COMMON_REASONS: dict[str, tuple[str, str]] = {
 
 CATALOG.update(PROGRAM_CATALOG)  # the dashboard's words live beside its page
 
+# The same reasons in a word or two, for the per-message choice in a bulk rejection.
+REASON_SHORT: dict[str, tuple[str, str]] = {
+    "contact": ("coordonnées", "contact details"),
+    "meeting": ("rencontre", "meeting"),
+    "language": ("ton, mots", "tone, words"),
+    "links": ("liens, fichiers", "links, files"),
+    "off_topic": ("hors sujet", "off topic"),
+}
+
 STATE_KEYS = {"received": "received_state"}
+
+# Labels of the shipped rules; a rule not listed here shows its `description` (or its id).
+RULE_LABELS: dict[str, tuple[str, str]] = {
+    "contact_details": ("Coordonnées personnelles", "Contact details"),
+    "first_message": ("Premier message du jumelage", "First message of the pair"),
+    "grooming": ("Rencontre ou secret proposé", "Meeting or secret suggested"),
+    "profanity": ("Mots grossiers", "Offensive language"),
+    "social_links": ("Lien vers un réseau social", "Social network link"),
+    "executables": ("Programme ou script joint", "Program or script attached"),
+    "large_attachment": ("Pièce jointe trop lourde", "Attachment too large"),
+    "unreadable": ("Contenu illisible", "Unreadable content"),
+}
 
 
 def pick_lang(value: str | None, fallback: str = "fr") -> str:
@@ -233,6 +293,14 @@ def translator(lang: str) -> Callable[..., str]:
 def state_label(lang: str, state: str) -> str:
     key = STATE_KEYS.get(state, state)
     return translate(lang, key) if key in CATALOG else state
+
+
+def rule_label(lang: str, name: str, description: str | None = None) -> str:
+    """A rule's name as a staff member reads it, in their language; never the raw id if avoidable."""
+    pair = RULE_LABELS.get(name)
+    if pair is not None:
+        return pair[1] if lang == "en" else pair[0]
+    return description or name
 
 
 def reason_text(key: str, lang: str) -> str | None:
