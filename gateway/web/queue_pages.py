@@ -92,12 +92,23 @@ def _zone(request: Request, org_zone: str | None = None) -> str:
     return org_zone or gateway_of(request).settings.gateway.time_zone
 
 
+def _loaded_rules(request: Request) -> tuple[Any, ...]:
+    rules: tuple[Any, ...] = getattr(getattr(gateway_of(request), "rules", None), "rules", ())
+    return rules
+
+
+def labeller(request: Request) -> Any:
+    """name -> label in the viewer's language (a rule of the operator's own: its description)."""
+    lang = request_lang(request)
+    descriptions = {r.name: r.description for r in _loaded_rules(request)}
+    return lambda name: rule_label(lang, name, descriptions.get(name))
+
+
 def rule_choices(request: Request) -> list[tuple[str, str]]:
     """The loaded rules that can hold a message, labelled in the viewer's language."""
-    lang = request_lang(request)
-    rules = getattr(getattr(gateway_of(request), "rules", None), "rules", ())
-    return sorted(((r.name, rule_label(lang, r.name, r.description)) for r in rules
-                   if r.action == "hold"), key=lambda pair: pair[1].lower())
+    label = labeller(request)
+    return sorted(((r.name, label(r.name)) for r in _loaded_rules(request) if r.action == "hold"),
+                  key=lambda pair: pair[1].lower())
 
 
 async def queue_page(request: Request) -> Response:
@@ -119,13 +130,14 @@ async def queue_page(request: Request) -> Response:
     lang = request_lang(request)
     t = translator(lang)
     zone = _zone(request)
+    label = labeller(request)
     rows = [{"item": i, "age": age_label(now, i.received_at, t), "first_line": lines.get(i.id, ""),
              "at": local_time(i.received_at, zone),
-             "labels": [rule_label(lang, r) for r in i.reasons],
+             "labels": [label(r) for r in i.reasons],
              "high": getattr(i, "severity", None) == "high"} for i in items]
     rules = rule_choices(request)
     if chosen.reason and chosen.reason not in {name for name, _ in rules}:
-        rules.append((chosen.reason, rule_label(lang, chosen.reason)))  # a rule since removed
+        rules.append((chosen.reason, label(chosen.reason)))  # a rule since removed
     return render(request, "queue.html", viewer=viewer, rows=rows, total=total, page=page,
                   pages=max(1, math.ceil(total / PAGE_SIZE)), filters=chosen, orgs=orgs,
                   reasons=reason_choices(request), rules=rules, zone=zone,
@@ -215,9 +227,9 @@ async def _message_view(request: Request, viewer: Viewer, message_id: int, chose
     hits = detail.item.hits
     show_html = html_view and bool(summary.html)
     frame = frame_document(sanitize_html(summary.html)) if show_html and summary.html else None
-    lang = request_lang(request)
-    t = translator(lang)
+    t = translator(request_lang(request))
     zone = _zone(request)
+    label = labeller(request)
     return render(request, "message.html", viewer=viewer, detail=detail, state=state,
                   subject_html=highlight(detail.item.subject, hits, "subject"),
                   text_html=highlight(detail.text, hits, "text"), frame=frame,
@@ -228,8 +240,8 @@ async def _message_view(request: Request, viewer: Viewer, message_id: int, chose
                   age=age_label(gateway.clock.now(), detail.item.received_at, t),
                   at=local_time(detail.item.received_at, zone), zone=zone, filters=chosen,
                   previous_id=around[0], next_id=around[1],
-                  hit_labels=[rule_label(lang, str(h.get("rule", "?"))) for h in hits],
-                  labels=[rule_label(lang, r) for r in detail.item.reasons],
+                  hit_labels=[label(str(h.get("rule", "?"))) for h in hits],
+                  labels=[label(r) for r in detail.item.reasons],
                   canonical=chosen.url(f"/messages/{message_id}"))
 
 
