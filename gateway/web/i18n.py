@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gateway.moderation.labels import rule_label  # noqa: F401  (the pages' name for it)
 from gateway.web.i18n_program import PROGRAM_CATALOG
 
 LANGS = ("fr", "en")
@@ -251,17 +252,6 @@ REASON_SHORT: dict[str, tuple[str, str]] = {
 
 STATE_KEYS = {"received": "received_state"}
 
-# Labels of the shipped rules; a rule not listed here shows its `description` (or its id).
-RULE_LABELS: dict[str, tuple[str, str]] = {
-    "contact_details": ("Coordonnées personnelles", "Contact details"),
-    "first_message": ("Premier message du jumelage", "First message of the pair"),
-    "grooming": ("Rencontre ou secret proposé", "Meeting or secret suggested"),
-    "profanity": ("Mots grossiers", "Offensive language"),
-    "social_links": ("Lien vers un réseau social", "Social network link"),
-    "executables": ("Programme ou script joint", "Program or script attached"),
-    "large_attachment": ("Pièce jointe trop lourde", "Attachment too large"),
-    "unreadable": ("Contenu illisible", "Unreadable content"),
-}
 
 
 def pick_lang(value: str | None, fallback: str = "fr") -> str:
@@ -293,14 +283,6 @@ def translator(lang: str) -> Callable[..., str]:
 def state_label(lang: str, state: str) -> str:
     key = STATE_KEYS.get(state, state)
     return translate(lang, key) if key in CATALOG else state
-
-
-def rule_label(lang: str, name: str, description: str | None = None) -> str:
-    """A rule's name as a staff member reads it, in their language; never the raw id if avoidable."""
-    pair = RULE_LABELS.get(name)
-    if pair is not None:
-        return pair[1] if lang == "en" else pair[0]
-    return description or name
 
 
 def reason_text(key: str, lang: str) -> str | None:
