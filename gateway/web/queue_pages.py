@@ -242,7 +242,8 @@ async def _message_view(request: Request, viewer: Viewer, message_id: int, chose
                   previous_id=around[0], next_id=around[1],
                   hit_labels=[label(str(h.get("rule", "?"))) for h in hits],
                   labels=[label(r) for r in detail.item.reasons],
-                  canonical=chosen.url(f"/messages/{message_id}"))
+                  canonical=chosen.url(f"/messages/{message_id}"),
+                  action_keys={"hold": "action_hold", "reject": "action_reject", "pass": "action_pass"})
 
 
 async def _next_id(request: Request, viewer: Viewer, chosen: QueueFilter, message_id: int) -> int | None:
