@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from gateway.moderation.labels import rule_label  # noqa: F401  (the pages' name for it)
+from gateway.review.labels import rule_label  # noqa: F401  (the pages' name for it)
 from gateway.web.i18n_program import PROGRAM_CATALOG
 
 LANGS = ("fr", "en")

@@ -52,7 +52,7 @@ async def chromium() -> AsyncIterator[Any]:
 
 
 async def state_of(site: Site, message_id: int) -> str:
-    from gateway.moderation.held import get_message
+    from gateway.review.held import get_message
 
     return (await site.harness.db.read(lambda s: get_message(s, message_id))).state
 
@@ -135,7 +135,7 @@ async def test_pages_in_both_languages_fit_a_phone(site: Site, chromium: Any, la
                                                    width: int) -> None:
     pair = await site.harness.make_pair(org="École A")
     delivered = await send_held(site, pair, subject="Bonjour", body="Premier message.\n")
-    from gateway.moderation.held import approve
+    from gateway.review.held import approve
 
     await site.harness.db.write(lambda s: approve(s, site.harness.app.settings, delivered,
                                                   actor="test", now=site.harness.clock.now()))

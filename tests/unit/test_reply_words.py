@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.moderation.reply_words import ReplyDecision, read_decision
+from gateway.review.reply_words import ReplyDecision, read_decision
 
 NOTICE = "Message #12 attend une décision.\nPour approuver, répondez approve ou oui.\n"
 GMAIL_FR = "\n\nLe dim. 29 nov. 2026 à 12:00, Academos <program@mentor.test> a écrit :\n" + \
