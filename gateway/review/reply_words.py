@@ -30,18 +30,34 @@ class ReplyDecision:
     text: str  # the reason of a rejection, or the note of an approval ("" if none)
 
 
-def written_part(text: str) -> str:
-    """What the moderator typed, without the quoted notice or the client's header block."""
-    try:
-        reply = EmailReplyParser(languages=["en", "fr"]).parse_reply(text=text)
-    except Exception:  # the library is a help, not a requirement: our own cut still applies
-        reply = text
-    lines: list[str] = []
-    for line in (reply or "").splitlines():
-        if QUOTE_START.match(line.strip()):
+def _own_cut(text: str) -> str:
+    lines = text.splitlines()
+    kept: list[str] = []
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        following = lines[number + 1].strip() if number + 1 < len(lines) else ""
+        # Gmail wraps a long attribution: "On Sun, … <program@…>" / "wrote:".
+        wrapped = stripped.startswith(("On ", "Le ")) and re.match(r"^(wrote|a écrit)\s*:", following)
+        if QUOTE_START.match(stripped) or wrapped:
             break
-        lines.append(line.rstrip())
-    return "\n".join(lines).strip()
+        kept.append(line.rstrip())
+    return "\n".join(kept).strip()
+
+
+def written_part(text: str) -> str:
+    """What the moderator typed, without the quoted notice or the client's header block.
+
+    Our own cut first; mail-parser-reply then may cut more (other clients' attributions), but
+    only at a line boundary of what we kept: it has been seen to return a stray word of the
+    attribution line ("Le") for a reply with nothing typed above it."""
+    own = _own_cut(text)
+    try:
+        theirs = (EmailReplyParser(languages=["en", "fr"]).parse_reply(text=own) or "").strip()
+    except Exception:  # the library is a help, not a requirement
+        return own
+    if theirs and own.startswith(theirs) and own[len(theirs):len(theirs) + 1] in ("", "\n"):
+        return theirs
+    return own
 
 
 def _fold(word: str) -> str:
