@@ -12,6 +12,14 @@ RULE_LABELS: dict[str, tuple[str, str]] = {
     "executables": ("Programme ou script joint", "Program or script attached"),
     "large_attachment": ("Pièce jointe trop lourde", "Attachment too large"),
     "unreadable": ("Contenu illisible", "Unreadable content"),
+    # The safety rules (issue 10) under the names they ship with.
+    "safety_channel": ("Changer de canal (applis, textos, jeux)", "Moving to another channel"),
+    "safety_contact": ("Coordonnées données ou demandées", "Contact details given or asked for"),
+    "safety_gifts": ("Cadeaux ou argent", "Gifts or money"),
+    "safety_meeting": ("Rencontre, visite ou transport", "Meeting, visit or ride"),
+    "safety_personal": ("Questions personnelles", "Personal questions"),
+    "safety_secrecy": ("Secret envers les parents", "Secrecy from parents"),
+    "safety_sexual": ("Contenu sexuel", "Sexual content"),
 }
 
 

@@ -121,6 +121,8 @@ async def queue_page(request: Request) -> Response:
     where = chosen.held_filter(viewer)
 
     def load(session: Any) -> tuple[Any, ...]:
+        # Hook for severity (issue 10): when list_held can sort by severity then age, pass that
+        # here AND give neighbours() the same order, so "next" follows what the page shows.
         items = list_held(session, where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         lines = message_first_lines(session, [i.id for i in items])
         return items, count_held(session, where), lines, organizations(session, viewer.org_ids)
