@@ -99,10 +99,11 @@ async def test_queue_shows_age_org_pair_direction_reasons_first_line_and_filters
         second = list(rows)[1]
         assert "3 h" in rows[first] and "École A" in rows[first] and "jeune → mentor" in rows[first]
         assert f" {pair_a.id} " in f" {rows[first]} "
-        assert "phone" in rows[first] and "hold_all" in rows[first]
+        # Rules by their label (a test rule's description), not their file name.
+        assert "phone numbers (tests)" in rows[first] and "every message waits" in rows[first]
         assert "Mon numéro" in rows[first] and "Salut !" in rows[first]
         assert "0 min" in rows[second] and "École B" in rows[second]
-        assert "mentor → jeune" in rows[second] and "phone" not in rows[second]
+        assert "mentor → jeune" in rows[second] and "phone numbers" not in rows[second]
         assert "Première ligne du mentor." in rows[second] and "citation" not in rows[second]
 
         assert list(queue_rows((await client.get("/queue?reason=phone")).text)) == [first]
