@@ -109,20 +109,30 @@ def count_held(session: Session, where: HeldFilter = HeldFilter()) -> int:
     return int(session.exec(_filtered(query, where)).one())
 
 
+_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
 def neighbours(session: Session, where: HeldFilter, message_id: int) -> tuple[int | None, int | None]:
-    """The held items just before and just after `message_id` in queue order, within `where`
-    (the message itself may already be decided): what "next" and "previous" open."""
-    row = session.exec(select(Message.received_at, Message.id).where(Message.id == message_id)).first()
+    """The held items just before and just after `message_id` in the queue's order (most severe
+    first, then oldest), within `where` (the message itself may already be decided): what
+    "next" and "previous" open."""
+    row = session.exec(select(Message.severity, Message.received_at, Message.id)
+                       .where(Message.id == message_id)).first()
     if row is None:
         return None, None
-    at, mid = row
+    severity, at, mid = row
+    rank = _SEVERITY_RANK.get(severity or "", 3)
     base = select(Message.id).join(Pair, Pair.id == Message.pair_id)  # type: ignore[arg-type]
-    later = or_(col(Message.received_at) > at, and_(col(Message.received_at) == at, col(Message.id) > mid))
-    earlier = or_(col(Message.received_at) < at, and_(col(Message.received_at) == at, col(Message.id) < mid))
+    when, ident = col(Message.received_at), col(Message.id)
+    same_rank = _SEVERITY_ORDER == rank  # noqa: SIM300  (a SQL expression, not a bool)
+    later = or_(rank < _SEVERITY_ORDER, and_(same_rank, or_(
+        when > at, and_(when == at, ident > mid))))
+    earlier = or_(rank > _SEVERITY_ORDER, and_(same_rank, or_(
+        when < at, and_(when == at, ident < mid))))
     after = session.exec(_filtered(base, where).where(later)
-                         .order_by(col(Message.received_at), col(Message.id)).limit(1)).first()
+                         .order_by(_SEVERITY_ORDER, when, ident).limit(1)).first()
     before = session.exec(_filtered(base, where).where(earlier)
-                          .order_by(col(Message.received_at).desc(), col(Message.id).desc())
+                          .order_by(_SEVERITY_ORDER.desc(), when.desc(), ident.desc())
                           .limit(1)).first()
     return before, after
 

@@ -121,9 +121,9 @@ async def queue_page(request: Request) -> Response:
     where = chosen.held_filter(viewer)
 
     def load(session: Any) -> tuple[Any, ...]:
-        # Hook for severity (issue 10): when list_held can sort by severity then age, pass that
-        # here AND give neighbours() the same order, so "next" follows what the page shows.
-        items = list_held(session, where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+        # Most severe first, then oldest; neighbours() ("next") follows the same order.
+        items = list_held(session, where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE,
+                          by_severity=True)
         lines = message_first_lines(session, [i.id for i in items])
         return items, count_held(session, where), lines, organizations(session, viewer.org_ids)
 
@@ -259,7 +259,7 @@ async def _next_id(request: Request, viewer: Viewer, chosen: QueueFilter, messag
         following = neighbours(session, where, message_id)[1]
         if following is not None:
             return following
-        first = list_held(session, where, limit=1)
+        first = list_held(session, where, limit=1, by_severity=True)
         return first[0].id if first else None
 
     found: int | None = await gateway_of(request).db.read(load)
