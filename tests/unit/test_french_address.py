@@ -9,7 +9,7 @@ import pytest
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "email"
 STAFF = ("moderator_", "moderation_reply_refused", "password_reset", "reminder_escalation",
-         "weekly_digest")
+         "weekly_digest", "consent_")  # staff, and guardians (consent): adults, "vous"
 # "vous" alone may be plural ("toi et X ne vous êtes pas écrit"); the possessives and the
 # imperative forms below are the formal singular.
 FORMAL = re.compile(r"\b(votre|vos|répondez|écrivez|cliquez|veuillez|pouvez)\b", re.IGNORECASE)
