@@ -12,11 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Other ports: `make run SMTP_PORT=2626 WEB_PORT=8026` (empty = the config file's).
+SMTP_PORT ?=
+WEB_PORT ?=
+RUN_ENV := $(if $(SMTP_PORT),GATEWAY_SMTP_PORT=$(SMTP_PORT)) $(if $(WEB_PORT),GATEWAY_WEB_PORT=$(WEB_PORT))
+
 run: $(STAMP)
 	mkdir -p var/outbox
 	$(BIN)/mentor-gateway migrate
 	$(BIN)/mentor-gateway demo
-	exec $(BIN)/mentor-gateway serve
+	exec env $(RUN_ENV) $(BIN)/mentor-gateway serve
 
 lint: $(STAMP)
 	$(BIN)/ruff check gateway tests bench

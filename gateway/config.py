@@ -313,6 +313,8 @@ def load_settings(path: Path | None = None, *, env: dict[str, str] | None = None
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    if path.exists():
+        _resolve_paths(data, path.resolve().parent)
     _apply_env_overrides(data, env)
     sections: dict[str, Any] = {}
     for name, values in data.items():
@@ -324,6 +326,27 @@ def load_settings(path: Path | None = None, *, env: dict[str, str] | None = None
     settings = Settings(**sections, source=str(path))
     _check_values(path, text, settings)
     return settings
+
+
+PATH_KEYS = (("gateway", "rules_dir"), ("gateway", "templates_dir"), ("outbound", "maildir"),
+             ("outbound", "dkim_key_file"))
+SQLITE_PREFIX = "sqlite:///"
+
+
+def _resolve_paths(data: dict[str, Any], folder: Path) -> None:
+    """Relative paths written in a config file mean "next to this file", whatever the current
+    directory: `-c other/config.toml` must not quietly create a second, empty database."""
+    for section, key in PATH_KEYS:
+        values = data.get(section)
+        value = values.get(key) if isinstance(values, dict) else None
+        if isinstance(value, str) and value and not Path(value).is_absolute():
+            values[key] = str(folder / value)  # type: ignore[index]
+    database = data.get("database")
+    url = database.get("url") if isinstance(database, dict) else None
+    if isinstance(url, str) and url.startswith(SQLITE_PREFIX):
+        file = url[len(SQLITE_PREFIX):].split("?")[0]
+        if file and file != ":memory:" and not Path(file).is_absolute():
+            database["url"] = SQLITE_PREFIX + str(folder / file) + url[len(SQLITE_PREFIX) + len(file):]  # type: ignore[index]
 
 
 def _apply_env_overrides(data: dict[str, Any], env: dict[str, str]) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from gateway.cli_commands.base import command, emit, now, with_db
 from gateway.config import Settings
@@ -59,14 +61,68 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=moderator_add)
 
 
+DIRECTIONS = {"mentor_to_mentee": "mentor -> mentee", "mentee_to_mentor": "mentee -> mentor"}
+
+
+def _local(at: datetime, settings: Settings) -> str:
+    local = at.astimezone(ZoneInfo(settings.gateway.time_zone))
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
+
+
 def queue_list(args: argparse.Namespace, settings: Settings) -> int:
     where = held.HeldFilter(reason=args.reason, pair_id=args.pair)
     items = with_db(settings, lambda s: held.list_held(s, where, limit=args.limit), read_only=True)
-    emit(args, [i.to_json() for i in items],
-         "\n".join(f"{i.id:>7}  pair {i.pair_id:<6} {i.received_at:%Y-%m-%d %H:%M}  "
-                   f"{i.direction:<17} {', '.join(i.reasons)}  {i.subject[:40]}" for i in items)
-         or "the queue is empty")
+    if args.json or not items:
+        emit(args, [i.to_json() for i in items], "the queue is empty")
+        return 0
+    rows = [("ID", "PAIR", "RECEIVED", "DIRECTION", "REASONS", "SUBJECT")]
+    rows += [(str(i.id), str(i.pair_id), _local(i.received_at, settings),
+              DIRECTIONS.get(i.direction, i.direction), ", ".join(i.reasons), i.subject[:40])
+             for i in items]
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]) - 1)]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[-1])
     return 0
+
+
+def marked(text: str, evidence: list[str]) -> str:
+    """The text with each evidence passage between >>> and <<<, once, however many rules quoted
+    it (overlapping or repeated passages merge instead of nesting markers)."""
+    spans: list[tuple[int, int]] = []
+    for passage in {e for e in evidence if e}:
+        start = text.find(passage)
+        while start >= 0:
+            spans.append((start, start + len(passage)))
+            start = text.find(passage, start + len(passage))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    out, position = [], 0
+    for start, end in merged:
+        out += [text[position:start], ">>>", text[start:end], "<<<"]
+        position = end
+    return "".join(out) + text[position:]
+
+
+def hit_lines(hits: list[dict[str, Any]]) -> list[str]:
+    """One line per rule: the passages it found, or its reason as a sentence (first message)."""
+    by_rule: dict[tuple[str, str], list[str]] = {}
+    reasons: dict[tuple[str, str], str] = {}
+    for hit in hits:
+        key = (str(hit.get("rule", "?")), str(hit.get("action", "")))
+        evidence = str(hit.get("evidence") or "")
+        found = by_rule.setdefault(key, [])
+        if evidence and evidence not in found:
+            found.append(evidence)
+        reasons.setdefault(key, str(hit.get("reason_en") or ""))
+    lines = []
+    for (rule, action), found in by_rule.items():
+        said = ", ".join(repr(e) for e in found) if found else (reasons[(rule, action)] or "(no passage)")
+        lines.append(f"  * {rule} ({action}): {said}")
+    return lines
 
 
 def queue_show(args: argparse.Namespace, settings: Settings) -> int:
@@ -76,18 +132,13 @@ def queue_show(args: argparse.Namespace, settings: Settings) -> int:
         emit(args, {**item.to_json(), "text": detail.text, "pair_state": detail.pair_state}, "")
         return 0
     age = now() - item.received_at
-    print(f"message {item.id}  pair {item.pair_id} ({detail.pair_state})  {item.direction}")
-    print(f"from {detail.sender_name} to {detail.recipient_name}, received {item.received_at:%Y-%m-%d %H:%M} "
-          f"({int(age.total_seconds() // 3600)} h ago)")
+    print(f"message {item.id}  pair {item.pair_id} ({detail.pair_state})  "
+          f"{DIRECTIONS.get(item.direction, item.direction)}")
+    print(f"from {detail.sender_name} to {detail.recipient_name}, received "
+          f"{_local(item.received_at, settings)} ({int(age.total_seconds() // 3600)} h ago)")
     print(f"subject: {item.subject}")
-    for hit in item.hits:
-        print(f"  * {hit['rule']} ({hit['action']}): {hit.get('evidence', '')!r} in {hit.get('field')}")
-    text = detail.text
-    for hit in item.hits:
-        evidence = hit.get("evidence") or ""
-        if evidence:
-            text = text.replace(evidence, f">>>{evidence}<<<")
-    print("\n" + text)
+    print("\n".join(hit_lines(item.hits)))
+    print("\n" + marked(detail.text, [str(h.get("evidence") or "") for h in item.hits]))
     return 0
 
 

@@ -1,10 +1,12 @@
-"""Moderation by e-mail: signed, single-use, expiring reply addresses that approve or reject."""
+"""Moderation by e-mail: signed, single-use, expiring reply addresses that approve or reject.
+
+The notice's Reply-To is the "decide" address: the moderator presses Reply and writes `oui` or
+`non : raison` (review/reply_words.py reads it). The older approve / reject addresses stay."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -21,6 +23,7 @@ from gateway.notices import queue_program_mail
 from gateway.program.staff import org_scope
 from gateway.review import held
 from gateway.review.notify import ModeratorActions
+from gateway.review.reply_words import read_decision, written_part
 from gateway.store.audit import record
 from gateway.store.db import Database
 from gateway.store.models import Message, Staff, UsedToken
@@ -29,10 +32,7 @@ from gateway.tokens import sign, signing_secret, verify
 log = logging.getLogger("gateway.moderation.email")
 LOCAL_PART = "moderate"
 PURPOSE = "moderate"
-ACTIONS = {"a": "approve", "r": "reject"}
-QUOTE_START = re.compile(
-    r"^(>|On .+ wrote:|Le .+ a écrit\s*:|-----Original Message-----|De\s*:|From\s*:|_{5,})",
-    re.IGNORECASE)
+ACTIONS = {"a": "approve", "r": "reject", "d": "decide"}
 
 
 def reply_addresses(session: Session, settings: Settings, moderator: Staff, message: Message,
@@ -48,12 +48,7 @@ def reply_addresses(session: Session, settings: Settings, moderator: Staff, mess
 
 def reply_text(raw: bytes) -> str:
     """What the moderator typed above the quoted notice."""
-    lines: list[str] = []
-    for line in text_of(parse(raw)).splitlines():
-        if QUOTE_START.match(line.strip()):
-            break
-        lines.append(line)
-    return "\n".join(lines).strip()
+    return written_part(text_of(parse(raw)))
 
 
 class Refused(Exception):
@@ -106,7 +101,13 @@ def act_on_reply(session: Session, settings: Settings, *, sender: str, rcpt: str
 def _apply(session: Session, settings: Settings, moderator: Staff, message_id: int, action: str,
            raw: bytes, token: str, now: datetime) -> None:
     scope = org_scope(moderator)
-    reason = reply_text(raw)
+    if action == "decide":
+        decision = read_decision(text_of(parse(raw)))
+        if decision.action == "unclear":
+            raise Refused("unclear")
+        action, reason = decision.action, decision.text
+    else:
+        reason = reply_text(raw)
     if action == "reject" and not reason:
         raise Refused("no_reason")
     _use_token(session, token, now, moderator.email)
@@ -128,7 +129,7 @@ def _explain(session: Session, settings: Settings, moderator: Staff, problem: st
 
 
 def moderator_actions(settings: Settings) -> ModeratorActions:
-    """The approve/reject reply addresses every moderator's notice carries."""
+    """The decide (Reply-To), approve and reject addresses every moderator's notice carries."""
     return lambda session, moderator, message, now: reply_addresses(
         session, settings, moderator, message, now)
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from sqlalchemy import case, func
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -107,6 +107,34 @@ def count_held(session: Session, where: HeldFilter = HeldFilter()) -> int:
     if where.org_ids is not None:  # without it, the count is answered from (state, id) alone
         query = query.join(Pair, Pair.id == Message.pair_id)  # type: ignore[arg-type]
     return int(session.exec(_filtered(query, where)).one())
+
+
+_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def neighbours(session: Session, where: HeldFilter, message_id: int) -> tuple[int | None, int | None]:
+    """The held items just before and just after `message_id` in the queue's order (most severe
+    first, then oldest), within `where` (the message itself may already be decided): what
+    "next" and "previous" open."""
+    row = session.exec(select(Message.severity, Message.received_at, Message.id)
+                       .where(Message.id == message_id)).first()
+    if row is None:
+        return None, None
+    severity, at, mid = row
+    rank = _SEVERITY_RANK.get(severity or "", 3)
+    base = select(Message.id).join(Pair, Pair.id == Message.pair_id)  # type: ignore[arg-type]
+    when, ident = col(Message.received_at), col(Message.id)
+    same_rank = _SEVERITY_ORDER == rank  # noqa: SIM300  (a SQL expression, not a bool)
+    later = or_(rank < _SEVERITY_ORDER, and_(same_rank, or_(
+        when > at, and_(when == at, ident > mid))))
+    earlier = or_(rank > _SEVERITY_ORDER, and_(same_rank, or_(
+        when < at, and_(when == at, ident < mid))))
+    after = session.exec(_filtered(base, where).where(later)
+                         .order_by(_SEVERITY_ORDER, when, ident).limit(1)).first()
+    before = session.exec(_filtered(base, where).where(earlier)
+                          .order_by(_SEVERITY_ORDER.desc(), when.desc(), ident.desc())
+                          .limit(1)).first()
+    return before, after
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,18 @@ def erase_batch(session: Session, now: datetime, keep_for: timedelta, *,
     return Erased(len(ids), erased_copies.rowcount or 0)
 
 
+def count_due(session: Session, now: datetime, keep_for: timedelta) -> Erased:
+    """What a run at `now` would erase, erasing nothing (`retention run --dry-run`)."""
+    cutoff = now - keep_for
+    messages = session.exec(select(func.count()).select_from(Message).where(
+        col(Message.erased_at).is_(None), col(Message.updated_at) < cutoff,
+        col(Message.state).in_(SETTLED_MESSAGES))).one()
+    copies = session.exec(select(func.count()).select_from(Outbox).where(
+        col(Outbox.state).in_(SETTLED_OUTBOX), col(Outbox.created_at) < cutoff,
+        func.length(col(Outbox.data)) > 0)).one()
+    return Erased(int(messages), int(copies))
+
+
 def record_erasure(session: Session, now: datetime, keep_for: timedelta, erased: Erased) -> None:
     """One audit event per run, saying how much went."""
     record(session, at=now, actor="system", subject_type="retention", subject_id=None,

@@ -17,6 +17,23 @@ if TYPE_CHECKING:
 class Outcome:
     done: list[int] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    unconfirmed: list[int] = field(default_factory=list)  # high severity, not ticked to confirm
+
+
+@dataclass(frozen=True)
+class ItemReason:
+    """A rejection reason chosen for one message of a bulk rejection."""
+    reason_key: str
+    free_text: str
+
+
+class NeedsConfirmation(Exception):
+    """A high-severity hold is never approved in bulk without its own confirmation."""
+
+
+def high_severity(message: Any) -> bool:
+    # `severity` comes with the safety work (issue 10's holds); absent, nothing is high.
+    return getattr(message, "severity", None) == "high"
 
 
 def chosen_reason(session: Any, message: Any, reason_key: str, free_text: str) -> str:
@@ -28,8 +45,11 @@ def chosen_reason(session: Any, message: Any, reason_key: str, free_text: str) -
 
 
 async def decide(gateway: Runtime, viewer: Viewer, ids: list[int], action: str, *, reason_key: str = "",
-                 free_text: str = "", note: str | None = None) -> Outcome:
-    """Apply `action` (approve | approve_redacted | reject) to each id; refusals are collected."""
+                 free_text: str = "", note: str | None = None,
+                 per_item: dict[int, ItemReason] | None = None,
+                 confirmed: set[int] | None = None) -> Outcome:
+    """Apply `action` (approve | approve_redacted | reject) to each id; refusals are collected.
+    A high-severity message is approved only when its id is in `confirmed`."""
     from gateway.program.service import ProgramError
     from gateway.review import held
 
@@ -39,10 +59,15 @@ async def decide(gateway: Runtime, viewer: Viewer, ids: list[int], action: str, 
             now = gateway.clock.now()
             if action == "reject":
                 message = held.get_message(session, message_id, viewer.org_ids)
-                reason = chosen_reason(session, message, reason_key, free_text)
+                own = (per_item or {}).get(message_id)
+                reason = (chosen_reason(session, message, own.reason_key, own.free_text) if own
+                          else chosen_reason(session, message, reason_key, free_text))
                 held.reject(session, gateway.settings, message_id, actor=viewer.email, now=now,
                             reason=reason, org_ids=viewer.org_ids)
             else:
+                if high_severity(held.get_message(session, message_id, viewer.org_ids)) \
+                        and message_id not in (confirmed or set()):
+                    raise NeedsConfirmation()
                 held.approve(session, gateway.settings, message_id, actor=viewer.email, now=now,
                              note=note or None, redacted=action == "approve_redacted",
                              org_ids=viewer.org_ids)
@@ -50,6 +75,8 @@ async def decide(gateway: Runtime, viewer: Viewer, ids: list[int], action: str, 
         try:
             await gateway.db.write(apply)
             outcome.done.append(message_id)
+        except NeedsConfirmation:
+            outcome.unconfirmed.append(message_id)
         except (held.QueueError, ProgramError) as exc:
             outcome.refused.append(f"{message_id}: {exc}")
     if outcome.done:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gateway.review.labels import rule_label  # noqa: F401  (the pages' name for it)
 from gateway.web.i18n_program import PROGRAM_CATALOG
 
 LANGS = ("fr", "en")
@@ -123,6 +124,45 @@ CATALOG: dict[str, tuple[str, str]] = {
     "sent": ("transmis", "sent"),
     "rejected": ("refusé", "rejected"),
     "received_state": ("reçu", "received"),
+    "delivered": ("livré", "delivered"),
+    "failed": ("échec de livraison", "delivery failed"),
+    "deferred": ("livraison reportée", "delivery deferred"),
+    "sending": ("en cours d'envoi", "sending"),
+    "action_hold": ("retenir", "hold"),
+    "action_reject": ("refuser", "reject"),
+    "action_pass": ("laisser passer", "pass"),
+    "in_field": ("dans : {field}", "in: {field}"),
+    "previous_item": ("← Message précédent", "← Previous message"),
+    "next_item": ("Message suivant →", "Next message →"),
+    "page_title": ("{program} — {page}", "{program} — {page}"),
+    "select_all": ("Tout sélectionner sur cette page", "Select all on this page"),
+    "select_none": ("Tout désélectionner", "Select none"),
+    "select_item": ("Sélectionner le message {id}", "Select message {id}"),
+    "approve_next": ("Approuver et suivant", "Approve and next"),
+    "reject_next": ("Refuser et suivant", "Reject and next"),
+    "item_reason": ("Raison pour ce message (remplace celle du bas)",
+                    "Reason for this message (overrides the one below)"),
+    "same_as_below": ("comme en bas", "as below"),
+    "times_in": ("Heures affichées : {zone}", "Times shown: {zone}"),
+    "show_html": ("Afficher la version HTML", "Show the HTML version"),
+    "show_text": ("Afficher le texte", "Show the text"),
+    "excerpt": ("Extrait", "Excerpt"),
+    "queue_done": ("Plus aucun message en attente pour ce filtre.",
+                   "No more held messages for this filter."),
+    "back_to_queue": ("Retour à la file", "Back to the queue"),
+    "shortcuts": ("Raccourcis clavier", "Keyboard shortcuts"),
+    "shortcuts_help": (
+        "j / k : message suivant / précédent · a : approuver (et suivant) · r : refuser (choisir "
+        "la raison, puis Entrée) · x : sélectionner · ? : cette aide",
+        "j / k: next / previous message · a: approve (and next) · r: reject (pick the reason, "
+        "then Enter) · x: select · ?: this help"),
+    "confirm_high": ("Confirmer (gravité élevée)", "Confirm (high severity)"),
+    "high_needs_confirm": (
+        "Non approuvé(s) sans confirmation, gravité élevée : {items}",
+        "Not approved without confirmation, high severity: {items}"),
+    "severity": ("Gravité", "Severity"),
+    "first_message_sentence": ("Premier message du jumelage : toujours relu.",
+                               "The pair's first message: always reviewed."),
     "forgot_link": ("Mot de passe oublié ?", "Forgot your password?"),
     "forgot_title": ("Recevoir un lien pour changer de mot de passe",
                      "Get a link to change your password"),
@@ -218,7 +258,17 @@ COMMON_REASONS: dict[str, tuple[str, str]] = {
 
 CATALOG.update(PROGRAM_CATALOG)  # the dashboard's words live beside its page
 
+# The same reasons in a word or two, for the per-message choice in a bulk rejection.
+REASON_SHORT: dict[str, tuple[str, str]] = {
+    "contact": ("coordonnées", "contact details"),
+    "meeting": ("rencontre", "meeting"),
+    "language": ("ton, mots", "tone, words"),
+    "links": ("liens, fichiers", "links, files"),
+    "off_topic": ("hors sujet", "off topic"),
+}
+
 STATE_KEYS = {"received": "received_state"}
+
 
 
 def pick_lang(value: str | None, fallback: str = "fr") -> str:

@@ -141,6 +141,7 @@ def render(request: Request, name: str, *, status: int = 200, viewer: Viewer | N
     html = template.render(
         t=translator(lang), lang=lang, viewer=viewer, csrf=csrf_token(request),
         flash=flash_text, path=request.url.path, state_label=lambda s: state_label(lang, s),
+        program_name=gateway_of(request).settings.gateway.program_name,
         **context,
     )
     # Last line of defence: a stray surrogate from a broken message must not turn the page into a 500.

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import nh3
 from markupsafe import Markup, escape
@@ -147,3 +148,9 @@ def age_label(now: datetime, then: datetime, t: Callable[..., str]) -> str:
     if minutes < 48 * 60:
         return t("hours", n=minutes // 60)
     return t("days", n=minutes // (24 * 60))
+
+
+def local_time(at: datetime, zone: str) -> str:
+    """A moment as staff read it: their program's (or organization's) clock, the zone named."""
+    local = at.astimezone(ZoneInfo(zone))
+    return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or zone)

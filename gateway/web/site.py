@@ -35,7 +35,8 @@ from gateway.web.pages import LoginRequired, PageError, gateway_of, render, requ
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
 
-CSP = ("default-src 'self'; img-src 'self' data:; frame-src 'self'; script-src 'none'; "
+# Scripts: only the page's own static file (keyboard shortcuts), never inline code.
+CSP = ("default-src 'self'; img-src 'self' data:; frame-src 'self'; script-src 'self'; "
        "style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
        "frame-ancestors 'none'")
 SECURITY_HEADERS = [
@@ -96,10 +97,16 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-async def stylesheet(request: Request) -> Response:
+STATIC = {"web.css": "text/css", "keys.js": "text/javascript"}
+
+
+async def static_file(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in STATIC:
+        raise PageError(404, "not_found")
     folder = Path(gateway_of(request).settings.gateway.templates_dir) / "web" / "static"
-    css = (folder / "web.css").read_text(encoding="utf-8")
-    return Response(css, media_type="text/css", headers={"cache-control": "max-age=3600"})
+    body = (folder / name).read_text(encoding="utf-8")
+    return Response(body, media_type=STATIC[name], headers={"cache-control": "max-age=3600"})
 
 
 async def home(request: Request) -> Response:
@@ -123,8 +130,9 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 def create_web_app(gateway: Runtime, secret: bytes, *, secure_cookie: bool = False) -> Starlette:
     routes: list[Any] = [
-        Route("/", home), Route("/healthz", healthz), Route("/static/web.css", stylesheet),
-        *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *report_pages.ROUTES, *reset.ROUTES,
+        Route("/", home), Route("/healthz", healthz), Route("/static/{name}", static_file),
+        *auth.ROUTES, *queue_pages.ROUTES, *pair_pages.ROUTES, *report_pages.ROUTES,
+        *reset.ROUTES,
         *unsubscribe_page.ROUTES, *program_pages.ROUTES, *metrics_page.ROUTES,
         *consent_page.ROUTES, *participant_pages.ROUTES, *matching_page.ROUTES,
     ]

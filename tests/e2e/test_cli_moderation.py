@@ -137,11 +137,18 @@ async def test_moderator_add_list_show_and_approve_with_a_note(live: Live) -> No
     assert {"contact_details", "first_message"} <= set(first["reasons"])
     assert datetime.fromisoformat(first["received_at"]) <= datetime.now(UTC)
 
+    table = (await live.cli("queue", "list")).stdout.splitlines()
+    assert table[0].split() == ["ID", "PAIR", "RECEIVED", "DIRECTION", "REASONS", "SUBJECT"]
+    assert table[1].split()[:2] == [str(mid), str(pair.id)] and len(table) == 3
+
     shown = await live.cli("queue", "show", str(mid))
     assert shown.returncode == 0
-    for expected in (f"pair {pair.id}", "mentee_to_mentor", "contact_details", f">>>{PHONE}<<<",
+    for expected in (f"pair {pair.id}", "mentee -> mentor", "contact_details", f">>>{PHONE}<<<",
                      "appelle-moi", "h ago"):
         assert expected in shown.stdout, expected
+    assert ">>>>>>" not in shown.stdout and shown.stdout.count(f"'{PHONE}'") == 1  # listed once
+    [first_line] = [line for line in shown.stdout.splitlines() if "first_message" in line]
+    assert first_line.strip().endswith(".") and "''" not in first_line  # a sentence, not ''
 
     approved = await live.cli("queue", "approve", str(mid), "--note", "numéro de l'école")
     assert approved.returncode == 0, approved.stderr

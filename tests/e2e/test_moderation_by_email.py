@@ -25,7 +25,7 @@ from gateway.program.service import add_organization
 from gateway.program.staff import add_staff
 from gateway.review.held import get_message
 from tests.conftest import make_settings
-from tests.e2e.harness import Harness, PairInfo, simple_message, write_rules
+from tests.e2e.harness import PHONE_RULE, Harness, PairInfo, simple_message, write_rules
 from tests.e2e.test_web_http import HOLD_ALL_RULE
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,8 @@ REFUSED_SUBJECT = "Votre réponse n’a rien changé"
 @pytest.fixture
 async def harness(db_url: str, tmp_path: Path, clock: MovableClock,
                   smarthost: Any) -> AsyncIterator[Harness]:
-    rules = write_rules(tmp_path / "rules", {"hold_all.toml": HOLD_ALL_RULE})
+    rules = write_rules(tmp_path / "rules", {"hold_all.toml": HOLD_ALL_RULE,
+                                             "contact_details.toml": PHONE_RULE})
     running = Harness(make_settings(db_url, tmp_path, rules_dir=rules), clock, smarthost.port)
     await running.start()
     now = clock.now()
@@ -275,3 +276,93 @@ async def test_forged_tokens_change_nothing(harness: Harness, smarthost: Any) ->
     assert "not valid for you" in body_of(to(smarthost, OTHER_MODERATOR)[-1].data)
     assert to(smarthost, pair.mentor_email) == [] and to(smarthost, pair.mentee_email) == []
     assert (await state_of(harness, first_id), await state_of(harness, second_id)) == ("held", "held")
+
+
+def parsed(data: bytes) -> EmailMessage:
+    msg = message_from_bytes(data, policy=policy.default)
+    assert isinstance(msg, EmailMessage)
+    return msg
+
+
+def pressed_reply(notice: EmailMessage, sender: str, typed: str, style: str) -> EmailMessage:
+    """What Gmail or Outlook sends when the moderator presses Reply and types `typed`."""
+    quoted_text = body_of(notice.as_bytes())
+    reply_msg = EmailMessage()
+    reply_msg["From"] = sender
+    reply_msg["To"] = str(notice["Reply-To"])
+    reply_msg["Subject"] = "Re: " + str(notice["Subject"])
+    reply_msg["In-Reply-To"] = str(notice["Message-ID"])
+    if style == "gmail":
+        body = (typed + "\n\nLe lun. 30 nov. 2026 à 12:00, Academos Test <program@mentor.test> a "
+                "écrit :\n" + "".join(f"> {line}\n" for line in quoted_text.splitlines()))
+    else:
+        body = (typed + "\n\nAlex Martin\nCoordinator, École A\n514-555-9999\n\n"
+                "-----Original Message-----\nFrom: Academos Test <program@mentor.test>\n"
+                "Sent: Monday, November 30, 2026 12:00 PM\nTo: Alex Martin\n"
+                f"Subject: {notice['Subject']}\n\n" + quoted_text)
+    reply_msg.set_content(body)
+    return reply_msg
+
+
+async def press_reply(harness: Harness, sender: str, reply_msg: EmailMessage) -> tuple[int, str]:
+    data = reply_msg.as_bytes(policy=SMTP_POLICY)
+    outcome = await asyncio.to_thread(_send_reply, harness.port, sender, str(reply_msg["To"]), data)
+    await harness.pump()
+    return outcome
+
+
+async def test_pressing_reply_decides_gmail_and_outlook_quotes_ignored(
+        harness: Harness, smarthost: Any) -> None:
+    pair = await harness.make_pair(org="École A")
+    await harness.pump()
+    smarthost.clear()
+    phone_text = "Salut ! Mon numéro : 514-555-1234, appelle-moi ce soir.\n"
+    data = simple_message(pair.mentee_email, pair.mentor_alias, "Mon numéro", phone_text)
+    assert (await harness.send(pair.mentee_email, [pair.mentor_alias], data)).code == 250
+    await harness.pump()
+    [fr_notice] = [parsed(m.data) for m in to(smarthost, MODERATOR)]
+    [en_notice] = [parsed(m.data) for m in to(smarthost, OTHER_MODERATOR)]
+    message_id = int(re.search(r"#(\d+)", str(fr_notice["Subject"])).group(1))  # type: ignore[union-attr]
+    # The notice: subject, excerpt with the evidence marked (text and HTML), labels in the
+    # moderator's language, a link to the item, and Reply-To = the signed decision address.
+    text, html = body_of(fr_notice.as_bytes()), fr_notice.get_body(("html",))
+    assert html is not None
+    assert "Objet : Mon numéro" in text and ">>>514-555-1234<<<" in text
+    assert "Coordonnées personnelles" in text and "contact_details" not in text
+    assert f"/messages/{message_id}" in text
+    assert ">514-555-1234</mark>" in str(html.get_content())
+    assert "Contact details" in body_of(en_notice.as_bytes())
+    reply_to = str(fr_notice["Reply-To"])
+    assert REPLY_ADDRESS.fullmatch(reply_to) and reply_to != str(en_notice["Reply-To"])
+    assert pair.mentee_email not in fr_notice.as_string()
+
+    # Gmail, in French: "oui" above the quoted notice (which itself says "non : raison").
+    gmail = pressed_reply(fr_notice, f"Modératrice <{MODERATOR}>", "oui", "gmail")
+    assert "non : raison" in gmail.get_content()
+    assert await press_reply(harness, MODERATOR, gmail) == (250, "2.0.0 Decision recorded")
+    assert await state_of(harness, message_id) == "delivered"
+    assert len(to(smarthost, pair.mentor_email)) == 1
+    again = await press_reply(harness, MODERATOR, gmail)  # single use
+    assert again[0] == 250 and "nothing was changed" in again[1]
+
+    # Outlook, in English, on a second message: a reason, a signature, the original below.
+    data = simple_message(pair.mentee_email, pair.mentor_alias, "Rendez-vous", phone_text)
+    assert (await harness.send(pair.mentee_email, [pair.mentor_alias], data)).code == 250
+    await harness.pump()
+    notice = [parsed(m.data) for m in to(smarthost, OTHER_MODERATOR)][-1]
+    second = int(re.search(r"#(\d+)", str(notice["Subject"])).group(1))  # type: ignore[union-attr]
+    before = len(to(smarthost, pair.mentee_email))
+    unclear = pressed_reply(notice, OTHER_MODERATOR, "Let me check with the school first.", "outlook")
+    assert (await press_reply(harness, OTHER_MODERATOR, unclear))[0] == 250
+    assert await state_of(harness, second) == "held"  # nothing decided, the address still works
+    reason = "Please keep phone numbers out of the conversation."
+    outlook = pressed_reply(notice, OTHER_MODERATOR, f"Reject: {reason}", "outlook")
+    assert await press_reply(harness, OTHER_MODERATOR, outlook) == (250, "2.0.0 Decision recorded")
+    assert await state_of(harness, second) == "rejected"
+    [told] = to(smarthost, pair.mentee_email)[before:]
+    told_text = body_of(told.data)
+    assert reason in told_text
+    assert "Alex Martin" not in told_text and "514-555-9999" not in told_text  # no signature
+    # Someone else replying with the moderator's notice is still refused.
+    stranger = pressed_reply(notice, "intrus@example.com", "approve", "gmail")
+    assert (await press_reply(harness, "intrus@example.com", stranger))[0] == 550

@@ -142,6 +142,10 @@ async def test_the_command_erases_from_a_given_time(
     kept = await asyncio.to_thread(run_cli, config, "retention", "run", "--at", soon)
     assert kept.returncode == 0, kept.stderr
     assert kept.stdout.startswith("erased 0 message(s)")
+    dry = await asyncio.to_thread(run_cli, config, "retention", "run", "--at", later, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("dry run: would erase 1 message(s)") and "nothing was changed" in dry.stdout
+    assert [m.raw != b"" for m, _ in (await rows(h)).values()] == [True]
     erased = await asyncio.to_thread(run_cli, config, "retention", "run", "--at", later)
     assert erased.returncode == 0, erased.stderr
     assert erased.stdout.startswith("erased 1 message(s)")

@@ -213,7 +213,12 @@ async def test_hostile_html_and_subject_run_nothing_and_fetch_nothing(
     held_id = await send_held(site, pair, raw=raw)
     await log_in(page, site)
     await page.goto(f"{site.base}/messages/{held_id}")
+    # One body view: the text first, the cleaned HTML on demand (never both on one page).
+    assert await page.locator("iframe.html-part").count() == 0
+    assert "regarde la version HTML" in await page.locator("#body").inner_text()
+    await page.click("#show-html")
     await page.wait_for_load_state("networkidle")
+    assert await page.locator("#body").count() == 0
     frame = page.frame_locator("iframe.html-part")
     assert await frame.locator("h3").inner_text() == "Bonjour du HTML"
     assert await page.locator("#subject").inner_text() == "<img src=x onerror=alert(1)>"

@@ -122,7 +122,9 @@ async def test_healthz_and_security_headers(site: Site) -> None:
         assert (health.status_code, health.text) == (200, "ok")
         page = await client.get("/login")
     csp = page.headers["content-security-policy"]
-    assert "default-src 'self'" in csp and "img-src 'self' data:" in csp and "script-src 'none'" in csp
+    # Scripts only from the page's own origin (the keyboard-shortcut file); never inline, never eval.
+    assert "default-src 'self'" in csp and "img-src 'self' data:" in csp and "script-src 'self';" in csp
+    assert "unsafe" not in csp and "object-src 'none'" in csp and "frame-ancestors 'none'" in csp
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["cache-control"] == "no-store"
     cookie = page.headers["set-cookie"].lower()

@@ -61,7 +61,7 @@ def text_of(fragment: str) -> str:
 
 def queue_rows(page: str) -> dict[int, str]:
     """Held message id -> the row's visible text, in page order."""
-    return {int(i): text_of(row) for i, row in re.findall(r'<tr data-id="(\d+)">(.*?)</tr>', page, re.S)}
+    return {int(i): text_of(row) for i, row in re.findall(r'<tr data-id="(\d+)"[^>]*>(.*?)</tr>', page, re.S)}
 
 
 def pair_rows(page: str) -> dict[int, str]:
@@ -99,10 +99,11 @@ async def test_queue_shows_age_org_pair_direction_reasons_first_line_and_filters
         second = list(rows)[1]
         assert "3 h" in rows[first] and "École A" in rows[first] and "jeune → mentor" in rows[first]
         assert f" {pair_a.id} " in f" {rows[first]} "
-        assert "phone" in rows[first] and "hold_all" in rows[first]
+        # Rules by their label (a test rule's description), not their file name.
+        assert "phone numbers (tests)" in rows[first] and "every message waits" in rows[first]
         assert "Mon numéro" in rows[first] and "Salut !" in rows[first]
         assert "0 min" in rows[second] and "École B" in rows[second]
-        assert "mentor → jeune" in rows[second] and "phone" not in rows[second]
+        assert "mentor → jeune" in rows[second] and "phone numbers" not in rows[second]
         assert "Première ligne du mentor." in rows[second] and "citation" not in rows[second]
 
         assert list(queue_rows((await client.get("/queue?reason=phone")).text)) == [first]
@@ -314,3 +315,32 @@ async def test_logout_needs_the_token_and_ends_the_session(site: Site) -> None:
         for path in ("/queue", "/pairs", "/audit"):
             gone = await client.get(path)
             assert (gone.status_code, gone.headers["location"]) == (303, "/login"), path
+
+
+async def test_high_severity_comes_first_and_is_never_approved_in_bulk_unconfirmed(site: Site) -> None:
+    from gateway.review.held import get_message
+    from gateway.store.models import Message
+
+    pair = await site.harness.make_pair(org="École A")
+    older = await send_held(site, pair, subject="Ancien", body="Bonjour.\n")
+    site.harness.clock.advance(timedelta(minutes=5))
+    severe = await send_held(site, pair, subject="Grave", body="Bonjour encore.\n")
+
+    def mark(session: Any) -> None:
+        session.get(Message, older).severity = "low"
+        session.get(Message, severe).severity = "high"
+
+    await site.harness.db.write(mark)
+    async with httpx.AsyncClient(base_url=site.base) as client:
+        await login(client, MOD)
+        page = (await client.get("/queue")).text
+        assert list(queue_rows(page)) == [severe, older]  # most severe first, then oldest
+        form = {"csrf": csrf_of(page), "action": "approve", "ids": [str(severe), str(older)]}
+        done = await client.post("/queue/decide", data=form, follow_redirects=True)
+        assert "1 message(s) approuvé(s)" in done.text and f"gravité élevée : {severe}" in done.text
+        states = [(await site.harness.db.read(lambda s, i=i: get_message(s, i))).state
+                  for i in (severe, older)]
+        assert states == ["held", "queued"]
+        form["confirm"] = str(severe)
+        await client.post("/queue/decide", data=form)
+        assert (await site.harness.db.read(lambda s: get_message(s, severe))).state == "queued"

@@ -17,9 +17,14 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_shipped_config_is_valid_and_equals_the_defaults() -> None:
+def test_shipped_config_is_valid_and_equals_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     shipped = load_settings(ROOT / "config.toml", env={})
+    monkeypatch.chdir(ROOT)  # the defaults are relative to the current directory, the file's to ROOT
     defaults = load_settings(ROOT / "does-not-exist.toml", env={})
+    defaults = defaults.replace(
+        gateway={"rules_dir": str(ROOT / "relay_rules"), "templates_dir": str(ROOT / "templates")},
+        database={"url": f"sqlite:///{ROOT / 'var' / 'gateway.db'}"},
+        outbound={"maildir": str(ROOT / "var" / "outbox")})
     assert shipped.replace() == shipped
     for section in ("gateway", "database", "smtp", "outbound", "web", "moderation", "imap", "reminders",
                     "authentication", "limits"):
@@ -81,3 +86,23 @@ def test_config_path_from_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setenv("GATEWAY_CONFIG", str(tmp_path / "x.toml"))
     assert default_config_path() == tmp_path / "x.toml"
+
+
+def test_relative_paths_in_a_config_file_are_next_to_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "keys").mkdir()
+    path = other / "config.toml"
+    path.write_text('[gateway]\nrules_dir = "rules"\ntemplates_dir = "/srv/templates"\n'
+                    '[database]\nurl = "sqlite:///var/gateway.db?timeout=5"\n'
+                    '[outbound]\nmaildir = "../outbox"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # e.g. `mentor-gateway -c other/config.toml` from the parent
+    s = load_settings(Path("other/config.toml"), env={"GATEWAY_OUTBOUND_DKIM_KEY_FILE": "k.pem"})
+    assert s.gateway.rules_dir == str(other / "rules")
+    assert s.gateway.templates_dir == "/srv/templates"  # absolute paths stay as written
+    assert s.database.url == f"sqlite:///{other / 'var' / 'gateway.db'}?timeout=5"
+    assert Path(s.outbound.maildir).resolve() == tmp_path / "outbox"
+    assert s.outbound.dkim_key_file == "k.pem"  # the environment is relative to the current directory
+    memory = write(tmp_path, '[database]\nurl = "sqlite:///:memory:"\n')
+    assert load_settings(memory, env={}).database.url == "sqlite:///:memory:"
