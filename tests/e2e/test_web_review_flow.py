@@ -166,3 +166,40 @@ async def test_pages_in_both_languages_fit_a_phone(site: Site, chromium: Any, la
     assert await page.locator("#body mark").all_inner_texts() == ["514-555-1234"]
     if shoot():
         await page.screenshot(path=str(SCREENSHOTS / f"message-{lang}-{width}.png"), full_page=True)
+
+
+async def test_severe_first_and_bulk_approve_skips_high_until_confirmed(site: Site,
+                                                                        chromium: Any) -> None:
+    """In Chromium: the most severe hold is listed first whatever its age; "select all" then
+    "approve" leaves a `high` item held until its own Confirm box is ticked."""
+    from datetime import timedelta
+
+    from gateway.store.models import Message
+
+    pair = await site.harness.make_pair(org="École A")
+    older = await send_held(site, pair, subject="Ancien", body="Bonjour.\n")
+    site.harness.clock.advance(timedelta(minutes=5))
+    severe = await send_held(site, pair, subject="Grave", body="Bonjour encore.\n")
+
+    def grade(session: Any) -> None:
+        session.get(Message, older).severity = "low"
+        session.get(Message, severe).severity = "high"
+
+    await site.harness.db.write(grade)
+    page = await (await chromium.new_context(viewport={"width": 1280, "height": 900})).new_page()
+    await log_in(page, site)
+    rows = page.locator("table.queue tbody tr")
+    assert [await rows.nth(i).get_attribute("data-id") for i in range(2)] == [str(severe), str(older)]
+    await page.click("#select-all")
+    await page.wait_for_load_state("networkidle")
+    assert await page.locator(f"input[name=ids][value='{severe}']").is_checked()
+    async with page.expect_navigation():
+        await page.click("#bulk-approve")
+    assert [await state_of(site, severe), await state_of(site, older)] == ["held", "queued"]
+    assert str(severe) in await page.locator("main").inner_text()  # says which one waits
+    await page.goto(f"{site.base}/queue")
+    await page.check(f"input[name=ids][value='{severe}']")
+    await page.check(f"input[name=confirm][value='{severe}']")
+    async with page.expect_navigation():
+        await page.click("#bulk-approve")
+    assert await state_of(site, severe) == "queued"
