@@ -55,7 +55,7 @@ async def test_mission_badges_and_congratulations(gateway: Harness, clock: Movab
     assert to_mentee["Subject"] == "Your mission: A typical day"
     assert "Ask your mentor what a typical day looks like" in to_mentee.get_body(("plain",)).get_content()
     assert to_mentee["Reply-To"].addresses[0].addr_spec == pair.mentor_alias
-    assert to_mentor["Subject"] == "La mission de votre jeune : Une journée type"
+    assert to_mentor["Subject"] == "La mission de ton ou ta jeune : Une journée type"
     assert to_mentor["Reply-To"].addresses[0].addr_spec == pair.mentee_alias
     for mail in (to_mentee, to_mentor):
         raw = mail.as_string()
