@@ -63,7 +63,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def loadgen(port: int, out: Path, args: argparse.Namespace, sender: str, to: str) -> dict:
     subprocess.run([PY, str(ROOT / "bench" / "loadgen.py"), "--port", str(port), "--count",
                     str(args.count), "--connections", str(args.connections), "--size",
-                    str(args.size), "--sender", sender, "--to", to, "--out", str(out)], check=True)
+                    str(args.size), "--sender", sender, "--to", to, "--out", str(out),
+                    *(["--rate", str(args.rate)] if getattr(args, "rate", None) else [])], check=True)
     return json.loads(out.read_text())
 
 
