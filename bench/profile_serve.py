@@ -28,14 +28,14 @@ def _thread_profile() -> cProfile.Profile:
     return profile
 
 
-def _profiled(original: Callable[[Database, Callable[[Any], Any]], Any]) -> Any:
-    def transaction(self: Database, fn: Callable[[Any], Any]) -> Any:
+def _profiled(original: Callable[..., Any]) -> Any:
+    def transaction(self: Database, fn: Callable[[Any], Any], **options: Any) -> Any:
         if threading.current_thread() is threading.main_thread():
-            return original(self, fn)  # the main thread's profile already sees it
+            return original(self, fn, **options)  # the main thread's profile already sees it
         profile = _thread_profile()
         profile.enable()
         try:
-            return original(self, fn)
+            return original(self, fn, **options)
         finally:
             profile.disable()
     return transaction

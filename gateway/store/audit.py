@@ -37,6 +37,8 @@ def record(
         )
     )
     # DEBUG: a message makes several events; INFO has one line per message handled (gateway.metrics).
-    arrow = f" {from_state or '-'} -> {to_state}" if to_state else ""
-    log.debug("%s %s#%s %s%s by %s%s", action, subject_type, subject_id, "", arrow, actor,
-             f" ({detail})" if detail else "")
+    # Formatted only when enabled: building the line cost about a third of the ORM row itself.
+    if log.isEnabledFor(logging.DEBUG):
+        arrow = f" {from_state or '-'} -> {to_state}" if to_state else ""
+        log.debug("%s %s#%s%s by %s%s", action, subject_type, subject_id, arrow, actor,
+                  f" ({detail})" if detail else "")
