@@ -272,6 +272,27 @@ def run_gateway(args: argparse.Namespace, work: Path, rate: float | None) -> Res
                 gateway.wait(timeout=60)
 
 
+def gateway_idle(args: argparse.Namespace, work: Path, seconds: float) -> float:
+    """CPU of a `serve` with no traffic over `seconds`, in % of one core (after a 3 s warm-up)."""
+    with private_schema(args), c_sink(work) as (sink_port, _):
+        db_url = args.database_url or f"sqlite:///{work / 'gateway.db'}"
+        smtp_port = free_port()
+        config, _, _ = prepare_gateway(work, db_url, sink_port, smtp_port, True)
+        env = {**os.environ, "GATEWAY_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+        gateway = subprocess.Popen([PY, "-m", "gateway", "serve"], env=env, cwd=work,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_port(smtp_port)
+            time.sleep(3)
+            pids = [gateway.pid, *(backend_pids(db_url, gateway.pid) if args.database_url else [])]
+            before = sum(tree_cpu(pid) for pid in pids)
+            time.sleep(seconds)
+            return 100 * (sum(tree_cpu(pid) for pid in pids) - before) / seconds
+        finally:
+            gateway.send_signal(signal.SIGTERM)
+            gateway.wait(timeout=60)
+
+
 SYSTEMS: dict[str, Callable[[argparse.Namespace, Path, float | None], Result]] = {
     "sink": run_sink, "postfix": run_postfix, "gateway": run_gateway}
 LABELS = {"sink": "bare aiosmtpd sink", "postfix": "Postfix durable relay", "gateway": "gateway"}
@@ -288,7 +309,14 @@ def main() -> None:
                         help="fixed rate of the half-load runs (default: half of each system's "
                              "saturated rate in the same round)")
     parser.add_argument("--database-url", default=None, help="gateway database (default: SQLite)")
+    parser.add_argument("--idle", type=float, default=None, metavar="SECONDS",
+                        help="only measure the CPU of an idle `serve` over SECONDS")
     args = parser.parse_args()
+    if args.idle:
+        with tempfile.TemporaryDirectory() as folder:
+            share = gateway_idle(args, Path(folder), args.idle)
+        print(f"idle serve: {share:.2f} % of one core over {args.idle:.0f} s")
+        return
     systems = [name for name in args.systems.split(",") if name]
     if "postfix" in systems and (reason := postfix_missing()):
         print(f"Postfix skipped: {reason}")

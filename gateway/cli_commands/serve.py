@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import signal
+from collections.abc import Coroutine
 from typing import Any
 
 from gateway.cli_commands.base import command, now, with_db
@@ -44,8 +45,19 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         logging.getLogger("gateway").info("signal received: finishing in-flight work")
         await app.stop()
 
-    asyncio.run(main())
+    run_loop(main())
     return 0
+
+
+def run_loop(coroutine: Coroutine[Any, Any, None]) -> None:
+    """uvloop when installed (the `fast` extra: less CPU per message in the event loop), else
+    asyncio's own loop; the gateway behaves the same on both."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(coroutine)
+        return
+    uvloop.run(coroutine)
 
 
 def migrate_cmd(args: argparse.Namespace, settings: Settings) -> int:
