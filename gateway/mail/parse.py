@@ -8,6 +8,8 @@ import re
 from email.message import EmailMessage
 from email.utils import getaddresses
 
+from gateway.mail.text import FAST_DEFAULT_POLICY
+
 _BARE_LINE_END = re.compile(rb"\r\n|\r|\n")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 _ADDR_SPEC = re.compile(r"[^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+\.[^\s<>()\[\],;:\"@]+")
@@ -25,7 +27,7 @@ def normalize_line_endings(raw: bytes) -> bytes:
 def parse(raw: bytes) -> EmailMessage:
     """Parse with the modern policy; malformed input yields a best-effort message, never an error."""
     try:
-        message = email.message_from_bytes(raw, policy=email.policy.default)
+        message = email.message_from_bytes(raw, policy=FAST_DEFAULT_POLICY)
         assert isinstance(message, EmailMessage)
         return message
     except Exception:  # the parser is tolerant; this guards the rare case it is not

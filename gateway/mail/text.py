@@ -126,7 +126,8 @@ class _ReusedHeaderClasses(HeaderRegistry):
 
 
 # policy.default, parsing headers the same way, only faster.
-_POLICY = email.policy.default.clone(header_factory=_ReusedHeaderClasses())
+FAST_DEFAULT_POLICY = email.policy.default.clone(header_factory=_ReusedHeaderClasses())
+_POLICY = FAST_DEFAULT_POLICY
 
 
 def parse_bytes(raw: bytes) -> EmailMessage:

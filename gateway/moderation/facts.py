@@ -94,13 +94,16 @@ def _body_text(reading: Reading, scrub: Callable[[str], str]) -> str:
 def facts_from_message(raw: bytes, *, direction: Direction, sender_is_minor: bool = False,
                        recipient_is_minor: bool = False, first_message: bool = False,
                        pair_aliases: Iterable[str] = (),
-                       privacy: Privacy | None = None) -> MessageFacts:
+                       privacy: Privacy | None = None,
+                       parsed: EmailMessage | None = None) -> MessageFacts:
     """Parse `raw` once and collect what the rules need; bad input gives empty facts, no error.
 
     The rules read the canonical reading (what the recipient's client shows), with the
     participants' own addresses and names replaced as the rewrite will replace them: a scrubbed
-    address is no reason to hold, anything left (a third party's address) still is."""
-    message = parse_bytes(raw)
+    address is no reason to hold, anything left (a third party's address) still is.
+    `parsed`: `raw` already parsed by the caller (the relay parses once for the rules and the
+    rewrite); it is only read, never changed."""
+    message = parsed if parsed is not None else parse_bytes(raw)
     reading = read(message)
 
     def scrub(text: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 from gateway.config import Settings
 from gateway.moderation.chain import Decision, evaluate
 from gateway.moderation.facts import facts_from_message
@@ -14,9 +16,10 @@ from gateway.store.models import Message
 def make_moderator(rules: RuleSet, settings: Settings | None = None) -> Moderate:
     if not rules.rules:
         # No rule can hit: skip parsing the message into facts (a few ms per message).
-        return lambda _message, _people, _first: Decision(verdict="pass", hits=())
+        return lambda _message, _people, _first, _parsed: Decision(verdict="pass", hits=())
 
-    def moderate(message: Message, people: PairPeople, first_message: bool) -> Decision:
+    def moderate(message: Message, people: PairPeople, first_message: bool,
+                 parsed: EmailMessage) -> Decision:
         facts = facts_from_message(
             message.raw,
             direction=message.direction,  # type: ignore[arg-type]
@@ -25,6 +28,7 @@ def make_moderator(rules: RuleSet, settings: Settings | None = None) -> Moderate
             first_message=first_message,
             pair_aliases=(people.sender_alias, people.recipient_alias),
             privacy=privacy_for(settings or Settings(), people),
+            parsed=parsed,
         )
         return evaluate(rules, facts)
 

@@ -38,7 +38,8 @@ from gateway.store.models import Message, Outbox
 log = logging.getLogger("gateway.relay")
 
 # (message, people, first_message) -> decision; relay/decide.py builds the real one from the rules.
-Moderate = Callable[[Message, PairPeople, bool], Decision]
+# (stored message, its people, first message of the pair?, the message parsed once for all)
+Moderate = Callable[[Message, PairPeople, bool, EmailMessage], Decision]
 # Called for every newly held message (the review room's moderator notices, wired in app.py).
 OnHeld = Callable[[Session, Message, PairPeople, datetime], None]
 # Called for a message that is a report (SIGNALER/REPORT first): the review room opens it.
@@ -82,7 +83,8 @@ def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list
         parsed = parse(message.raw)
         try:
             people = batch_people.get(message.id) or load_people(session, settings, message)
-            decision: Decision | None = moderate(message, people, people.pair.forwarded_count == 0)
+            decision: Decision | None = moderate(message, people, people.pair.forwarded_count == 0,
+                                                  parsed)
         except Exception:
             log.exception("message %s could not be checked; holding it for a moderator", message.id)
             decision = None

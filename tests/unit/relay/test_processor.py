@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,7 @@ def test_a_paused_pair_holds_even_clean_mail(program: Program) -> None:
 
 @pytest.mark.parametrize("verdict", ["reject", "crash"])
 def test_a_refusal_or_a_failing_check_never_forwards(program: Program, verdict: str) -> None:
-    def moderate(_message: Message, _people: PairPeople, _first: bool) -> Decision:
+    def moderate(_message: Message, _people: PairPeople, _first: bool, _parsed: EmailMessage) -> Decision:
         if verdict == "crash":
             raise RuntimeError("rule engine broke")
         return Decision(verdict="reject", hits=())
