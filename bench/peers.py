@@ -146,8 +146,11 @@ def arrivals(dump: Path) -> dict[int, float]:
 
 
 def wait_arrivals(dump: Path, count: int, timeout: float = 600) -> None:
+    """Until `count` whole messages arrived (smtp-sink opens its file before the data is in)."""
     deadline = time.time() + timeout
-    while len(os.listdir(dump)) < count and time.time() < deadline:
+    while time.time() < deadline:
+        if len(os.listdir(dump)) >= count and len(arrivals(dump)) >= count:
+            return
         time.sleep(0.2)
 
 

@@ -47,6 +47,10 @@ __all__ = ["App", "Component", "build_transports", "retry_policy"]
 
 log = logging.getLogger("gateway")
 IDLE_POLL_SECONDS = 1.0
+# Work this process is not told about (another process's CLI action, another instance, a retry
+# falling due) is found by polling; with nothing found, the poll slows down to this, so an idle
+# gateway costs well under 1 % of a core (each poll is a transaction; on PostgreSQL a backend's too).
+IDLE_POLL_MAX_SECONDS = 4.0
 
 
 def build_transports(settings: Settings) -> list[Transport]:
@@ -221,6 +225,7 @@ class App:
         await self._loop(self.delivery.run_once, self._deliver_wake)
 
     async def _loop(self, step: Callable[[], Awaitable[int]], wake: asyncio.Event) -> None:
+        poll = IDLE_POLL_SECONDS
         while not self.stopping.is_set():
             try:
                 done = await step()
@@ -228,10 +233,14 @@ class App:
                 log.exception("worker step failed; retrying shortly")
                 done = 0
             if done:
+                poll = IDLE_POLL_SECONDS
                 continue
             wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), IDLE_POLL_SECONDS)
+            try:
+                await asyncio.wait_for(wake.wait(), poll)
+                poll = IDLE_POLL_SECONDS  # told about work: poll briskly again
+            except TimeoutError:
+                poll = min(2 * poll, IDLE_POLL_MAX_SECONDS)
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight sessions and the current work finish, then close."""
