@@ -37,8 +37,8 @@ from gateway.store.models import Message, Outbox
 
 log = logging.getLogger("gateway.relay")
 
-# (message, people, first_message) -> decision; relay/decide.py builds the real one from the rules.
-# (stored message, its people, first message of the pair?, the message parsed once for all)
+# (message, people, first_message, the message parsed once for the rules and the rewrite) ->
+# decision; relay/decide.py builds the real one from the rules.
 Moderate = Callable[[Message, PairPeople, bool, EmailMessage], Decision]
 # Called for every newly held message (the review room's moderator notices, wired in app.py).
 OnHeld = Callable[[Session, Message, PairPeople, datetime], None]
