@@ -14,6 +14,7 @@ from gateway.cli_commands.base import command, emit, now, with_db
 from gateway.config import Settings
 from gateway.program.staff import add_staff
 from gateway.review import held
+from gateway.review.excerpt import evidence_spans
 
 
 @command
@@ -88,27 +89,16 @@ def queue_list(args: argparse.Namespace, settings: Settings) -> int:
 def marked(text: str, evidence: list[str]) -> str:
     """The text with each evidence passage between >>> and <<<, once, however many rules quoted
     it (overlapping or repeated passages merge instead of nesting markers)."""
-    spans: list[tuple[int, int]] = []
-    for passage in {e for e in evidence if e}:
-        start = text.find(passage)
-        while start >= 0:
-            spans.append((start, start + len(passage)))
-            start = text.find(passage, start + len(passage))
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
     out, position = [], 0
-    for start, end in merged:
+    for start, end in evidence_spans(text, [{"evidence": e} for e in evidence]):
         out += [text[position:start], ">>>", text[start:end], "<<<"]
         position = end
     return "".join(out) + text[position:]
 
 
 def hit_lines(hits: list[dict[str, Any]]) -> list[str]:
-    """One line per rule: the passages it found, or its reason as a sentence (first message)."""
+    """One line per rule (rules quoting the same passages share it): the passages, or the
+    reason as a sentence (first message)."""
     by_rule: dict[tuple[str, str], list[str]] = {}
     reasons: dict[tuple[str, str], str] = {}
     for hit in hits:
@@ -118,10 +108,18 @@ def hit_lines(hits: list[dict[str, Any]]) -> list[str]:
         if evidence and evidence not in found:
             found.append(evidence)
         reasons.setdefault(key, str(hit.get("reason_en") or ""))
+    # Rules that quote the same passages share one line (a phone number is both contact details
+    # and a move to another channel): the moderator reads each passage once.
+    grouped: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    for (rule, action), quoted in by_rule.items():
+        group = (action, tuple(quoted)) if quoted else (action, (f"\0{rule}",))
+        grouped.setdefault(group, []).append(rule)
     lines = []
-    for (rule, action), found in by_rule.items():
-        said = ", ".join(repr(e) for e in found) if found else (reasons[(rule, action)] or "(no passage)")
-        lines.append(f"  * {rule} ({action}): {said}")
+    for (action, passages_or_rule), rules in grouped.items():
+        passages = [e for e in passages_or_rule if not e.startswith("\0")]
+        said = ", ".join(repr(e) for e in passages) if passages else (
+            reasons[(rules[0], action)] or "(no passage)")
+        lines.append(f"  * {', '.join(rules)} ({action}): {said}")
     return lines
 
 
