@@ -21,6 +21,10 @@ from gateway.store.models import (
     AuditEvent,
     Badge,
     ConsentRequest,
+    MatchApproval,
+    MatchBlock,
+    MatchOffer,
+    MatchSuggestion,
     Message,
     MessageIdMap,
     Organization,
@@ -28,6 +32,7 @@ from gateway.store.models import (
     Pair,
     Participant,
     ParticipantInterest,
+    Report,
     UsedToken,
 )
 
@@ -73,8 +78,37 @@ def export_participant(session: Session, email: str) -> dict[str, Any]:
         "auditevent": [_row(e) for e in events],
         "usedtoken": [_row(t) for t in session.exec(select(UsedToken).where(
             col(UsedToken.used_by).in_([person.email, *(r.guardian_email for r in requests)]))).all()],
+        **_matching(session, pid),
+        "report": [_report(r, pid) for r in session.exec(select(Report).where(
+            (col(Report.reporter_id) == pid) | (col(Report.reported_id) == pid))).all()],
     }
     return _masked(data, [p for p in partners if p is not None and p.id != pid])
+
+
+def _matching(session: Session, pid: int | None) -> dict[str, list[dict[str, Any]]]:
+    """Suggestions, approvals, blocks and offers naming them; the other side's id is left out."""
+    either = ("mentee_id", "mentor_id")
+    return {
+        "matchsuggestion": [{**_row(m, drop=either), "role": "mentee" if m.mentee_id == pid else "mentor"}
+                            for m in session.exec(select(MatchSuggestion).where(
+                                (col(MatchSuggestion.mentee_id) == pid)
+                                | (col(MatchSuggestion.mentor_id) == pid))).all()],
+        "matchapproval": [_row(a) for a in session.exec(select(MatchApproval).where(
+            MatchApproval.mentor_id == pid)).all()],
+        "matchblock": [{**_row(b, drop=either), "role": "mentee" if b.mentee_id == pid else "mentor"}
+                       for b in session.exec(select(MatchBlock).where(
+                           (col(MatchBlock.mentee_id) == pid) | (col(MatchBlock.mentor_id) == pid))).all()],
+        "matchoffer": [_row(o, drop=("mentor_ids",)) for o in session.exec(select(MatchOffer).where(
+            MatchOffer.mentee_id == pid)).all()],
+    }
+
+
+def _report(report: Report, pid: int | None) -> dict[str, Any]:
+    """A report they made in full (their own words); one about them as facts only."""
+    if report.reporter_id == pid:
+        return _row(report, drop=("raw", "reported_id", "note", "decided_by"))
+    keep = ("id", "kind", "state", "pair_id", "created_at", "decided_at")
+    return {k: _plain(getattr(report, k)) for k in keep}
 
 
 def _row(obj: SQLModel | None, drop: tuple[str, ...] = ()) -> dict[str, Any]:
