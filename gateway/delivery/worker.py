@@ -7,16 +7,16 @@ import collections
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
-from sqlalchemy import update
-from sqlalchemy.orm import load_only
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from gateway.clock import Clock, as_utc
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transports import SendResult, Transport
-from gateway.store.audit import record
+from gateway.store.audit import event, record_many
 from gateway.store.db import Database
 from gateway.store.lifecycle import Claimed, claim_due
 from gateway.store.models import Message, Outbox, Pair, Participant
@@ -36,49 +36,73 @@ OnFailed = Callable[[Session, Outbox, datetime], None]
 def record_results(session: Session, policy: RetryPolicy, now: datetime,
                    results: Sequence[tuple[int, SendResult]], instance: str,
                    on_failed: OnFailed | None = None) -> None:
-    # The rows in one query, without the stored bytes (only the bookkeeping columns change).
-    ids = [outbox_id for outbox_id, _result in results]
-    query = sa_select(Outbox).where(col(Outbox.id).in_(ids)).options(load_only(*_BOOKKEEPING))  # type: ignore[arg-type]
-    rows = {row.id: row for row in session.execute(query).scalars().all()}
+    """The group's rows read in one query without their stored bytes, and written back with
+    one executemany UPDATE and one audit insert (Core: no ORM objects on the hot path)."""
+    rows = {row.id: row for row in session.connection().execute(
+        _BOOKKEEPING, {"ids": [outbox_id for outbox_id, _result in results]}).all()}
     delivered: list[int] = []
-    failed: list[Outbox] = []
+    failed: list[int] = []
+    changes: list[dict[str, object]] = []
+    events: list[dict[str, object]] = []
     for outbox_id, result in results:
         row = rows.get(outbox_id)
         if row is None or row.state != "sending" or row.claimed_by != instance:
             continue  # someone else took it over after our lease ran out
-        row.attempts += 1
-        row.claimed_until = None
-        before = row.state
-        if result.status == "sent":
-            row.state, row.sent_at, row.last_error = "sent", now, None
-            if row.kind == "forward" and row.message_id is not None:
-                delivered.append(row.message_id)
-        elif result.status == "temporary":
-            first = as_utc(row.first_attempt_at or now)
-            next_at = policy.next_attempt(row.attempts, first, now)
-            row.last_error = result.detail[:1000]
-            if next_at is None:
-                row.state = "failed"
-            else:
-                row.state, row.next_attempt_at = "deferred", next_at
-        else:
-            row.state, row.last_error = "failed", result.detail[:1000]
-        session.add(row)
-        record(session, at=now, actor=instance, subject_type="outbox", subject_id=row.id,
-               action=f"deliver_{result.status}", from_state=before, to_state=row.state,
-               detail=f"{row.kind} attempt {row.attempts}: {result.detail[:200]}")
-        if row.state == "failed":
-            failed.append(row)
+        change = _outcome(policy, now, row, result)
+        changes.append(change)
+        events.append(event(at=now, actor=instance, subject_type="outbox", subject_id=row.id,
+                            action=f"deliver_{result.status}", from_state=row.state,
+                            to_state=str(change["b_state"]),
+                            detail=f"{row.kind} attempt {change['b_attempts']}: "
+                                   f"{result.detail[:200]}"))
+        if change["b_state"] == "sent" and row.kind == "forward" and row.message_id is not None:
+            delivered.append(row.message_id)
+        elif change["b_state"] == "failed":
+            failed.append(row.id)
+    if changes:
+        session.connection().execute(_RECORD, changes)
+    record_many(session, events)
     _on_delivered(session, delivered, now)
-    for row in failed:
-        log.warning("outbox %s (%s) FAILED for good: %s", row.id, row.kind, row.last_error)
+    for outbox_id in failed:
+        failed_row = session.get(Outbox, outbox_id)
+        assert failed_row is not None
+        log.warning("outbox %s (%s) FAILED for good: %s", outbox_id, failed_row.kind,
+                    failed_row.last_error)
         if on_failed is not None:
-            on_failed(session, row, now)
+            on_failed(session, failed_row, now)
 
 
-_BOOKKEEPING = (Outbox.id, Outbox.kind, Outbox.message_id, Outbox.state, Outbox.attempts,
-                Outbox.claimed_by, Outbox.claimed_until, Outbox.first_attempt_at,
-                Outbox.next_attempt_at, Outbox.sent_at, Outbox.last_error)
+def _outcome(policy: RetryPolicy, now: datetime, row: Any,
+             result: SendResult) -> dict[str, object]:
+    """The row's bookkeeping after one attempt (parameters of _RECORD)."""
+    attempts = row.attempts + 1
+    change: dict[str, object] = {
+        "b_id": row.id, "b_attempts": attempts, "b_state": row.state, "b_sent_at": row.sent_at,
+        "b_last_error": row.last_error, "b_next": row.next_attempt_at}
+    if result.status == "sent":
+        change.update(b_state="sent", b_sent_at=now, b_last_error=None)
+    elif result.status == "temporary":
+        first = as_utc(row.first_attempt_at or now)
+        next_at = policy.next_attempt(attempts, first, now)
+        change["b_last_error"] = result.detail[:1000]
+        if next_at is None:
+            change["b_state"] = "failed"
+        else:
+            change.update(b_state="deferred", b_next=next_at)
+    else:
+        change.update(b_state="failed", b_last_error=result.detail[:1000])
+    return change
+
+
+_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+_BOOKKEEPING = (sa_select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.message_id, _OUTBOX.c.state,
+                          _OUTBOX.c.attempts, _OUTBOX.c.claimed_by, _OUTBOX.c.first_attempt_at,
+                          _OUTBOX.c.next_attempt_at, _OUTBOX.c.sent_at, _OUTBOX.c.last_error)
+                .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True))))
+_RECORD = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
+           .values(attempts=bindparam("b_attempts"), claimed_until=None,
+                   state=bindparam("b_state"), sent_at=bindparam("b_sent_at"),
+                   last_error=bindparam("b_last_error"), next_attempt_at=bindparam("b_next")))
 
 
 def _on_delivered(session: Session, message_ids: list[int], now: datetime) -> None:
@@ -86,25 +110,32 @@ def _on_delivered(session: Session, message_ids: list[int], now: datetime) -> No
     statements for the whole group (one per pair), without loading the stored messages."""
     if not message_ids:
         return
-    session.execute(update(Message).where(col(Message.id).in_(message_ids))
-                    .values(state="delivered", updated_at=now)
-                    .execution_options(synchronize_session=False))
-    turns = session.execute(  # automatic mail never counts as a conversation turn
-        sa_select(col(Message.id), col(Message.pair_id), col(Participant.role))
-        .join(Participant, col(Participant.id) == col(Message.sender_id))
-        .where(col(Message.id).in_(message_ids), col(Message.auto_reply).is_(False))
-    ).all()
+    connection = session.connection()
+    connection.execute(_DELIVERED, {"ids": message_ids, "now": now})
+    # automatic mail never counts as a conversation turn
+    turns = connection.execute(_TURNS, {"ids": message_ids}).all()
     order = {message_id: n for n, message_id in enumerate(message_ids)}
     by_pair: dict[int, list[tuple[int, str]]] = {}
     for message_id, pair_id, role in sorted(turns, key=lambda t: order[t[0]]):
         by_pair.setdefault(pair_id, []).append((message_id, role))
     for pair_id, delivered in sorted(by_pair.items()):
         last_id, last_role = delivered[-1]
-        session.execute(update(Pair).where(col(Pair.id) == pair_id).values(
-            last_delivered_at=now, last_delivered_from=last_role,
-            last_delivered_message_id=last_id,
-            delivered_count=col(Pair.delivered_count) + len(delivered),
-        ).execution_options(synchronize_session=False))
+        connection.execute(_TURN, {"pair": pair_id, "now": now, "role": last_role,
+                                   "last": last_id, "n": len(delivered)})
+
+
+_MESSAGE, _PAIR = Message.__table__, Pair.__table__  # type: ignore[attr-defined]
+_PARTICIPANT = Participant.__table__  # type: ignore[attr-defined]
+_DELIVERED = (update(_MESSAGE).where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)))
+              .values(state="delivered", updated_at=bindparam("now")))
+_TURNS = (sa_select(_MESSAGE.c.id, _MESSAGE.c.pair_id, _PARTICIPANT.c.role)
+          .join(_PARTICIPANT, _PARTICIPANT.c.id == _MESSAGE.c.sender_id)
+          .where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)),
+                 _MESSAGE.c.auto_reply.is_(False)))
+_TURN = (update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
+         .values(last_delivered_at=bindparam("now"), last_delivered_from=bindparam("role"),
+                 last_delivered_message_id=bindparam("last"),
+                 delivered_count=_PAIR.c.delivered_count + bindparam("n")))
 
 
 class DeliveryWorker:

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlmodel import Session, col
+from sqlalchemy import bindparam, func, insert, select
+from sqlmodel import Session
 
 from gateway.clock import Clock
 from gateway.ingress.routing import Route
-from gateway.store.audit import record
+from gateway.store.audit import event, record_many
 from gateway.store.db import Database
 from gateway.store.models import Message
 from gateway.store.rates import RateCounter, RateLimits, flood_hit
@@ -114,15 +114,12 @@ class IngestWriter:
             self._on_stored()
 
     def _insert(self, session: Session, batch: list[_Pending]) -> list[tuple[int, bool]]:
-        """One dedup query and one (multi-row) insert for the whole batch, not one per message."""
+        """One dedup query and one multi-row insert (Core, ids returned) for the whole batch."""
         now = self._clock.now()
         keys = [pending.item.dedup_key for pending in batch]
-        seen: dict[str, int] = dict(session.execute(
-            select(col(Message.dedup_key), func.min(col(Message.id)))
-            .where(col(Message.dedup_key).in_(set(keys)), col(Message.received_at) > now - DEDUP_WINDOW)
-            .group_by(Message.dedup_key)
-        ).all())
-        fresh: dict[str, Message] = {}
+        seen: dict[str, int] = dict(session.connection().execute(
+            _SEEN, {"keys": sorted(set(keys)), "since": now - DEDUP_WINDOW}).all())
+        fresh: dict[str, dict[str, object]] = {}
         rates = RateCounter.load(
             session, self._limits, now, sender_ids={p.item.route.sender_id for p in batch},
             pair_ids={p.item.route.pair_id for p in batch}) if self._limits else None
@@ -134,36 +131,47 @@ class IngestWriter:
                 if passed and self._limits:
                     hits.append(flood_hit(passed, self._limits))
                 fresh[key] = _message_row(pending.item, key, now, hits)
-        session.add_all(fresh.values())
-        session.flush()
+        ids = dict(zip(fresh, session.connection().execute(
+            _INSERT, list(fresh.values())).scalars().all(), strict=True)) if fresh else {}
         results: list[tuple[int, bool]] = []
-        recorded: set[str] = set()
+        events: list[dict[str, object]] = []
         for pending, key in zip(batch, keys, strict=True):
             if key in seen:
                 results.append((seen[key], True))
-                continue
-            message = fresh[key]
-            assert message.id is not None
-            if key in recorded:  # the same message twice in one batch: the second is a duplicate
-                results.append((message.id, True))
-                continue
-            recorded.add(key)
-            record(session, at=now, actor=pending.item.source, subject_type="message",
-                   subject_id=message.id, action="receive", to_state="received",
-                   detail=f"pair {pending.item.route.pair_id}")
-            results.append((message.id, False))
+            elif key not in ids:  # the same message twice in one batch: the second is a duplicate
+                results.append((results[keys.index(key)][0], True))
+            else:
+                message_id = ids.pop(key)
+                events.append(event(at=now, actor=pending.item.source, subject_type="message",
+                                    subject_id=message_id, action="receive", to_state="received",
+                                    detail=f"pair {pending.item.route.pair_id}"))
+                results.append((message_id, False))
+        record_many(session, events)
         return results
 
 
+_MESSAGES = Message.__table__  # type: ignore[attr-defined]
+_SEEN = (select(_MESSAGES.c.dedup_key, func.min(_MESSAGES.c.id))
+         .where(_MESSAGES.c.dedup_key.in_(bindparam("keys", expanding=True)),
+                _MESSAGES.c.received_at > bindparam("since"))
+         .group_by(_MESSAGES.c.dedup_key))
+# executemany with RETURNING, ids in the order of the rows (SQLite >= 3.35, PostgreSQL)
+_INSERT = insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
+
+
 def _message_row(item: Incoming, key: str, now: datetime,
-                 hits: list[dict[str, object]]) -> Message:
+                 hits: list[dict[str, object]]) -> dict[str, object]:
     route = item.route
     # hits_json on a RECEIVED row = reasons found at the door: the processor holds it for them.
-    return Message(
-        hits_json=json.dumps(hits, ensure_ascii=False) if hits else None,
-        pair_id=route.pair_id, sender_id=route.sender_id, recipient_id=route.recipient_id,
-        direction=route.direction, state="received", source=item.source,
-        envelope_from=item.envelope_from, original_message_id=item.original_message_id,
-        dedup_key=key, size=len(item.raw), raw=item.raw, received_at=now, updated_at=now,
-        subject=item.subject,
-    )
+    # Every column is given: an executemany needs the same keys in every row.
+    return {
+        "hits_json": json.dumps(hits, ensure_ascii=False) if hits else None,
+        "pair_id": route.pair_id, "sender_id": route.sender_id,
+        "recipient_id": route.recipient_id, "direction": route.direction, "state": "received",
+        "source": item.source, "envelope_from": item.envelope_from,
+        "original_message_id": item.original_message_id, "dedup_key": key,
+        "size": len(item.raw), "raw": item.raw, "received_at": now, "updated_at": now,
+        "subject": item.subject, "gateway_message_id": None, "verdict": None, "severity": None,
+        "decided_by": None, "decision_note": None, "escalated": False, "auto_reply": False,
+        "erased_at": None,
+    }

@@ -73,6 +73,8 @@ def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list
     never waits behind the rules (the costliest step)."""
     plans = []
     messages = claim_received(session, postgres=False)
+    if not messages:
+        return []
     try:
         batch_people = load_people_many(session, settings, messages)
     except Exception:  # one message's people missing: look them up one by one below

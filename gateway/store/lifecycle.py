@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -61,22 +61,28 @@ class Claimed:
 
 def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
               limit: int = OUTBOX_BATCH) -> list[Claimed]:
-    """Outbox rows due now (or whose sender's lease ran out) become SENDING, leased to `instance`."""
-    due = or_(
-        and_(col(Outbox.state).in_(("queued", "deferred")), col(Outbox.next_attempt_at) <= now),
-        and_(col(Outbox.state) == "sending", col(Outbox.claimed_until) < now),
-    )
-    query = sa_select(Outbox).where(due).order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)  # type: ignore[arg-type]
-    if postgres:
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.execute(query).scalars().all())
-    for row in rows:
-        row.state = "sending"
-        row.claimed_by = instance
-        row.claimed_until = now + LEASE
-        row.first_attempt_at = row.first_attempt_at or now
-        session.add(row)
-    return [Claimed(r.id or 0, r.envelope_from, r.recipient, r.data) for r in rows]
+    """Outbox rows due now (or whose sender's lease ran out) become SENDING, leased to `instance`.
+
+    Core statements, no ORM objects: this runs once per delivery round on the hot path."""
+    query = _DUE.with_for_update(skip_locked=True) if postgres else _DUE
+    rows = session.connection().execute(query, {"now": now, "limit": limit}).all()
+    if rows:
+        session.connection().execute(_LEASE, {
+            "ids": [row.id for row in rows], "instance": instance, "until": now + LEASE,
+            "now": now})
+    return [Claimed(row.id, row.envelope_from, row.recipient, row.data) for row in rows]
+
+
+_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+_DUE = (sa_select(_OUTBOX.c.id, _OUTBOX.c.envelope_from, _OUTBOX.c.recipient, _OUTBOX.c.data)
+        .where(or_(and_(_OUTBOX.c.state.in_(("queued", "deferred")),
+                        _OUTBOX.c.next_attempt_at <= bindparam("now")),
+                   and_(_OUTBOX.c.state == "sending", _OUTBOX.c.claimed_until < bindparam("now"))))
+        .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id).limit(bindparam("limit")))
+_LEASE = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+          .values(state="sending", claimed_by=bindparam("instance"),
+                  claimed_until=bindparam("until"),
+                  first_attempt_at=func.coalesce(_OUTBOX.c.first_attempt_at, bindparam("now"))))
 
 
 def release_own_claims(session: Session, is_ours: Callable[[str | None], bool] | None) -> int:
