@@ -8,6 +8,8 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
@@ -57,12 +59,13 @@ def load_people_many(session: Session, settings: Settings,
     """Pairs, participants and aliases of a whole batch in three queries (by message id)."""
     pair_ids = {m.pair_id for m in messages}
     people_ids = {m.sender_id for m in messages} | {m.recipient_id for m in messages}
-    pairs = {p.id: p for p in session.exec(select(Pair).where(col(Pair.id).in_(pair_ids))).all()}
-    persons = {p.id: p for p in session.exec(
-        select(Participant).where(col(Participant.id).in_(people_ids))).all()}
+    if not messages:
+        return {}
+    pairs = {p.id: p for p in session.execute(_PAIRS, {"ids": sorted(pair_ids)}).scalars()}
+    persons = {p.id: p for p in session.execute(_PERSONS, {"ids": sorted(people_ids)}).scalars()}
     aliases: dict[tuple[int, int | None], str] = {
-        (a.pair_id, a.participant_id): a.local_part
-        for a in session.exec(select(Alias).where(col(Alias.pair_id).in_(pair_ids))).all()}
+        (pair_id, participant_id): local_part for pair_id, participant_id, local_part
+        in session.connection().execute(_ALIASES, {"ids": sorted(pair_ids)})}
     domain = settings.gateway.domain
     found: dict[int, PairPeople] = {}
     for message in messages:
@@ -77,6 +80,22 @@ def load_people_many(session: Session, settings: Settings,
     return found
 
 
+# Built once (the relay's hot path): building a statement costs about as much as running it.
+_PAIRS = select(Pair).where(col(Pair.id).in_(bindparam("ids", expanding=True)))
+_PERSONS = select(Participant).where(col(Participant.id).in_(bindparam("ids", expanding=True)))
+_ALIAS = Alias.__table__  # type: ignore[attr-defined]
+_ALIASES = (sa_select(_ALIAS.c.pair_id, _ALIAS.c.participant_id, _ALIAS.c.local_part)
+            .where(_ALIAS.c.pair_id.in_(bindparam("ids", expanding=True))))
+_MAP = MessageIdMap.__table__  # type: ignore[attr-defined]
+_ORIGINAL_OF = (sa_select(_MAP.c.original_id).limit(1)
+                .where(_MAP.c.pair_id == bindparam("pair"), _MAP.c.gateway_id == bindparam("ref"),
+                       _MAP.c.sender_id == bindparam("sender")))
+_GATEWAY_ID_OF = (sa_select(_MAP.c.gateway_id).limit(1)
+                  .where(_MAP.c.pair_id == bindparam("pair"),
+                         _MAP.c.original_id == bindparam("ref"),
+                         _MAP.c.sender_id == bindparam("sender")))
+
+
 def translate_references(
     session: Session, pair_id: int, sender_id: int, recipient_id: int, refs: list[str]
 ) -> list[str]:
@@ -87,18 +106,15 @@ def translate_references(
     a client's Message-ID can embed its owner's real address.
     """
     translated: list[str] = []
+    if refs:
+        session.flush()  # a message of the same batch forwarded just before may be the one replied to
+    connection = session.connection()
     for ref in refs:
-        mapped = session.exec(
-            select(MessageIdMap.original_id).where(
-                MessageIdMap.pair_id == pair_id, MessageIdMap.gateway_id == ref,
-                MessageIdMap.sender_id == recipient_id)
-        ).first()
+        mapped = connection.execute(_ORIGINAL_OF, {"pair": pair_id, "ref": ref,
+                                                   "sender": recipient_id}).scalar()
         if mapped is None:
-            mapped = session.exec(
-                select(MessageIdMap.gateway_id).where(
-                    MessageIdMap.pair_id == pair_id, MessageIdMap.original_id == ref,
-                    MessageIdMap.sender_id == sender_id)
-            ).first()
+            mapped = connection.execute(_GATEWAY_ID_OF, {"pair": pair_id, "ref": ref,
+                                                         "sender": sender_id}).scalar()
         if mapped is not None and mapped not in translated:
             translated.append(mapped)
     return translated

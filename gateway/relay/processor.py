@@ -122,11 +122,12 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
     try:
         batch_people = load_people_many(session, settings, messages)
         queued: list[tuple[Outbox, str]] = []
+        events: list[dict[str, object]] = []
         for message in messages:
             process_one(session, settings, by_id[message.id or 0], message, now,
                         people=batch_people[message.id or 0], audit_later=queued, on_held=on_held,
-                        on_report=on_report)
-        record_queued(session, queued, now)  # flushes the whole batch
+                        on_report=on_report, events=events)
+        record_queued(session, queued, now, events)  # flushes the whole batch
         return len(plans)
     except Exception:
         log.warning("a batch of %d message(s) failed; retrying one by one", len(messages))
@@ -149,18 +150,20 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
 def process_one(session: Session, settings: Settings, plan: Plan, message: Message,
                 now: datetime, *, people: PairPeople | None = None,
                 audit_later: list[tuple[Outbox, str]] | None = None,
-                on_held: OnHeld | None = None, on_report: OnReport | None = None) -> None:
+                on_held: OnHeld | None = None, on_report: OnReport | None = None,
+                events: list[dict[str, object]] | None = None) -> None:
+    """`events`: where the state changes' audit rows go, for the caller to write at once."""
     people = people or load_people(session, settings, message)
     message.auto_reply = plan.auto_reply
     if plan.report and on_report is not None:
         # Whatever the rules say: a report pauses the pair and reaches staff, never the partner.
-        set_state(session, message, "reported", now, detail="report by keyword")
+        set_state(session, message, "reported", now, detail="report by keyword", events=events)
         on_report(session, message, people, now)
         return
     at_door = door_hits(message)
     if plan.decision is None:
         set_state(session, message, "held", now, detail="internal error while checking",
-                  hits=_stored((*at_door, INTERNAL)), verdict="hold")
+                  hits=_stored((*at_door, INTERNAL)), verdict="hold", events=events)
         return
     hits = (*at_door, *plan.decision.hits)
     verdict = plan.decision.verdict
@@ -172,14 +175,14 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
             and auto_reply_already_forwarded(session, message, now):
         # Set aside without a notice: answering an automatic reply is how loops start.
         set_state(session, message, "rejected", now, hits=_stored((*hits, AUTO_REPLY_REPEAT)),
-                  verdict="reject")
+                  verdict="reject", events=events)
     elif verdict == "reject":
-        set_state(session, message, "rejected", now, hits=_stored(hits), verdict=verdict)
+        set_state(session, message, "rejected", now, hits=_stored(hits), verdict=verdict, events=events)
         if not plan.auto_reply:
             notify_rejection(session, settings, message, people, hits, now)
     elif verdict == "hold":
         message.severity = plan.decision.severity or None
-        set_state(session, message, "held", now, hits=_stored(hits), verdict=verdict)
+        set_state(session, message, "held", now, hits=_stored(hits), verdict=verdict, events=events)
         if any(hit.rule == "flood" for hit in at_door):
             tell_moderators = notify_flood(session, settings, message, people, now)
         else:
@@ -191,7 +194,7 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
     else:
         queue_forward(session, settings, message, people, now, parsed=plan.parsed,
                       audit_later=audit_later, prepared=plan.prepared)
-        set_state(session, message, "queued", now, hits=_stored(hits), verdict=verdict)
+        set_state(session, message, "queued", now, hits=_stored(hits), verdict=verdict, events=events)
 
 
 def _stored(hits: tuple[Hit, ...]) -> list[dict[str, object]]:

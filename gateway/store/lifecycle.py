@@ -11,7 +11,7 @@ from sqlalchemy import and_, bindparam, func, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
-from gateway.store.audit import record
+from gateway.store.audit import event, record, record_many
 from gateway.store.models import Message, Outbox
 
 RECEIVED_BATCH = 50
@@ -21,11 +21,13 @@ LEASE = timedelta(minutes=10)
 
 def set_state(session: Session, message: Message, state: str, now: datetime, *,
               actor: str = "system", detail: str | None = None,
-              hits: Sequence[Mapping[str, object]] | None = None, verdict: str | None = None) -> None:
+              hits: Sequence[Mapping[str, object]] | None = None, verdict: str | None = None,
+              events: list[dict[str, object]] | None = None) -> None:
     """Move a stored message to `state` and write the transition to the audit trail.
 
     `hits` are the rule hits as JSON objects (moderation.chain.hit_json); their rule names are
-    the audit detail unless `detail` says otherwise."""
+    the audit detail unless `detail` says otherwise. With `events`, the audit row is added to
+    that list for the caller to write with the rest of its batch (audit.record_many)."""
     before = message.state
     message.state = state
     message.updated_at = now
@@ -36,19 +38,27 @@ def set_state(session: Session, message: Message, state: str, now: datetime, *,
     session.add(message)
     if detail is None and hits:
         detail = ", ".join(str(h["rule"]) for h in hits)
-    record(session, at=now, actor=actor, subject_type="message", subject_id=message.id,
-           action=state, from_state=before, to_state=state, detail=detail)
+    if events is None:
+        record(session, at=now, actor=actor, subject_type="message", subject_id=message.id,
+               action=state, from_state=before, to_state=state, detail=detail)
+        return
+    events.append(event(at=now, actor=actor, subject_type="message", subject_id=message.id,
+                        action=state, from_state=before, to_state=state, detail=detail))
 
 
 def claim_received(session: Session, *, postgres: bool, limit: int = RECEIVED_BATCH,
                    ids: list[int] | None = None) -> list[Message]:
     """The oldest RECEIVED messages (locked, skipping rows another instance holds, on PostgreSQL)."""
-    query = sa_select(Message).where(Message.state == "received").order_by(Message.id).limit(limit)  # type: ignore[arg-type]
-    if ids is not None:
-        query = query.where(Message.id.in_(ids))  # type: ignore[union-attr]
+    query = _RECEIVED if ids is None else _RECEIVED_AMONG
     if postgres:
         query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query).scalars().all())
+    return list(session.execute(query, {"limit": limit, "ids": ids or []}).scalars().all())
+
+
+# Built once (the relay's hot path): building a statement costs about as much as running it.
+_RECEIVED = (sa_select(Message).where(col(Message.state) == "received")
+             .order_by(col(Message.id)).limit(bindparam("limit")))
+_RECEIVED_AMONG = _RECEIVED.where(col(Message.id).in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)
@@ -139,9 +149,11 @@ def enqueue(
     return row
 
 
-def record_queued(session: Session, rows: list[tuple[Outbox, str]], now: datetime) -> None:
-    """The audit events enqueue(audit_later=...) left out, after one flush gave the rows ids."""
+def record_queued(session: Session, rows: list[tuple[Outbox, str]], now: datetime,
+                  events: list[dict[str, object]] | None = None) -> None:
+    """The audit events enqueue(audit_later=...) left out, after one flush gave the rows ids,
+    written with `events` (set_state's of the same batch) in one insert."""
     session.flush()
-    for row, actor in rows:
-        record(session, at=now, actor=actor, subject_type="outbox", subject_id=row.id,
-               action=f"queue_{row.kind}", to_state="queued")
+    record_many(session, [*(events or ()), *(
+        event(at=now, actor=actor, subject_type="outbox", subject_id=row.id,
+              action=f"queue_{row.kind}", to_state="queued") for row, actor in rows)])
