@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -44,10 +44,7 @@ def handled_messages(session: Session, ids: Sequence[int], now: datetime) -> lis
     """Read back the committed outcome of the messages just processed (one query by keys)."""
     if not ids:
         return []
-    rows = session.execute(
-        sa_select(col(Message.id), col(Message.pair_id), col(Message.state),
-                  col(Message.hits_json), col(Message.received_at))
-        .where(col(Message.id).in_(list(ids)))).all()
+    rows = session.connection().execute(_OUTCOMES, {"ids": list(ids)}).all()
     out = []
     for message_id, pair_id, state, hits_json, received_at in rows:
         if state not in OUTCOMES:
@@ -55,6 +52,12 @@ def handled_messages(session: Session, ids: Sequence[int], now: datetime) -> lis
         out.append(Handled(message_id, pair_id, OUTCOMES[state], _first_rule(hits_json),
                            max(0.0, (now - as_utc(received_at)).total_seconds())))
     return out
+
+
+_MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_OUTCOMES = (sa_select(_MESSAGE.c.id, _MESSAGE.c.pair_id, _MESSAGE.c.state, _MESSAGE.c.hits_json,
+                       _MESSAGE.c.received_at)
+             .where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True))))
 
 
 def _first_rule(hits_json: str | None) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, select
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col
+from sqlalchemy import Select, bindparam, case, select
+from sqlmodel import Session
 
 from gateway.mail.alias import normalize_address, split_address
 from gateway.store.models import Alias, Pair, Participant
@@ -43,23 +43,29 @@ def is_local(address: str, domain: str) -> bool:
     return addr_domain == domain
 
 
+def _route_query() -> Select[Any]:
+    """One statement: the alias, its pair and the partner allowed to write to it (the other
+    one). Built once: on SQLite, building it cost as much as running it, at every RCPT."""
+    alias, pair = Alias.__table__, Pair.__table__  # type: ignore[attr-defined]
+    sender, recipient = Participant.__table__.alias(), Participant.__table__.alias()  # type: ignore[attr-defined]
+    partner = case((alias.c.participant_id == pair.c.mentor_id, pair.c.mentee_id),
+                   else_=pair.c.mentor_id)
+    return (select(alias.c.participant_id, pair.c.id, pair.c.state, pair.c.mentor_id, partner,
+                   sender.c.email, recipient.c.minor)
+            .join(pair, pair.c.id == alias.c.pair_id)
+            .outerjoin(sender, sender.c.id == partner)
+            .outerjoin(recipient, recipient.c.id == alias.c.participant_id)
+            .where(alias.c.local_part == bindparam("local")))
+
+
+_ROUTE = _route_query()
+
+
 def resolve_route(session: Session, *, domain: str, rcpt: str, envelope_from: str) -> Route | Refusal:
     local, addr_domain = split_address(rcpt)
     if addr_domain != domain:
         return Refusal(RELAY_DENIED)
-    # One statement: the alias, its pair and the partner allowed to write to it (the other one).
-    partner = case((col(Alias.participant_id) == col(Pair.mentor_id), col(Pair.mentee_id)),
-                   else_=col(Pair.mentor_id))
-    recipient = aliased(Participant)
-    query = (
-        select(col(Alias.participant_id), col(Pair.id), col(Pair.state), col(Pair.mentor_id), partner,
-               col(Participant.email), col(recipient.minor))
-        .join(Pair, Pair.id == Alias.pair_id)  # type: ignore[arg-type]
-        .outerjoin(Participant, Participant.id == partner)  # type: ignore[arg-type]
-        .outerjoin(recipient, recipient.id == Alias.participant_id)  # type: ignore[arg-type]
-        .where(col(Alias.local_part) == local)
-    )
-    row = session.execute(query).first()
+    row = session.connection().execute(_ROUTE, {"local": local}).first()
     if row is None:
         return Refusal(NO_SUCH_ALIAS)
     recipient_id, pair_id, pair_state, mentor_id, sender_id, sender_email, minor = row
