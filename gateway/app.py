@@ -26,7 +26,7 @@ from gateway.ingress.smtp import GatewayHandler, GatewaySMTP, SessionGate
 from gateway.ingress.special import ingress_special_recipients
 from gateway.ingress.writer import IngestWriter
 from gateway.matching import by_email as choosing
-from gateway.metrics import GatewayMetrics, handled_messages
+from gateway.metrics import GatewayMetrics, Handled, handled_messages
 from gateway.moderation.rules import load_rules
 from gateway.program import consent_reply
 from gateway.relay.decide import make_moderator
@@ -38,7 +38,7 @@ from gateway.review.notify import notify_moderators_of_hold
 from gateway.runtime import Component
 from gateway.startup_checks import check_settings
 from gateway.store.db import Database
-from gateway.store.lifecycle import release_own_claims
+from gateway.store.lifecycle import OUTBOX_BATCH, RECEIVED_BATCH, release_own_claims
 from gateway.store.migrate import migrate
 from gateway.store.models import Message
 from gateway.store.rates import RateLimits
@@ -193,13 +193,18 @@ class App:
         if not plans:
             return 0
         now = self.clock.now()
-        count = await self.db.write(
-            lambda s: apply_plans(s, self.settings, plans, now, postgres=postgres,
-                                  on_held=self._on_held, on_report=self._on_report))
+        ids = [plan.message_id for plan in plans]
+
+        def apply(session: Session) -> tuple[int, list[Handled]]:
+            count = apply_plans(session, self.settings, plans, now, postgres=postgres,
+                                on_held=self._on_held, on_report=self._on_report)
+            session.flush()  # read back in the same transaction: one transaction less per round
+            return count, handled_messages(session, ids, now)
+
+        count, handled = await self.db.write(apply)
         if count:
             self._deliver_wake.set()
-        ids = [plan.message_id for plan in plans]
-        self.metrics.record(await self.db.read(lambda s: handled_messages(s, ids, now)))
+        self.metrics.record(handled)
         return count
 
     def _on_held(self, session: Session, message: Message, people: PairPeople, now: datetime) -> None:
@@ -219,14 +224,19 @@ class App:
             pass
 
     async def _process_loop(self) -> None:
-        await self._loop(self.process_once, self._process_wake)
+        await self._loop(self.process_once, self._process_wake, RECEIVED_BATCH)
 
     async def _deliver_loop(self) -> None:
-        await self._loop(self.delivery.run_once, self._deliver_wake)
+        await self._loop(self.delivery.run_once, self._deliver_wake, OUTBOX_BATCH)
 
-    async def _loop(self, step: Callable[[], Awaitable[int]], wake: asyncio.Event) -> None:
+    async def _loop(self, step: Callable[[], Awaitable[int]], wake: asyncio.Event,
+                    full: int) -> None:
+        """Run `step` when woken (or by a slowing poll). The wake-up is cleared before the step
+        looks for work, so one that comes during the step runs it again; only a full batch
+        looks again at once: an empty look costs a transaction per message at low load."""
         poll = IDLE_POLL_SECONDS
         while not self.stopping.is_set():
+            wake.clear()
             try:
                 done = await step()
             except Exception:
@@ -234,13 +244,13 @@ class App:
                 done = 0
             if done:
                 poll = IDLE_POLL_SECONDS
-                continue
-            wake.clear()
+                if done >= full:
+                    continue
             try:
                 await asyncio.wait_for(wake.wait(), poll)
                 poll = IDLE_POLL_SECONDS  # told about work: poll briskly again
             except TimeoutError:
-                poll = min(2 * poll, IDLE_POLL_MAX_SECONDS)
+                poll = poll if done else min(2 * poll, IDLE_POLL_MAX_SECONDS)
 
     async def stop(self) -> None:
         """Stop accepting, let in-flight sessions and the current work finish, then close."""
