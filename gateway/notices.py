@@ -81,8 +81,10 @@ def queue_program_mail(
         context=context, now=now, reply_to=reply_to, auto_submitted=auto_submitted,
         extra_headers=extra_headers,
     )
-    return enqueue(
+    row = enqueue(
         session, kind=kind, envelope_from=bounce_address(settings), recipient=to_address,
         data=data, now=now, pair_id=pair_id, recipient_participant_id=recipient_participant_id,
         dedup_key=dedup_key,
     )
+    assert row is not None  # written now: no batch was given
+    return row

@@ -8,8 +8,9 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from gateway.clock import as_utc
@@ -23,7 +24,7 @@ from gateway.mail.threading import new_message_id, reference_ids
 from gateway.notices import bounce_address, queue_program_mail
 from gateway.reminders.unsubscribe import own_unsubscribe_links
 from gateway.safeguarding.footer import footer_html, footer_text
-from gateway.store.lifecycle import enqueue
+from gateway.store.lifecycle import Later, enqueue
 from gateway.store.models import Alias, Message, MessageIdMap, Outbox, Pair, Participant
 
 
@@ -94,6 +95,11 @@ _GATEWAY_ID_OF = (sa_select(_MAP.c.gateway_id).limit(1)
                   .where(_MAP.c.pair_id == bindparam("pair"),
                          _MAP.c.original_id == bindparam("ref"),
                          _MAP.c.sender_id == bindparam("sender")))
+
+
+_PAIR = Pair.__table__  # type: ignore[attr-defined]
+_FORWARDED = (update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
+              .values(forwarded_count=_PAIR.c.forwarded_count + 1))
 
 
 def translate_references(
@@ -178,9 +184,9 @@ def prepare_forward(session: Session, settings: Settings, message: Message, peop
 def queue_forward(
     session: Session, settings: Settings, message: Message, people: PairPeople, now: datetime,
     *, raw: bytes | None = None, actor: str = "system", parsed: EmailMessage | None = None,
-    audit_later: list[tuple[Outbox, str]] | None = None,
+    audit_later: Later | None = None,
     prepared: PreparedForward | None = None,
-) -> Outbox:
+) -> Outbox | None:
     """Rewrite `raw` (default: the stored message) and queue it for the recipient.
 
     `parsed` is the stored message already parsed by the caller (saves parsing it twice);
@@ -204,8 +210,10 @@ def queue_forward(
                              original_id=message.original_message_id or gateway_id,
                              gateway_id=gateway_id))
     message.gateway_message_id = gateway_id
-    people.pair.forwarded_count += 1
-    session.add(people.pair)
+    # An atomic increment (instances sharing PostgreSQL may forward in the same pair at once);
+    # the loaded row gets the new count without being marked for an UPDATE of its own.
+    session.connection().execute(_FORWARDED, {"pair": people.pair.id})
+    set_committed_value(people.pair, "forwarded_count", people.pair.forwarded_count + 1)
     return enqueue(
         session, kind="forward", envelope_from=bounce_address(settings),
         recipient=people.recipient.email, data=data, now=now, message_id=message.id,

@@ -32,8 +32,8 @@ from gateway.relay.forward import (
 )
 from gateway.relay.notify import notify_hold, notify_rejection
 from gateway.safeguarding.keyword import is_report
-from gateway.store.lifecycle import claim_received, record_queued, set_state
-from gateway.store.models import Message, Outbox
+from gateway.store.lifecycle import Later, claim_received, record_queued, set_state
+from gateway.store.models import Message
 
 log = logging.getLogger("gateway.relay")
 
@@ -121,7 +121,7 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
     messages = claim_received(session, postgres=postgres, ids=list(by_id))
     try:
         batch_people = load_people_many(session, settings, messages)
-        queued: list[tuple[Outbox, str]] = []
+        queued: Later = []
         events: list[dict[str, object]] = []
         for message in messages:
             process_one(session, settings, by_id[message.id or 0], message, now,
@@ -149,7 +149,7 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
 
 def process_one(session: Session, settings: Settings, plan: Plan, message: Message,
                 now: datetime, *, people: PairPeople | None = None,
-                audit_later: list[tuple[Outbox, str]] | None = None,
+                audit_later: Later | None = None,
                 on_held: OnHeld | None = None, on_report: OnReport | None = None,
                 events: list[dict[str, object]] | None = None) -> None:
     """`events`: where the state changes' audit rows go, for the caller to write at once."""

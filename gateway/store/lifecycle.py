@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -108,6 +108,10 @@ def release_own_claims(session: Session, is_ours: Callable[[str | None], bool] |
     return len(rows)
 
 
+# An outbox row written later with its batch (enqueue(audit_later=...)): its values and actor.
+Later = list[tuple[dict[str, object], str]]
+
+
 def enqueue(
     session: Session,
     *,
@@ -121,39 +125,43 @@ def enqueue(
     recipient_participant_id: int | None = None,
     dedup_key: str | None = None,
     actor: str = "system",
-    audit_later: list[tuple[Outbox, str]] | None = None,
-) -> Outbox:
+    audit_later: Later | None = None,
+) -> Outbox | None:
     """Put a message in the outbox, the one door through which anything leaves the gateway.
 
-    Adds the row and its audit event. With `audit_later`, the row is neither flushed nor
-    audited here: the caller flushes a whole batch at once, then calls record_queued()."""
-    row = Outbox(
-        kind=kind,
-        envelope_from=envelope_from,
-        recipient=recipient,
-        data=data,
-        created_at=now,
-        next_attempt_at=now,
-        message_id=message_id,
-        pair_id=pair_id,
-        recipient_participant_id=recipient_participant_id,
-        dedup_key=dedup_key,
-    )
-    session.add(row)
+    Adds the row and its audit event. With `audit_later`, the row's values go to that list and
+    nothing is written here: the caller writes the whole batch with record_queued() (one Core
+    insert instead of an ORM object per row), and None is returned."""
+    values: dict[str, object] = {
+        "kind": kind, "envelope_from": envelope_from, "recipient": recipient, "data": data,
+        "created_at": now, "next_attempt_at": now, "message_id": message_id, "pair_id": pair_id,
+        "recipient_participant_id": recipient_participant_id, "dedup_key": dedup_key}
     if audit_later is not None:
-        audit_later.append((row, actor))
-        return row
+        audit_later.append(({**_NEW_ROW, **values}, actor))
+        return None
+    row = Outbox(**values)  # type: ignore[arg-type]  # the model's own columns
+    session.add(row)
     session.flush()
     record(session, at=now, actor=actor, subject_type="outbox", subject_id=row.id,
            action=f"queue_{kind}", to_state="queued")
     return row
 
 
-def record_queued(session: Session, rows: list[tuple[Outbox, str]], now: datetime,
+# Every column of a new row: an executemany needs the same keys in every row.
+_NEW_ROW: dict[str, object] = {
+    "state": "queued", "attempts": 0, "first_attempt_at": None, "claimed_by": None,
+    "claimed_until": None, "sent_at": None, "last_error": None}
+_INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+
+
+def record_queued(session: Session, rows: Later, now: datetime,
                   events: list[dict[str, object]] | None = None) -> None:
-    """The audit events enqueue(audit_later=...) left out, after one flush gave the rows ids,
-    written with `events` (set_state's of the same batch) in one insert."""
+    """Write the outbox rows enqueue(audit_later=...) left out and their audit events, with
+    `events` (set_state's of the same batch), after one flush of the batch's ORM changes."""
     session.flush()
+    ids = session.connection().execute(
+        _INSERT_OUTBOX, [values for values, _actor in rows]).scalars().all() if rows else []
     record_many(session, [*(events or ()), *(
-        event(at=now, actor=actor, subject_type="outbox", subject_id=row.id,
-              action=f"queue_{row.kind}", to_state="queued") for row, actor in rows)])
+        event(at=now, actor=actor, subject_type="outbox", subject_id=outbox_id,
+              action=f"queue_{values['kind']}", to_state="queued")
+        for (values, actor), outbox_id in zip(rows, ids, strict=True))])
