@@ -3,7 +3,7 @@
     .venv/bin/python bench/stages.py [--count 600] [--batch 4] [--rounds 3] [--rules shipped|empty]
         [--database-url URL]
 
-No sockets and no other process: the same `App` that `serve` runs (background workers off),
+PostgreSQL runs use a private schema, dropped afterwards. No sockets and no other process: the same `App` that `serve` runs (background workers off),
 fed through its ingest writer in groups of `--batch` messages (4 ≈ four busy SMTP connections;
 1 ≈ a half-loaded gateway where every message pays its own transactions), then pumped
 (process + deliver) to a transport that answers 250 at once. CPU is the process's CPU time
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from loadgen import message  # noqa: E402
-from relay_throughput import prepare_gateway  # noqa: E402
+from relay_throughput import prepare_gateway, private_schema  # noqa: E402
 
 from gateway.app import App  # noqa: E402
 from gateway.config import load_settings  # noqa: E402
@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--rules", choices=("shipped", "empty"), default="shipped")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, private_schema(args):
         work = Path(folder)
         db_url = args.database_url or f"sqlite:///{work / 'gateway.db'}"
         config, sender, alias = prepare_gateway(work, db_url, 2525, 0, args.rules == "shipped")
