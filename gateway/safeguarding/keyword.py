@@ -29,20 +29,28 @@ def first_word(text: str) -> str:
     return fold(match.group(1)) if match else ""
 
 
-def new_text(text: str) -> str:
-    """The lines typed above the quoted message (quoted lines and the attribution line left out)."""
+def new_text(text: str, *, first_word_only: bool = False) -> str:
+    """The lines typed above the quoted message (quoted lines and the attribution line left out).
+
+    `first_word_only`: stop at the first line with a letter or digit, which decides first_word
+    (a word never spans lines), instead of reading a long message to its end."""
     lines: list[str] = []
     for line in text.splitlines():
         if _QUOTE_START.match(line.strip()):
             break
         lines.append(line)
+        if first_word_only and _DECIDES.search(line):
+            break
     return "\n".join(lines).strip()
+
+
+_DECIDES = re.compile(r"[^\W_]")
 
 
 def is_report_text(subject: str, body: str) -> bool:
     if first_word(_SUBJECT_PREFIX.sub("", subject or "")) in KEYWORDS:
         return True
-    return first_word(new_text(body)) in KEYWORDS
+    return first_word(new_text(body, first_word_only=True)) in KEYWORDS
 
 
 def is_report(msg: EmailMessage) -> bool:

@@ -97,3 +97,24 @@ def test_footer_on_a_plain_single_part_message_with_latin1() -> None:
            "Content-Transfer-Encoding: 8bit\r\n\r\nD\xe9j\xe0 vu\r\n").encode("latin-1")
     plain, _html = _bodies(append_footer(raw, footer_text("s@d.test"), footer_html("s@d.test")))
     assert plain.startswith("Déjà vu") and "Pour signaler un problème" in plain
+
+
+def test_first_word_reading_stops_early_but_decides_the_same() -> None:
+    """is_report reads only up to the first line with a letter or digit; on messy texts (quote
+    starts, punctuation-only lines, keywords after them) it must decide as a full read does."""
+    import random
+
+    from gateway.safeguarding.keyword import first_word, new_text
+
+    pieces = ["", " ", "\n", "***", "SIGNALER", "report", "Le 3 mai, Marie a écrit :", "> quoted",
+              "On Mon, X wrote:", "_", "__ ", "123", "« signaler »", "-----Original Message-----",
+              "De : x", "bonjour", "\t", "é", "-- ", "REPORT!"]
+    pick = random.Random(7)
+    seen = set()
+    for _ in range(20_000):
+        text = "".join(pick.choice(pieces) + pick.choice(["", "\n", " ", "\r\n"])
+                       for _ in range(pick.randint(0, 8)))
+        expected = first_word(new_text(text))
+        assert first_word(new_text(text, first_word_only=True)) == expected, repr(text)
+        seen.add(expected)
+    assert {"signaler", "report", "bonjour", ""} <= seen  # the cases were all exercised
