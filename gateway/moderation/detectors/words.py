@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -113,18 +114,36 @@ def _phrase_needs(phrase: str) -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(words), tuple(substrings)
 
 
+_Need = tuple[frozenset[str], tuple[str, ...]]
+
+
 @dataclass(frozen=True)
 class WordGate:
     """A cheap test run before the list's regex: can any phrase of the list match this text?"""
 
     needs: tuple[tuple[frozenset[str], tuple[str, ...]], ...]
 
+    @functools.cached_property
+    def _index(self) -> tuple[list[tuple[str, ...]], dict[str, list[_Need]]]:
+        """The substrings of the needs without words, and each word's needs: a text's words
+        then point at the few needs worth testing (a list may have hundreds)."""
+        wordless = [substrings for need, substrings in self.needs if not need]
+        by_word: dict[str, list[_Need]] = {}
+        for need, substrings in self.needs:
+            for word in need:
+                by_word.setdefault(word, []).append((need, substrings))
+        return wordless, by_word
+
     def may_match(self, words: frozenset[str], folded: str,
                   sorted_words: list[str] | None = None) -> bool:
         """`words` is `words_of(folded)`: the whole words of the text; `sorted_words` the same,
-        sorted, lets a stem ("insult*") be looked up as a word prefix instead of searched."""
+        sorted, lets a stem ("insult*") be looked up as a word prefix instead of searched.
+        True when some need has all its words in `words` and all its substrings in the text."""
+        wordless, by_word = self._index
+        if any(all(_has(s, folded, sorted_words) for s in substrings) for substrings in wordless):
+            return True
         return any(need <= words and all(_has(s, folded, sorted_words) for s in substrings)
-                   for need, substrings in self.needs)
+                   for word in by_word.keys() & words for need, substrings in by_word[word])
 
 
 _WORD_CHARS = re.compile(r"[a-z0-9_]+")
