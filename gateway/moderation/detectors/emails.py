@@ -70,11 +70,12 @@ _AT_MARKERS = (
 )
 _DOMAIN_AFTER = re.compile(rf"[^\s\w]*\s*{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[a-z]{{2,24}}")
 _WINDOW = 80
-# The markers a domain follows, as _DOMAIN_AFTER tells without the window's end: a marker
-# failing this fails the windowed test too, and re tells so without a Python call per "at".
-# Every marker has one possible end ("arobase?+" is possessive: not "arobas" + "e.com"), and
-# so has a label followed by a dot (possessive: a dot never starts with a label's character).
-_DOMAIN_AHEAD = _DOMAIN_AFTER.pattern.replace(_LABEL, r"[a-z0-9][a-z0-9_-]{0,62}+")
+# The markers followed by a label and a dot, the start of every _DOMAIN_AFTER match: a marker
+# without them fails the windowed test too, and re tells so without a Python call per "at".
+# Only the first label and dot: the whole domain would read on along "at.at.at…" from every
+# "at" (quadratic). Every marker has one possible end ("arobase?+" is possessive: not "arobas"
+# + "e.com"), and so has a label before a dot (a dot never starts with a label's character).
+_DOMAIN_AHEAD = rf"[^\s\w]*\s*[a-z0-9][a-z0-9_-]{{0,62}}+{_DOT}"
 _AT_MARKERS_BEFORE_DOMAIN = tuple(re.compile(f"{marker.pattern}(?={_DOMAIN_AHEAD})")
                                   for marker in _AT_MARKERS)
 

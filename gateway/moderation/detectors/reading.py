@@ -112,8 +112,12 @@ def _lone_pairs(classes: bytes) -> list[int]:
     for pattern in _LONE_PAIRS:
         for match in pattern.finditer(classes):
             at = match.start() + 1
+            if at in found:
+                continue  # followed already, to the end of its chain
             found.add(at)
-            while classes[at + 3:at + 5] == b"ba" and classes[at + 5:at + 6] != b"a":
+            # (a chain is followed once: "1 1 1 …" must stay linear)
+            while (classes[at + 3:at + 5] == b"ba" and classes[at + 5:at + 6] != b"a"
+                   and at + 2 not in found):
                 at += 2
                 found.add(at)
     return sorted(found)
