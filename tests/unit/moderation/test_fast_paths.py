@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import random
 import re
+import time
 
 import pytest
 
@@ -19,7 +20,7 @@ from gateway.moderation.detectors.fold import fold
 from gateway.moderation.detectors.matchers import WordsMatcher
 from gateway.moderation.detectors.read_fields import NeedleScan, ReadFields
 from gateway.moderation.detectors.slots import Slot, SlotsMatcher, _anchor_needles
-from gateway.moderation.detectors.words import WordGate, _has
+from gateway.moderation.detectors.words import WordGate
 from gateway.moderation.rules import RuleSet
 from tests.unit.moderation.conftest import facts_of
 
@@ -86,8 +87,10 @@ def _rule_texts(rules: RuleSet, seed: int, count: int) -> list[str]:
     phrases = [e.split(":", 1)[-1].replace("*", "e") for rule in rules.rules
                if isinstance(rule.matcher, SlotsMatcher) for slot in rule.matcher.slots
                for e in _entries(slot)]
-    filler = ("le la de et pour avec the and of to in at on est une un one i you tu je ma mon "
-              "ton your my me moi école homework parents 514 555 1234 e-mail goo.gl").split()
+    filler = ["le", "la", "de", "et", "pour", "avec", "the", "and", "of", "to", "in", "at",
+              "on", "est", "une", "un", "one", "i", "you", "tu", "je", "ma", "mon", "ton", "your",
+              "my", "me", "moi", "école", "homework", "parents", "514", "555", "1234", "e-mail",
+              "goo.gl"]
     rng = random.Random(seed)
     texts = []
     for _ in range(count):
@@ -127,8 +130,15 @@ def _plain_anchor_needles(slot: Slot, fields: ReadFields, field: str,
     return chosen + [n for n in slot.declared if text.count(n)]
 
 
+def _has(stem: str, folded: str, sorted_words: list[str] | None) -> bool:
+    if sorted_words is None or not re.fullmatch(r"[a-z0-9_]+", stem):
+        return stem in folded
+    at = bisect.bisect_left(sorted_words, stem)
+    return at < len(sorted_words) and sorted_words[at].startswith(stem)
+
+
 def _plain_may_match(gate: WordGate, words: frozenset[str], folded: str,
-                     sorted_words: list[str]) -> bool:
+                     sorted_words: list[str] | None) -> bool:
     return any(need <= words and all(_has(s, folded, sorted_words) for s in substrings)
                for need, substrings in gate.needs)
 
@@ -151,6 +161,7 @@ def test_slot_anchors_and_word_gates_are_those_of_the_plain_tests(shipped: RuleS
         for gate in gates:
             assert gate.may_match(words, folded, ordered) == _plain_may_match(
                 gate, words, folded, ordered), text
+            assert gate.may_match(words, folded) == _plain_may_match(gate, words, folded, None)
 
 
 def test_needle_scan_finds_the_needles_in_the_text(shipped: RuleSet) -> None:
@@ -162,3 +173,15 @@ def test_needle_scan_finds_the_needles_in_the_text(shipped: RuleSet) -> None:
         assert scan.present(text) == {n for n in scan.needles if n in text}
         assert extra.present(text) == {n for n in extra.needles if n in text}
     assert NeedleScan([]).present("anything") == frozenset()
+
+
+@pytest.mark.parametrize("text", ["at." * 17_000, "1 " * 25_000, "a b " * 12_500, "o 5 " * 12_500,
+                                  "at " + " " * 50_000, "(a)." * 12_500])
+def test_the_fast_paths_stay_linear_on_long_repetitive_texts(text: str) -> None:
+    # Each would take seconds if it read on from every position (a chain followed again from
+    # each of its pairs, a domain read along "at.at.at…" from every "at").
+    started = time.thread_time()
+    emails._candidates(text)
+    list(reading._singles(" " + text))
+    number_runs.stretches(text, frozenset(), 24)
+    assert time.thread_time() - started < 1.0
