@@ -55,6 +55,9 @@ class Slot:
     by_word: Mapping[str, tuple[int, ...]] = dataclasses.field(
         default_factory=dict, hash=False, compare=False)
     wordless: tuple[int, ...] = ()
+    # per phrase: its needles that are not among its whole words (those, once the words are
+    # known to occur, begin a word of the text: nothing to look up)
+    unsure: tuple[tuple[str, ...], ...] = ()
 
 
 def compile_slot(name: str, entries: list[str]) -> Slot:
@@ -77,7 +80,9 @@ def compile_slot(name: str, entries: list[str]) -> Slot:
     return Slot(name, re.compile("|".join(parts)), gate, needles if anchorable else None, needed,
                 declared, tuple(max(n, key=len) if n else "" for n in needles),
                 MappingProxyType({word: tuple(indexes) for word, indexes in by_word.items()}),
-                tuple(i for i, words_ in enumerate(needed) if not words_))
+                tuple(i for i, words_ in enumerate(needed) if not words_),
+                tuple(tuple(n for n in phrase if n not in words_)
+                      for phrase, words_ in zip(needles, needed, strict=True)))
 
 
 Spans = list[tuple[int, int]]
@@ -231,7 +236,7 @@ def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
     for word in slot.by_word.keys() & words:
         candidates.update(i for i in slot.by_word[word] if slot.words[i] <= words)
     chosen = [slot.longest[i] for i in sorted(candidates)
-              if all(fields.may_contain(field, n) for n in slot.needles[i])]
+              if all(fields.may_contain(field, n) for n in slot.unsure[i])]
     return chosen + [n for n in slot.declared if fields.contains(field, n)]
 
 
