@@ -6,7 +6,7 @@ import bisect
 import re
 from collections.abc import Iterable
 
-from ahocorasick_rs import AhoCorasick
+from ahocorasick_rs import BytesAhoCorasick, Implementation
 
 from gateway.moderation.detectors.fields import FieldTexts
 from gateway.moderation.detectors.reading import Reading, read
@@ -28,7 +28,11 @@ class NeedleScan:
 
     def __init__(self, needles: Iterable[str]) -> None:
         self.needles = tuple(sorted({n for n in needles if len(n) > 1}))
-        self._automaton = AhoCorasick(list(self.needles)) if self.needles else None
+        # Over UTF-8 bytes, as a DFA: no offsets to convert back to characters (a needle's
+        # bytes occur exactly where the needle does: UTF-8 never matches mid-character).
+        self._automaton = BytesAhoCorasick(
+            [_utf8(n) for n in self.needles], implementation=Implementation.DFA) \
+            if self.needles else None
         self.known = frozenset(self.needles)
 
     def present(self, text: str) -> frozenset[str]:
@@ -36,7 +40,11 @@ class NeedleScan:
         if self._automaton is None:
             return frozenset()
         return frozenset(self.needles[index] for index, _, _ in
-                         self._automaton.find_matches_as_indexes(text, overlapping=True))
+                         self._automaton.find_matches_as_indexes(_utf8(text), overlapping=True))
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 class ReadFields(FieldTexts):

@@ -167,8 +167,8 @@ def test_slot_anchors_and_word_gates_are_those_of_the_plain_tests(shipped: RuleS
 def test_needle_scan_finds_the_needles_in_the_text(shipped: RuleSet) -> None:
     scan = shipped.scan
     assert scan.needles  # the shipped slots do declare needles with non-word characters
-    extra = NeedleScan(["ab", "b", "abc", "bc", "c'd", "c'"])
-    for text in _rule_texts(shipped, 9, 300) + _texts(10, list("abc'd "), 2_000, 12):
+    extra = NeedleScan(["ab", "b", "abc", "bc", "c'd", "c'", "é-a", "aé", "\ud800a"])
+    for text in _rule_texts(shipped, 9, 300) + _texts(10, [*"abc'd -", "é", "\ud800"], 3_000, 12):
         text = fold(text)
         assert scan.present(text) == {n for n in scan.needles if n in text}
         assert extra.present(text) == {n for n in extra.needles if n in text}
