@@ -35,6 +35,22 @@ def _fold(text: str) -> str:
 
 def _quick_fold(text: str) -> str:
     """Lowercase, and non-ASCII letters to their base letters (fullwidth too): for the gate."""
+    if text.isascii():
+        return text.lower()
+    others = set(text.encode("utf-8", "surrogatepass").translate(None, _ASCII_BYTES)
+                 .decode("utf-8", "surrogatepass"))
+    # Lowercasing a non-ASCII text is slow (~5 ns a character); when each of its characters
+    # lowers alone to one character (not "İ", nor the sigma that depends on its neighbours),
+    # the same result comes from replacing the few distinct ones first, then an ASCII lower().
+    if "\u03a3" in others or any(len(char.lower()) != 1 for char in others):
+        return _quick_fold_lowered(text)
+    for char in others:
+        lowered = char.lower()
+        text = text.replace(char, lowered if lowered.isascii() else _base_of(lowered))
+    return text.lower()
+
+
+def _quick_fold_lowered(text: str) -> str:
     lowered = text.lower()
     if lowered.isascii():
         return lowered

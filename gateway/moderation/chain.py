@@ -57,7 +57,7 @@ def strongest(actions: list[str]) -> Verdict:
 
 def evaluate(rules: RuleSet, facts: MessageFacts) -> Decision:
     """Every hit of every applicable rule, and the strongest of their actions as the verdict."""
-    fields = ReadFields(facts)
+    fields = ReadFields(facts, rules.scan)
     hits: list[Hit] = []
     for rule in rules.rules:
         if not rule.applies_to(facts):

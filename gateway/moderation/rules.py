@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from gateway.moderation.detectors.matchers import (
     RegexMatcher,
     SizeMatcher,
 )
+from gateway.moderation.detectors.read_fields import NeedleScan
+from gateway.moderation.detectors.slots import SlotsMatcher
 from gateway.moderation.facts import MessageFacts
 from gateway.moderation.rule_problems import Problems, line_of, string_list
 from gateway.moderation.rule_words import slots_matcher, words_matcher
@@ -82,6 +85,13 @@ class Rule:
 @dataclass(frozen=True)
 class RuleSet:
     rules: tuple[Rule, ...]
+
+    @functools.cached_property
+    def scan(self) -> NeedleScan:
+        """Every needle the rules' slots may search for, found in one pass per field."""
+        return NeedleScan(needle for rule in self.rules
+                          if isinstance(rule.matcher, SlotsMatcher)
+                          for needle in rule.matcher.scanned_needles())
 
 
 def _positive_int(data: dict[str, Any], key: str, problems: Problems) -> int | None:

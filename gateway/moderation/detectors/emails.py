@@ -61,20 +61,33 @@ def find_emails(field: str, text: str, folded: str, allowed: Iterable[str] = ())
 # positions are those of the alternation "@|arobase|\bchez\b|\bat\b|[(\[{<]\s*a\s*[)\]}>]".
 _AT_MARKERS = (
     re.compile(r"@"),
-    re.compile(r"arobase?"),
+    re.compile(r"arobase?+"),
     re.compile(r"chez\b(?<!\wchez)"),  # the look-behind after the literal stands for a leading \b
     re.compile(r"at\b(?<!\wat)"),
-    re.compile(r"[(\[{<]\s*a\s*[)\]}>]"),
+    # "[(\[{<]\s*a\s*[)\]}>]", one search per opening bracket: a leading class is tried at
+    # every position, a leading literal is skipped to at C speed
+    *(re.compile(re.escape(bracket) + r"\s*a\s*[)\]}>]") for bracket in "([{<"),
 )
 _DOMAIN_AFTER = re.compile(rf"[^\s\w]*\s*{_LABEL}(?:{_DOT}{_LABEL})*{_DOT}[a-z]{{2,24}}")
 _WINDOW = 80
+# The markers followed by a label and a dot, the start of every _DOMAIN_AFTER match: a marker
+# without them fails the windowed test too, and re tells so without a Python call per "at".
+# Only the first label and dot: the whole domain would read on along "at.at.at…" from every
+# "at" (quadratic). Every marker has one possible end ("arobase?+" is possessive: not "arobas"
+# + "e.com"), and so has a label before a dot (a dot never starts with a label's character).
+_DOMAIN_AHEAD = rf"[^\s\w]*\s*[a-z0-9][a-z0-9_-]{{0,62}}+{_DOT}"
+_AT_MARKERS_BEFORE_DOMAIN = tuple(re.compile(f"{marker.pattern}(?={_DOMAIN_AHEAD})")
+                                  for marker in _AT_MARKERS)
 
 
-def _at_markers(folded: str) -> list[tuple[int, int]]:
+def _at_markers(folded: str,
+                markers: tuple[re.Pattern[str], ...] = _AT_MARKERS) -> list[tuple[int, int]]:
     """Spans of every "at" form, in text order."""
     spans: list[tuple[int, int]] = []
-    for marker in _AT_MARKERS:
-        spans += [m.span() for m in marker.finditer(folded)]
+    for marker in markers:
+        # its first character, looked for with memchr: "@", "[", "{" and "<" are mostly absent
+        if marker.pattern.lstrip("\\")[0] in folded:
+            spans += [m.span() for m in marker.finditer(folded)]
     spans.sort()
     return spans
 
@@ -83,7 +96,7 @@ def _candidates(folded: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     if "@" in folded:
         spans += [m.span() for m in _PLAIN.finditer(folded)]
-    for marker_start, after in _at_markers(folded):
+    for marker_start, after in _at_markers(folded, _AT_MARKERS_BEFORE_DOMAIN):
         if not _DOMAIN_AFTER.match(folded, after, after + _WINDOW):
             continue
         start = max(0, marker_start - _WINDOW)

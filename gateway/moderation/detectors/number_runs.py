@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 
 SEPARATORS = r"[ \t.\-_()/,\r\n>]"  # the characters a gap between two pieces is made of
 # What no run contains: a word that is not a spelled-out digit, or one character that is neither
@@ -39,6 +40,37 @@ def chain_pattern(spoken: tuple[str, ...]) -> re.Pattern[str]:
     come first ("une" before "un") so that a chain follows a run to its very end."""
     element = "|".join([*sorted(spoken, key=len, reverse=True), *"0123456789o"])
     return re.compile(rf"(?:{element})(?:{SEPARATORS}*(?:{element})){{7,}}")
+
+
+@functools.lru_cache(maxsize=64)
+def _chain_bytes(spoken: tuple[str, ...]) -> tuple[bytes, bytes]:
+    """Translation tables: "1" for the characters a chain may hold, and "1" for those of them
+    a piece may hold (not a separator); "0" for the others."""
+    pieces = set("0123456789o") | {char for word in spoken for char in word}
+    allowed = pieces | set(" \t.-_()/,\r\n>")
+    return (bytes(49 if chr(code) in allowed else 48 for code in range(256)),
+            bytes(49 if chr(code) in pieces else 48 for code in range(256)))
+
+
+_EIGHT = b"1" * 8  # a chain has eight pieces or more, each one character or more
+
+
+def _chains(folded: str, pattern: re.Pattern[str], spoken: tuple[str, ...]) -> Iterator[re.Match[str]]:
+    """What pattern.finditer(folded) yields, searched only in the stretches a chain may hold:
+    no other character, eight pieces' characters or more (found and counted at C speed). In
+    text full of prices and dates, re would try every digit and backtrack through each run.
+    A chain never crosses another character, so each stretch is read alone."""
+    allowed, pieces = _chain_bytes(spoken)
+    ascii_text = folded.encode("ascii", "replace")  # one byte per character: same offsets
+    marks = ascii_text.translate(allowed)
+    in_pieces = ascii_text.translate(pieces)
+    start = marks.find(_EIGHT)
+    while start >= 0:
+        end = marks.find(b"0", start)
+        end = len(marks) if end < 0 else end
+        if in_pieces.count(b"1", start, end) >= 8:
+            yield from pattern.finditer(folded, start, end)
+        start = marks.find(_EIGHT, end)
 
 
 def _is_word_char(text: str, index: int) -> bool:
@@ -91,7 +123,7 @@ def stretches(folded: str, spoken: frozenset[str], context: int) -> list[tuple[i
     `spoken` are the spelled-out digits that occur as words in `folded`."""
     pattern = chain_pattern(tuple(sorted(spoken)))
     found: list[tuple[int, int]] = []
-    for chain in pattern.finditer(folded):
+    for chain in _chains(folded, pattern, tuple(sorted(spoken))):
         start, end = chain.span()
         if (_lone_lookalike(folded, start, end)
                 and not pattern.search(folded, max(0, start - context), start)

@@ -4,22 +4,60 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
+
+from ahocorasick_rs import BytesAhoCorasick, Implementation
 
 from gateway.moderation.detectors.fields import FieldTexts
 from gateway.moderation.detectors.reading import Reading, read
 from gateway.moderation.detectors.vocabulary import words_of
+from gateway.moderation.facts import MessageFacts
 
-_WORD_PIECE = re.compile(r"[a-z0-9_]+")
+_LOOKED_UP = re.compile(r"[a-z0-9_']*")  # a needle may_contain answers without a scan
+
+
+def scanned(needle: str) -> bool:
+    """Whether `may_contain` must search the text for `needle` (it has a non-word character)."""
+    return not _LOOKED_UP.fullmatch(needle)
+
+
+class NeedleScan:
+    """Needles of a rule set, all found in one pass over a text (Aho-Corasick) instead of one
+    `in` per needle: most needles are absent, and each absent one costs a scan of the text.
+    One character needles stay with `in` (memchr is faster, and digits would flood the pass)."""
+
+    def __init__(self, needles: Iterable[str]) -> None:
+        self.needles = tuple(sorted({n for n in needles if len(n) > 1}))
+        # Over UTF-8 bytes, as a DFA: no offsets to convert back to characters (a needle's
+        # bytes occur exactly where the needle does: UTF-8 never matches mid-character).
+        self._automaton = BytesAhoCorasick(
+            [_utf8(n) for n in self.needles], implementation=Implementation.DFA) \
+            if self.needles else None
+        self.known = frozenset(self.needles)
+
+    def present(self, text: str) -> frozenset[str]:
+        """Which of the needles occur in `text`."""
+        if self._automaton is None:
+            return frozenset()
+        return frozenset(self.needles[index] for index, _, _ in
+                         self._automaton.find_matches_as_indexes(_utf8(text), overlapping=True))
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
 
 
 class ReadFields(FieldTexts):
     """FieldTexts with, per field, the normalized `reading` and the words of that reading."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, facts: MessageFacts, scan: NeedleScan | None = None) -> None:
+        super().__init__(facts)
+        self._scan = scan
+        self._present: dict[str, frozenset[str]] = {}
         self._readings: dict[str, Reading] = {}
         self._reading_words: dict[str, frozenset[str]] = {}
-        self._counts: dict[tuple[str, str], int] = {}
+        self._contains: dict[tuple[str, str], bool] = {}
+        self._may_contain: dict[tuple[str, str], bool] = {}
         self._sorted_words: dict[str, list[str]] = {}
 
     def reading(self, field: str) -> Reading:
@@ -41,23 +79,34 @@ class ReadFields(FieldTexts):
 
     def may_contain(self, field: str, needle: str) -> bool:
         """False when `needle` surely does not occur: each of its pieces between apostrophes
-        must begin a word of the reading (a sorted-list lookup, no scan of the text)."""
-        pieces = needle.split("'")
-        if not all(_WORD_PIECE.fullmatch(p) for p in pieces if p):
-            return self.count(field, needle) > 0
+        must begin a word of the reading (a sorted-list lookup, no scan of the text). Cached:
+        the slots of many rules share needles."""
+        key = (field, needle)
+        if key not in self._may_contain:
+            self._may_contain[key] = self._may_contain_now(field, needle)
+        return self._may_contain[key]
+
+    def _may_contain_now(self, field: str, needle: str) -> bool:
+        if scanned(needle):
+            return self.contains(field, needle)
         ordered = self.sorted_words(field)
-        for piece in filter(None, pieces):
+        for piece in filter(None, needle.split("'")):
             at = bisect.bisect_left(ordered, piece)
             if at == len(ordered) or not ordered[at].startswith(piece):
                 return False
         return True
 
-    def count(self, field: str, needle: str) -> int:
-        """How often `needle` occurs in the field's reading (cached: rules share needles)."""
+    def contains(self, field: str, needle: str) -> bool:
+        """Whether `needle` occurs in the field's reading (cached: rules share needles)."""
         key = (field, needle)
-        if key not in self._counts:
-            self._counts[key] = self.reading(field).text.count(needle)
-        return self._counts[key]
+        if key not in self._contains:
+            if self._scan is not None and needle in self._scan.known:
+                if field not in self._present:
+                    self._present[field] = self._scan.present(self.reading(field).text)
+                self._contains[key] = needle in self._present[field]
+            else:
+                self._contains[key] = needle in self.reading(field).text
+        return self._contains[key]
 
 
 def as_read(fields: FieldTexts) -> ReadFields:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Texting spellings, folded (no accents), whole words only. Kept to forms that are not ordinary
@@ -94,18 +95,70 @@ def _chars(match: re.Match[str]) -> str:
     return "".join(EMOJI.get(c) or _wide_char(c) for c in match.group())
 
 
+# A byte per character: ASCII letters and digits "a", the separators of _SEP "b", anything else
+# "x". A match of _SINGLES has a lone "a" (none beside it), a "b", then another lone "a".
+_CLASSES = bytes(
+    97 if 97 <= code <= 122 or 48 <= code <= 57 else 98 if chr(code) in " .-_*" else 120
+    for code in range(256))
+# Each starts with a three-byte literal, rare in text (a lone character and a separator), so
+# re skips to it at C speed; a class first, or "aba" alone (every gap between words), would not.
+_LONE_PAIRS = (re.compile(rb"bab(?=a(?!a))"), re.compile(rb"xab(?=a(?!a))"))
+
+
+def _lone_pairs(classes: bytes) -> list[int]:
+    """Every index of a lone "a" followed by "b" and a lone "a", in order. A match hides the
+    next one only when that one starts on its last "a" ("s n a p"): followed along the chain."""
+    found: set[int] = set()
+    for pattern in _LONE_PAIRS:
+        for match in pattern.finditer(classes):
+            at = match.start() + 1
+            if at in found:
+                continue  # followed already, to the end of its chain
+            found.add(at)
+            # (a chain is followed once: "1 1 1 …" must stay linear)
+            while (classes[at + 3:at + 5] == b"ba" and classes[at + 5:at + 6] != b"a"
+                   and at + 2 not in found):
+                at += 2
+                found.add(at)
+    return sorted(found)
+
+
+def _singles(text: str) -> Iterator[re.Match[str]]:
+    """What _SINGLES.finditer(text) yields, tried only at the lone pairs of characters (found at
+    C speed), not at every character (its first class has no literal for re to skip to)."""
+    classes = text.encode("ascii", "replace").translate(_CLASSES)  # one byte per character
+    position = 0  # where finditer would search from: after the last match
+    for at in _lone_pairs(classes):
+        if at - 1 >= position:
+            match = _SINGLES.match(text, at - 1)
+            if match is not None:
+                yield match
+                position = match.end()
+
+
+_ASCII_BYTES = bytes(range(128))
+
+
+def _may_have_chars(folded: str) -> bool:
+    """Whether one of _CHARS' characters occurs: its distinct non-ASCII characters, found at C
+    speed, are few; _CHARS (a large class, tried at every character) costs ~30 ns a character."""
+    utf8 = folded.encode("utf-8", "surrogatepass")
+    others = set(utf8.translate(None, _ASCII_BYTES).decode("utf-8", "surrogatepass"))
+    return any(_CHARS.match(char) for char in others)
+
+
 def _edits(folded: str, words: frozenset[str]) -> list[tuple[int, int, str]]:
     """(start, end, replacement) of every change, disjoint, in text order. Each kind of change
     is searched only where a cheap test says it can be: most long texts need none."""
     edits: list[tuple[int, int, str]] = []
-    if not folded.isascii():
+    if not folded.isascii() and _may_have_chars(folded):
         edits += [(m.start(), m.end(), _chars(m)) for m in _CHARS.finditer(folded)]
     texting = words & TEXTING.keys()
     if texting:
         edits += [(m.start(), m.end(), _word(m))
                   for m in _texting_pattern(frozenset(texting)).finditer(folded)]
     searched_to = 0
-    for single in _SINGLES.finditer(" " + folded):  # the space: a run may open the text
+    for single in _singles(" " + folded):  # the space: a run may open the text
         first = single.start(1) - 1  # in `folded`
         if first < searched_to:
             continue

@@ -14,13 +14,15 @@ not read at all.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fields import FieldTexts
-from gateway.moderation.detectors.read_fields import ReadFields, as_read
+from gateway.moderation.detectors.read_fields import ReadFields, as_read, scanned
 from gateway.moderation.detectors.words import (
     WordGate,
     compile_words,
@@ -46,6 +48,16 @@ class Slot:
     words: tuple[frozenset[str], ...] = ()
     # substrings one of which every match of the `re:` entries holds (each its own anchor)
     declared: tuple[str, ...] = ()
+    # per phrase: its longest needle, the one searched for when the phrase can occur
+    longest: tuple[str, ...] = ()
+    # whole word -> the phrases needing it, and the phrases needing none: the phrases whose
+    # words all occur are found from the text's words present, not by testing every phrase
+    by_word: Mapping[str, tuple[int, ...]] = dataclasses.field(
+        default_factory=dict, hash=False, compare=False)
+    wordless: tuple[int, ...] = ()
+    # per phrase: its needles that are not among its whole words (those, once the words are
+    # known to occur, begin a word of the text: nothing to look up)
+    unsure: tuple[tuple[str, ...], ...] = ()
 
 
 def compile_slot(name: str, entries: list[str]) -> Slot:
@@ -61,8 +73,16 @@ def compile_slot(name: str, entries: list[str]) -> Slot:
     needles = tuple(phrase_needles(p) for p in phrases)
     needed = tuple(phrase_words(p) for p in phrases)
     anchorable = (not patterns or bool(declared)) and all(needles)
+    by_word: dict[str, list[int]] = {}
+    for index, phrase_words_ in enumerate(needed):
+        for word in phrase_words_:
+            by_word.setdefault(word, []).append(index)
     return Slot(name, re.compile("|".join(parts)), gate, needles if anchorable else None, needed,
-                declared)
+                declared, tuple(max(n, key=len) if n else "" for n in needles),
+                MappingProxyType({word: tuple(indexes) for word, indexes in by_word.items()}),
+                tuple(i for i, words_ in enumerate(needed) if not words_),
+                tuple(tuple(n for n in phrase if n not in words_)
+                      for phrase, words_ in zip(needles, needed, strict=True)))
 
 
 Spans = list[tuple[int, int]]
@@ -85,6 +105,11 @@ class SlotsMatcher:
             found += self._find_in(as_read(fields), field)
         return found
 
+    def scanned_needles(self) -> frozenset[str]:
+        """The needles this matcher may search the text for (see read_fields.NeedleScan)."""
+        return frozenset(needle for slot in self.slots for needle in (
+            *slot.declared, *(n for needles in slot.needles or () for n in needles if scanned(n))))
+
     def _find_in(self, fields: ReadFields, field: str) -> list[Finding]:
         reading = fields.reading(field)
         words, text = fields.reading_words(field), reading.text
@@ -98,11 +123,12 @@ class SlotsMatcher:
             return gates[index]
 
         clusters: list[tuple[int, int, Spans]] = []
+        anchors: dict[int, list[str] | None] = {}  # per slot: a slot may be in several combos
         for combo in self.combos:
             if len(text) <= _WHOLE_TEXT:
                 windows = [(0, len(text))] if all(gate(i) for i in combo) else []
             else:
-                windows = self._windows(combo, fields, field, words)
+                windows = self._windows(combo, fields, field, words, anchors)
             for low, high in windows:
                 clusters += self._clusters_in(combo, text, low, high)
         original = fields.text(field)
@@ -126,12 +152,14 @@ class SlotsMatcher:
         return max(low, before + 1), min([high, *after])
 
     def _windows(self, combo: tuple[int, ...], fields: ReadFields, field: str,
-                 words: frozenset[str]) -> Spans:
+                 words: frozenset[str], known: dict[int, list[str] | None]) -> Spans:
         """Stretches of the reading that hold every match of the combination."""
         text = fields.reading(field).text
         candidates = []
         for index in combo:
-            chosen = _anchor_needles(self.slots[index], fields, field, words)
+            if index not in known:
+                known[index] = _anchor_needles(self.slots[index], fields, field, words)
+            chosen = known[index]
             if chosen == []:
                 return []  # a slot none of whose phrases can occur: no match anywhere
             candidates.append(chosen)
@@ -202,10 +230,14 @@ def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
     if slot.needles is None:
         return None if slot.gate is None or slot.gate.may_match(
             words, fields.reading(field).text, fields.sorted_words(field)) else []
-    chosen = [max(needles, key=len)
-              for needles, needed in zip(slot.needles, slot.words, strict=True)
-              if needed <= words and all(fields.may_contain(field, n) for n in needles)]
-    return chosen + [n for n in slot.declared if fields.count(field, n)]
+    # the phrases whose words all occur, in phrase order (the words present, looked up in
+    # the slot's index, instead of a subset test per phrase)
+    candidates = set(slot.wordless)
+    for word in slot.by_word.keys() & words:
+        candidates.update(i for i in slot.by_word[word] if slot.words[i] <= words)
+    chosen = [slot.longest[i] for i in sorted(candidates)
+              if all(fields.may_contain(field, n) for n in slot.unsure[i])]
+    return chosen + [n for n in slot.declared if fields.contains(field, n)]
 
 
 def _word_end(text: str, index: int) -> int:

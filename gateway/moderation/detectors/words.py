@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -119,22 +120,52 @@ class WordGate:
 
     needs: tuple[tuple[frozenset[str], tuple[str, ...]], ...]
 
+    @functools.cached_property
+    def _index(self) -> tuple[list[_Stems], dict[str, list[tuple[frozenset[str], _Stems]]]]:
+        """The substrings of the needs without words, and each word's needs: a text's words
+        then point at the few needs worth testing (a list may have hundreds). Each substring
+        comes with whether it is made of word characters (looked up, not searched)."""
+        def stems(substrings: tuple[str, ...]) -> _Stems:
+            return tuple((s, bool(_WORD_CHARS.fullmatch(s))) for s in substrings)
+
+        wordless = [stems(substrings) for need, substrings in self.needs if not need]
+        by_word: dict[str, list[tuple[frozenset[str], _Stems]]] = {}
+        for need, substrings in self.needs:
+            for word in need:
+                by_word.setdefault(word, []).append((need, stems(substrings)))
+        return wordless, by_word
+
     def may_match(self, words: frozenset[str], folded: str,
                   sorted_words: list[str] | None = None) -> bool:
         """`words` is `words_of(folded)`: the whole words of the text; `sorted_words` the same,
-        sorted, lets a stem ("insult*") be looked up as a word prefix instead of searched."""
-        return any(need <= words and all(_has(s, folded, sorted_words) for s in substrings)
-                   for need, substrings in self.needs)
+        sorted, lets a stem ("insult*") be looked up as a word prefix instead of searched.
+        True when some need has all its words in `words` and all its substrings in the text."""
+        wordless, by_word = self._index
+        for stems in wordless:
+            if _has_all(stems, folded, sorted_words):
+                return True
+        for word in by_word.keys() & words:
+            for need, stems in by_word[word]:
+                if need <= words and _has_all(stems, folded, sorted_words):
+                    return True
+        return False
 
 
 _WORD_CHARS = re.compile(r"[a-z0-9_]+")
+_Stems = tuple[tuple[str, bool], ...]
 
 
-def _has(stem: str, folded: str, sorted_words: list[str] | None) -> bool:
-    if sorted_words is None or not _WORD_CHARS.fullmatch(stem):
-        return stem in folded
-    at = bisect.bisect_left(sorted_words, stem)
-    return at < len(sorted_words) and sorted_words[at].startswith(stem)
+def _has_all(stems: _Stems, folded: str, sorted_words: list[str] | None) -> bool:
+    """_has of every stem, its word-character test made once (at the gate's first use)."""
+    for stem, is_word in stems:
+        if sorted_words is None or not is_word:
+            if stem not in folded:
+                return False
+            continue
+        at = bisect.bisect_left(sorted_words, stem)
+        if at == len(sorted_words) or not sorted_words[at].startswith(stem):
+            return False
+    return True
 
 
 def word_gate(phrases: Iterable[str]) -> WordGate:
