@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
 from typing import Any
 
 from gateway.ingress.doors import Doors
@@ -15,6 +14,7 @@ from gateway.ingress.routing import Route
 from gateway.ingress.writer import Incoming, IngestWriter
 from gateway.mail.alias import normalize_address, split_address
 from gateway.mail.parse import header_message_ids
+from gateway.mail.text import FAST_DEFAULT_POLICY
 
 FROM_MISMATCH = (
     "550 5.7.1 The From header of your message must hold exactly one address, the one registered"
@@ -36,7 +36,7 @@ class HeaderFacts:
 def read_headers(raw: bytes) -> HeaderFacts:
     # Only the header block: the parser would otherwise decode (copy) a 20 MiB body for nothing.
     end = raw.find(b"\r\n\r\n")
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw if end < 0 else raw[:end + 4])
+    headers = BytesHeaderParser(policy=FAST_DEFAULT_POLICY).parsebytes(raw if end < 0 else raw[:end + 4])
     # An id longer than its column would fail every insert (451 forever on PostgreSQL); such an
     # id cannot thread anyway, so the message is kept without it (dedup falls back to its bytes).
     ids = [i for i in header_message_ids(_header(headers, "Message-ID")) if len(i) <= MAX_ID_LENGTH]

@@ -8,8 +8,9 @@ import re
 from dataclasses import dataclass
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 from html.parser import HTMLParser
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # Elements whose start or end begins a new line when HTML is rendered to text.
 _BLOCK_TAGS = frozenset({
@@ -110,10 +111,13 @@ class _ReusedHeaderClasses(HeaderRegistry):
     per message); the same class is built for a given name every time, so build it once."""
 
     _LIMIT = 512  # header names are chosen by senders: do not let them grow the cache forever
+    _READ_LIMIT = 256  # header objects kept, up to ~60 KB each (values repeat: Content-Type)
+    _READ_LENGTH = 256  # longer values are parsed at every read (a parse tree is ~50 B a character)
 
     def __init__(self) -> None:
         super().__init__()
         self._classes: dict[str, type[BaseHeader]] = {}
+        self._read: dict[tuple[str, str], BaseHeader] = {}
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         key = name.lower()
@@ -124,9 +128,36 @@ class _ReusedHeaderClasses(HeaderRegistry):
                 self._classes[key] = found
         return found
 
+    def read(self, name: str, value: str) -> BaseHeader:
+        """The header object for a value as stored in a message: parsed once per distinct value.
+
+        Header objects never change once built (a str with read-only parsed attributes), so two
+        reads of the same name and value can share one; each read used to parse it again."""
+        key = (name, value)
+        found = self._read.get(key)
+        if found is None:
+            # As EmailPolicy.header_fetch_parse: the value without its line breaks.
+            found = self(name, value.replace("\r", "").replace("\n", ""))
+            if len(value) <= self._READ_LENGTH:
+                if len(self._read) >= self._READ_LIMIT:
+                    self._read.clear()  # senders choose values: start over rather than grow
+                self._read[key] = found
+        return found
+
+
+class _FastDefaultPolicy(EmailPolicy):
+    """policy.default whose header reads reuse the header object of an equal earlier read (the
+    rules, the report check and the reading fetch Content-Type a dozen times per message)."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        factory = self.header_factory
+        if hasattr(value, "name") or not isinstance(factory, _ReusedHeaderClasses):
+            return super().header_fetch_parse(name, value)
+        return factory.read(name, value)
+
 
 # policy.default, parsing headers the same way, only faster.
-FAST_DEFAULT_POLICY = email.policy.default.clone(header_factory=_ReusedHeaderClasses())
+FAST_DEFAULT_POLICY = _FastDefaultPolicy(header_factory=_ReusedHeaderClasses())
 _POLICY = FAST_DEFAULT_POLICY
 
 
