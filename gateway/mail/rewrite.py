@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,8 +100,16 @@ def privacy_of(ctx: RewriteContext) -> Privacy:
 
 
 def _scrubber(ctx: RewriteContext) -> AddressScrubber:
-    return AddressScrubber({ctx.sender.address: ctx.sender.alias,
-                            ctx.recipient.address: ctx.recipient.alias})
+    return _pair_scrubber(ctx.sender.address, ctx.sender.alias, ctx.recipient.address,
+                          ctx.recipient.alias)
+
+
+@functools.lru_cache(maxsize=256)
+def _pair_scrubber(sender: str, sender_alias: str, recipient: str,
+                   recipient_alias: str) -> AddressScrubber:
+    """Built once per pair (it only reads once built): compiling its patterns for every message
+    cost a twentieth of a rewrite."""
+    return AddressScrubber({sender: sender_alias, recipient: recipient_alias})
 
 
 def _mailbox(display_name: str, address: str) -> str:
