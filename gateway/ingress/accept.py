@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from typing import Any
@@ -98,7 +99,32 @@ def _sole_from_address(headers: Any) -> str | None:
     return sole_mailbox(values)
 
 
+# Values that policy.default returns exactly as written: a plain Message-ID, and a Subject of
+# printable ASCII without encoded words. Parsing them into header objects was half of this step.
+_PLAIN_VALUE: dict[str, Callable[[str], object]] = {
+    "message-id": re.compile(r"<(?:[A-Za-z0-9_+=$-]+\.)*[A-Za-z0-9_+=$-]+@"
+                             r"(?:[A-Za-z0-9_-]+\.)*[A-Za-z0-9_-]+>").fullmatch,
+    "subject": lambda value: value.isascii() and value.isprintable() and "=?" not in value,
+}
+
+
+def plain_header(headers: Any, name: str) -> str | None:
+    """The first `name` header as policy.default reads it, when that is the value as written
+    (None otherwise: the header is absent or must be parsed)."""
+    lower = name.lower()
+    for key, value in headers.raw_items():
+        if key.lower() == lower:
+            if not isinstance(value, str):
+                return None
+            unfolded = value.replace("\r", "").replace("\n", "")  # as header_fetch_parse does
+            return unfolded if _PLAIN_VALUE[lower](unfolded) else None
+    return None
+
+
 def _header(headers: Any, name: str) -> str | None:
+    plain = plain_header(headers, name)
+    if plain is not None:
+        return plain.replace("\x00", "")
     try:
         value = headers.get(name)
         # PostgreSQL text cannot hold NUL (SQLite can): storing it would answer 451 forever.
