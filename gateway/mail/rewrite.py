@@ -22,6 +22,7 @@ from gateway.mail.leaves import make_safe, unwrap_encoded_messages
 from gateway.mail.parse import normalize_line_endings
 from gateway.mail.privacy import Person, Privacy
 from gateway.mail.scrub import AddressScrubber, decode_raw_header
+from gateway.mail.text import FastCompatMessage
 from gateway.mail.visible import visible
 
 _TOP_KEPT = frozenset({"subject", "date", "mime-version"})
@@ -46,6 +47,7 @@ class _FastFoldPolicy(Compat32):
 
 
 _OUTPUT_POLICY = _FastFoldPolicy(linesep="\r\n")
+_INPUT_POLICY = email.policy.compat32.clone(message_factory=FastCompatMessage)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # Control characters RFC 5322 forbids in a header (TAB, CR and LF remain: they fold lines).
 _HEADER_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -317,7 +319,7 @@ def _rewrite_parts(msg: Message, ctx: RewriteContext, privacy: Privacy, withheld
 
 
 def _rewrite(raw: bytes, ctx: RewriteContext, privacy: Privacy, withheld: list[str]) -> bytes:
-    msg = email.message_from_bytes(normalize_line_endings(raw), policy=email.policy.compat32)
+    msg = email.message_from_bytes(normalize_line_endings(raw), policy=_INPUT_POLICY)
     _set_top_headers(msg, ctx, privacy)
     _rewrite_parts(msg, ctx, privacy, withheld, 0)
     out = BytesIO()

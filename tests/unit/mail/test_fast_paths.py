@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gateway.mail.rewrite import Party, RewriteContext, anonymize_report
-from gateway.mail.text import FAST_DEFAULT_POLICY
+from gateway.mail.text import FAST_DEFAULT_POLICY, FastCompatMessage
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CORPUS = Path("/work/shared/corpus/mikel-mail")
@@ -57,7 +57,11 @@ def _reads(msg: Message) -> list[object]:
                 seen.append((name, str(value), type(value).__mro__[1].__name__,
                              [type(d).__name__ for d in getattr(value, "defects", ())],
                              dict(getattr(value, "params", {}) or {})))
-        seen += [part.get_content_type(), part.get_content_charset(), part.get_filename()]
+        for _ in range(2):
+            seen += [part.get_content_type(), part.get_content_charset(), part.get_filename(),
+                     part.get_params(), part.get_params(header="content-disposition"),
+                     part.get_params(unquote=False), part.get_param("format"),
+                     part.get_boundary()]
     return seen
 
 
@@ -68,6 +72,15 @@ def test_header_reads_equal_the_stock_policy(path: Path) -> None:
     fast = email.message_from_bytes(raw, policy=FAST_DEFAULT_POLICY)
     assert _reads(fast) == _reads(stock)
     assert _reads(fast) == _reads(stock)  # once more, every value now cached
+
+
+@pytest.mark.parametrize("path", FILES, ids=_key)
+def test_parameter_reads_equal_compat32(path: Path) -> None:
+    raw = path.read_bytes()
+    stock = email.message_from_bytes(raw, policy=email.policy.compat32)
+    fast = email.message_from_bytes(raw, policy=email.policy.compat32.clone(
+        message_factory=FastCompatMessage))
+    assert _reads(fast) == _reads(stock)
 
 
 @pytest.mark.skipif(not DIGESTS.exists(), reason="no digests recorded")
