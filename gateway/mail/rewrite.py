@@ -47,6 +47,17 @@ class _FastFoldPolicy(Compat32):
 
 
 _OUTPUT_POLICY = _FastFoldPolicy(linesep="\r\n")
+_LINE_END = re.compile(r"\r\n|\r|\n")  # email.generator.NLCRE
+
+
+class _BodyAtOnceGenerator(BytesGenerator):
+    """BytesGenerator writing a body's lines in one write, not two writes (and two encodes) per
+    line: the same bytes (each line end becomes the policy's, as the stdlib's loop does)."""
+
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            self.write(self._NL.join(_LINE_END.split(lines)))  # type: ignore[attr-defined]
+
 _INPUT_POLICY = email.policy.compat32.clone(message_factory=FastCompatMessage)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # Control characters RFC 5322 forbids in a header (TAB, CR and LF remain: they fold lines).
@@ -323,7 +334,7 @@ def _rewrite(raw: bytes, ctx: RewriteContext, privacy: Privacy, withheld: list[s
     _set_top_headers(msg, ctx, privacy)
     _rewrite_parts(msg, ctx, privacy, withheld, 0)
     out = BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=_OUTPUT_POLICY).flatten(msg)
+    _BodyAtOnceGenerator(out, mangle_from_=False, policy=_OUTPUT_POLICY).flatten(msg)
     return out.getvalue()
 
 
