@@ -7,11 +7,13 @@ import email
 import email.policy
 import hashlib
 import json
+import random
 from email.message import Message
 from pathlib import Path
 
 import pytest
 
+from gateway.mail.privacy import _base_of, _quick_fold
 from gateway.mail.rewrite import Party, RewriteContext, anonymize_report
 from gateway.mail.text import FAST_DEFAULT_POLICY, FastCompatMessage
 
@@ -90,3 +92,29 @@ def test_forward_bytes_are_unchanged(path: Path) -> None:
     if _key(path) not in expected:
         pytest.skip("not recorded")
     assert digest(path.read_bytes()) == expected[_key(path)]
+
+
+def _str_fold(text: str) -> str:
+    """privacy._quick_fold as it was written first (lowering the whole str)."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    others = set(lowered.encode("utf-8", "surrogatepass").translate(None, bytes(range(128)))
+                 .decode("utf-8", "surrogatepass"))
+    for char in others:
+        lowered = lowered.replace(char, _base_of(char))
+    return lowered
+
+
+def test_quick_fold_equals_the_str_fold_for_every_character() -> None:
+    misses = [cp for cp in range(0x110000) if _quick_fold(chr(cp)) != _str_fold(chr(cp))]
+    assert misses == []
+
+
+def test_quick_fold_equals_the_str_fold_on_mixed_text() -> None:
+    pick = random.Random(3)
+    alphabet = ("aZ .@-'\u00e9\u00c9\u0130\u212a\u03a3\u03c3\u00df\u1e9e\uff21\uff45\u0301"
+                "\udce9\U0001d400\u00a0\u202e")
+    for _ in range(5000):
+        text = "".join(pick.choice(alphabet) for _ in range(pick.randrange(0, 40)))
+        assert _quick_fold(text) == _str_fold(text), text
