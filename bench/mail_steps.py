@@ -10,7 +10,6 @@ the machine is shared, so compare A/B in the same minutes.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from loadgen import message  # noqa: E402
 
+from gateway.config import Settings  # noqa: E402
 from gateway.ingress.accept import read_headers  # noqa: E402
 from gateway.mail.autoreply import is_auto_reply  # noqa: E402
 from gateway.mail.canonical import read  # noqa: E402
@@ -27,6 +27,7 @@ from gateway.mail.footer import append_footer  # noqa: E402
 from gateway.mail.parse import parse  # noqa: E402
 from gateway.mail.rewrite import Party, RewriteContext, anonymize_report  # noqa: E402
 from gateway.mail.text import body_of  # noqa: E402
+from gateway.reminders import unsubscribe  # noqa: E402
 from gateway.safeguarding.keyword import is_report  # noqa: E402
 
 SENDER = Party("sender@example.org", "Alex", "alex.k3j2@mentor.test", real_name="Alex Tremblay")
@@ -34,12 +35,15 @@ RECIPIENT = Party("sink@example.org", "Sam", "sam.q8w1@mentor.test", real_name="
 
 
 def context() -> RewriteContext:
+    """As relay.forward._render builds it with the default settings."""
+    settings = Settings()
+    word = getattr(unsubscribe, "OWN_LINKS_WORD", "")  # older trees lack it: A/B against them
     return RewriteContext(
         sender=SENDER, recipient=RECIPIENT, program_name="Mentorat",
         new_message_id="<gw-1@mentor.test>", in_reply_to=("<a@mentor.test>",),
         references=("<a@mentor.test>",), fallback_date="Mon, 30 Nov 2026 15:00:00 +0000",
-        private_text=(re.compile(r"https://mentor\.test/unsubscribe/[A-Za-z0-9._~=-]+"),),
-        private_domains=())
+        private_text=(unsubscribe.own_unsubscribe_links(settings),),
+        private_domains=(), **({"private_text_word": word} if word else {}))
 
 
 def steps() -> dict[str, Callable[[bytes], object]]:

@@ -96,6 +96,9 @@ class RewriteContext:
     # Text that must not travel to the partner although it is no address: e.g. the sender's own
     # reminder unsubscribe link, quoted when they answer a reminder (Reply-To: the partner).
     private_text: tuple[re.Pattern[str], ...] = ()
+    # A word every private_text match contains (in any case), or "": a text without it skips
+    # those patterns, which cost more than the rest of the substitution.
+    private_text_word: str = ""
     # Personal domains ([privacy] personal_domains): replaced by a neutral mark wherever they show.
     private_domains: tuple[str, ...] = ()
 
@@ -297,11 +300,20 @@ def _scrub_boundaries_text(msg: Message, privacy: Privacy) -> None:
 PRIVATE_TEXT_PLACEHOLDER = "[…]"
 
 
+@functools.lru_cache(maxsize=16)
+def _word_search(word: str) -> Callable[[str], object]:
+    return re.compile(re.escape(word), re.IGNORECASE).search
+
+
 def _text_substitute(ctx: RewriteContext, privacy: Privacy, ids: ContentIds) -> Substitute:
+    word_in = _word_search(ctx.private_text_word) if ctx.private_text_word else None
+
     def substitute(text: str) -> tuple[str, int]:
         text, count = ids.subn(text)  # first: the old ids may hold a domain privacy replaces
         text, found = privacy.subn(text)
         count += found
+        if word_in is not None and not word_in(text):
+            return text, count  # no match of private_text can be in it
         for pattern in ctx.private_text:
             text, found = pattern.subn(PRIVATE_TEXT_PLACEHOLDER, text)
             count += found
