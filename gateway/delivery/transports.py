@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import itertools
 import logging
 import os
@@ -53,6 +54,7 @@ def _from_reply(code: int, message: str) -> SendResult:
     return SendResult("permanent", detail)
 
 
+@functools.lru_cache(maxsize=1024)  # the same few addresses, checked again at every send
 def _address_problem(address: str, *, may_be_empty: bool = False) -> str | None:
     """Why this address cannot go on the wire as it is, or None.
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
 from typing import Any
 
 from gateway.ingress.doors import Doors
@@ -15,6 +15,7 @@ from gateway.ingress.routing import Route
 from gateway.ingress.writer import Incoming, IngestWriter
 from gateway.mail.alias import normalize_address, split_address
 from gateway.mail.parse import header_message_ids
+from gateway.mail.text import FAST_DEFAULT_POLICY
 
 FROM_MISMATCH = (
     "550 5.7.1 The From header of your message must hold exactly one address, the one registered"
@@ -36,7 +37,7 @@ class HeaderFacts:
 def read_headers(raw: bytes) -> HeaderFacts:
     # Only the header block: the parser would otherwise decode (copy) a 20 MiB body for nothing.
     end = raw.find(b"\r\n\r\n")
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(raw if end < 0 else raw[:end + 4])
+    headers = BytesHeaderParser(policy=FAST_DEFAULT_POLICY).parsebytes(raw if end < 0 else raw[:end + 4])
     # An id longer than its column would fail every insert (451 forever on PostgreSQL); such an
     # id cannot thread anyway, so the message is kept without it (dedup falls back to its bytes).
     ids = [i for i in header_message_ids(_header(headers, "Message-ID")) if len(i) <= MAX_ID_LENGTH]
@@ -98,7 +99,32 @@ def _sole_from_address(headers: Any) -> str | None:
     return sole_mailbox(values)
 
 
+# Values that policy.default returns exactly as written: a plain Message-ID, and a Subject of
+# printable ASCII without encoded words. Parsing them into header objects was half of this step.
+_PLAIN_VALUE: dict[str, Callable[[str], object]] = {
+    "message-id": re.compile(r"<(?:[A-Za-z0-9_+=$-]+\.)*[A-Za-z0-9_+=$-]+@"
+                             r"(?:[A-Za-z0-9_-]+\.)*[A-Za-z0-9_-]+>").fullmatch,
+    "subject": lambda value: value.isascii() and value.isprintable() and "=?" not in value,
+}
+
+
+def plain_header(headers: Any, name: str) -> str | None:
+    """The first `name` header as policy.default reads it, when that is the value as written
+    (None otherwise: the header is absent or must be parsed)."""
+    lower = name.lower()
+    for key, value in headers.raw_items():
+        if key.lower() == lower:
+            if not isinstance(value, str):
+                return None
+            unfolded = value.replace("\r", "").replace("\n", "")  # as header_fetch_parse does
+            return unfolded if _PLAIN_VALUE[lower](unfolded) else None
+    return None
+
+
 def _header(headers: Any, name: str) -> str | None:
+    plain = plain_header(headers, name)
+    if plain is not None:
+        return plain.replace("\x00", "")
     try:
         value = headers.get(name)
         # PostgreSQL text cannot hold NUL (SQLite can): storing it would answer 451 forever.

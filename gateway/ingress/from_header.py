@@ -8,6 +8,11 @@ from email import errors
 
 _PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"@=?]+(?:=[^\s<>()\[\],;:\"@?]+)*@"
                             r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+")
+# "addr" or "Plain Name <addr>" with a dot-atom address: what the header parser reads as exactly
+# one mailbox without defects, its address as written (the parser costs ~0.1 ms a message).
+_SIMPLE_MAILBOX = re.compile(r"(?:[A-Za-z0-9]+(?: [A-Za-z0-9]+)* <(?P<angled>{0})>|(?P<bare>{0}))"
+                             .format(r"(?:[A-Za-z0-9_+=-]+\.)*[A-Za-z0-9_+=-]+@"
+                                     r"(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+"))
 
 
 def sole_mailbox(values: list[str]) -> str | None:
@@ -22,6 +27,15 @@ def sole_mailbox(values: list[str]) -> str | None:
     value = re.sub(r"\r?\n(?=[ \t])", "", values[0]).strip()
     if not value or "\x00" in value:
         return None
+    simple = _SIMPLE_MAILBOX.fullmatch(value)
+    if simple is not None:
+        address = simple.group("angled") or simple.group("bare")
+        return address.lower() if _PLAIN_ADDRESS.fullmatch(address) else None
+    return parsed_mailbox(value)
+
+
+def parsed_mailbox(value: str) -> str | None:
+    """sole_mailbox of one unfolded value, read with the e-mail header parser."""
     try:
         addresses, rest = parser.get_address_list(value)
     except Exception:  # the parser gave up: not a readable mailbox

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, Session
@@ -26,6 +27,17 @@ TOO_BIG = "552 5.3.4 Message too big for this gateway"
 
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients; please send the rest in another message"
 TOO_MANY_SESSIONS = b"421 4.3.2 Too many connections right now; please try again later\r\n"
+
+# MAIL FROM / RCPT TO as nearly every client writes them: "<local@domain>", then parameters.
+_PLAIN_PATH = re.compile(r"<((?:[A-Za-z0-9_+=-]+\.)*[A-Za-z0-9_+=-]+@"
+                         r"(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+)>(?:[ \t]+(?=[^ \t(])|$)")
+
+
+def plain_path(arg: str) -> tuple[str, str] | None:
+    """(address, parameters) of a plain `<local@domain>` path, as aiosmtpd's parser reads it;
+    None for anything else (quoted, commented, literal or non-ASCII: left to that parser)."""
+    match = _PLAIN_PATH.match(arg)
+    return (match.group(1), arg[match.end():]) if match else None
 
 
 class SessionGate:
@@ -68,6 +80,15 @@ class GatewaySMTP(SMTP):
             self._gate.open -= 1
             self._counted = False
         super().connection_lost(error)
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd parses every MAIL and RCPT address with the e-mail header parser (a tenth
+        of an SMTP session's CPU); a plain path is read with one regex, to the same result."""
+        found = plain_path(arg)
+        if found is None or (self.local_part_limit
+                             and len(found[0].rpartition("@")[0]) > self.local_part_limit):
+            return super()._getaddr(arg)  # type: ignore[no-any-return]
+        return found
 
     def eof_received(self) -> bool | None:
         if self.session is None:

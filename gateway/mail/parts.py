@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import functools
 import re
 from email.header import decode_header, make_header
 from email.message import Message
@@ -74,19 +75,28 @@ def header_values(msg: Message, name: str) -> list[str]:
 def _params(msg: Message, header: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for raw in (v for k, v in msg.raw_items() if k.lower() == header):
-        holder = Message()
-        holder["Content-Type"] = str(raw)
-        try:
-            params = holder.get_params(header="content-type") or []
-        except Exception:  # noqa: BLE001
-            continue
-        for key, value in params[1:]:
-            try:
-                text = email.utils.collapse_rfc2231_value(value)
-            except Exception:  # noqa: BLE001
-                text = str(value)
-            found.append((key.lower().rstrip("*"), decoded_header(str(text))))
+        found += _value_params(str(raw))
     return found
+
+
+@functools.lru_cache(maxsize=512)
+def _value_params(raw: str) -> tuple[tuple[str, str], ...]:
+    """The decoded parameters of one header value; read once per distinct value (the reading
+    and the rewrite ask for a part's file names up to five times)."""
+    holder = Message()
+    holder["Content-Type"] = raw
+    try:
+        params = holder.get_params(header="content-type") or []
+    except Exception:  # noqa: BLE001
+        return ()
+    found = []
+    for key, value in params[1:]:
+        try:
+            text = email.utils.collapse_rfc2231_value(value)
+        except Exception:  # noqa: BLE001
+            text = str(value)
+        found.append((key.lower().rstrip("*"), decoded_header(str(text))))
+    return tuple(found)
 
 
 def file_names(part: Message) -> list[str]:

@@ -8,8 +8,9 @@ import re
 from dataclasses import dataclass
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
+from email.policy import EmailPolicy
 from html.parser import HTMLParser
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # Elements whose start or end begins a new line when HTML is rendered to text.
 _BLOCK_TAGS = frozenset({
@@ -110,12 +111,13 @@ class _ReusedHeaderClasses(HeaderRegistry):
     per message); the same class is built for a given name every time, so build it once."""
 
     _LIMIT = 512  # header names are chosen by senders: do not let them grow the cache forever
-    _PARSED_LIMIT = 4096
+    _READ_LIMIT = 256  # header objects kept, up to ~60 KB each (values repeat: Content-Type)
+    _READ_LENGTH = 256  # longer values are parsed at every read (a parse tree is ~50 B a character)
 
     def __init__(self) -> None:
         super().__init__()
         self._classes: dict[str, type[BaseHeader]] = {}
-        self._parsed: dict[tuple[str, str], BaseHeader] = {}
+        self._read: dict[tuple[str, str], BaseHeader] = {}
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         key = name.lower()
@@ -126,22 +128,67 @@ class _ReusedHeaderClasses(HeaderRegistry):
                 self._classes[key] = found
         return found
 
-    def __call__(self, name: str, value: str) -> BaseHeader:
-        """The parsed header, parsed once: a message's Content-Type is read a dozen times (type,
-        charset, format, delsp, name…), each read a full parse (~50 µs). Headers are immutable
-        strings, so one object serves every read, in every message with the same line."""
+    def read(self, name: str, value: str) -> BaseHeader:
+        """The header object for a value as stored in a message: parsed once per distinct value.
+
+        Header objects never change once built (a str with read-only parsed attributes), so two
+        reads of the same name and value can share one; each read used to parse it again."""
         key = (name, value)
-        found = self._parsed.get(key)
+        found = self._read.get(key)
         if found is None:
-            found = super().__call__(name, value)
-            if len(self._parsed) >= self._PARSED_LIMIT:
-                self._parsed.clear()  # senders choose the values: keep the cache bounded
-            self._parsed[key] = found
+            # As EmailPolicy.header_fetch_parse: the value without its line breaks.
+            found = self(name, value.replace("\r", "").replace("\n", ""))
+            if len(value) <= self._READ_LENGTH:
+                if len(self._read) >= self._READ_LIMIT:
+                    self._read.clear()  # senders choose values: start over rather than grow
+                self._read[key] = found
         return found
 
 
+class _FastDefaultPolicy(EmailPolicy):
+    """policy.default whose header reads reuse the header object of an equal earlier read (the
+    rules, the report check and the reading fetch Content-Type a dozen times per message)."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        factory = self.header_factory
+        if hasattr(value, "name") or not isinstance(factory, _ReusedHeaderClasses):
+            return super().header_fetch_parse(name, value)
+        return factory.read(name, value)
+
+
+_PARAMS: dict[str, tuple[tuple[str, Any], ...]] = {}
+
+
+class _CachedParams(Message):
+    """A message whose Content-Type parameters are parsed once per distinct value: the stdlib
+    splits the header again at every get_param (charset, format, boundary, name...)."""
+
+    def _get_params_preserve(self, failobj: Any, header: str) -> Any:
+        value = self.get(header)
+        if value is None:
+            return super()._get_params_preserve(failobj, header)  # type: ignore[misc]
+        key = str(value)  # the stdlib parses str(value): the result depends on it alone
+        found = _PARAMS.get(key)
+        if found is None:
+            found = tuple(super()._get_params_preserve(failobj, header))  # type: ignore[misc]
+            if len(key) <= 256:
+                if len(_PARAMS) >= 512:
+                    _PARAMS.clear()  # senders choose values: start over rather than grow
+                _PARAMS[key] = found
+        return list(found)  # a new list: callers may change it
+
+
+class _FastEmailMessage(_CachedParams, EmailMessage):
+    pass
+
+
+class FastCompatMessage(_CachedParams):
+    """compat32's Message, its parameters read faster (the rewrite's parse uses it)."""
+
+
 # policy.default, parsing headers the same way, only faster.
-FAST_DEFAULT_POLICY = email.policy.default.clone(header_factory=_ReusedHeaderClasses())
+FAST_DEFAULT_POLICY = _FastDefaultPolicy(header_factory=_ReusedHeaderClasses(),
+                                         message_factory=_FastEmailMessage)
 _POLICY = FAST_DEFAULT_POLICY
 
 

@@ -22,7 +22,7 @@ from gateway.mail.privacy import Person, Privacy
 from gateway.mail.rewrite import Party, RewriteContext, anonymize_report
 from gateway.mail.threading import new_message_id, reference_ids
 from gateway.notices import bounce_address, queue_program_mail
-from gateway.reminders.unsubscribe import own_unsubscribe_links
+from gateway.reminders.unsubscribe import OWN_LINKS_WORD, own_unsubscribe_links
 from gateway.safeguarding.footer import footer_html, footer_text
 from gateway.store.lifecycle import Later, enqueue
 from gateway.store.models import Alias, Message, MessageIdMap, Outbox, Pair, Participant
@@ -160,7 +160,7 @@ def _render(settings: Settings, message: Message, people: PairPeople, source: by
         in_reply_to=thread[0],
         references=thread[1],
         fallback_date=format_datetime(as_utc(message.received_at)),
-        private_text=(own_unsubscribe_links(settings),),
+        private_text=(own_unsubscribe_links(settings),), private_text_word=OWN_LINKS_WORD,
         private_domains=tuple(settings.privacy.personal_domains),
     )
     rewritten = anonymize_report(source, context)

@@ -25,9 +25,14 @@ def link_base(settings: Settings) -> str:
     return settings.web.public_url.rstrip("/") or f"http://{settings.web.host}:{settings.web.port}"
 
 
+# A word every own_unsubscribe_links match contains, in any case: a text without it is not
+# searched with the whole pattern (an IGNORECASE alternation costs ~30 µs a KB, the word ~6).
+OWN_LINKS_WORD = "unsubscribe"
+
+
 def own_unsubscribe_links(settings: Settings) -> re.Pattern[str]:
     """A participant's personal links, as quoted in a reply: they must not reach the partner."""
-    return re.compile(re.escape(f"{link_base(settings)}/unsubscribe/") + r"[A-Za-z0-9._~=-]+"
+    return re.compile(re.escape(f"{link_base(settings)}/{OWN_LINKS_WORD}/") + r"[A-Za-z0-9._~=-]+"
                       + "|" + re.escape(f"{LOCAL_PART}+") + r"[A-Za-z0-9._~=-]+@"
                       + re.escape(settings.gateway.domain), re.IGNORECASE)
 

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import random
 
-from gateway.mail.privacy import _quick_fold, _quick_fold_lowered
+from gateway.mail.privacy import _base_of, _quick_fold
+
+
+def _quick_fold_lowered(text: str) -> str:
+    """The plain definition: lower the whole text, then each non-ASCII character to its base."""
+    return "".join(c if c.isascii() else _base_of(c) for c in text.lower())
 
 # ASCII, accents in both cases, and the characters whose lowercase is special: the sigma that
 # depends on its neighbours, "İ" (two characters), ligatures, the Kelvin sign (lowers to ASCII),
