@@ -66,7 +66,8 @@ async def worker(port: int, numbers: list[int], sender: str, to: str, size: int,
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", required=True,
+                        help="a port, or several separated by commas: connections take turns")
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--size", type=int, default=5120)
@@ -77,10 +78,11 @@ async def main() -> None:
     args = parser.parse_args()
     accepted: dict[int, float] = {}
     shares = [list(range(i, args.count, args.connections)) for i in range(args.connections)]
+    ports = [int(port) for port in str(args.port).split(",")]
     started = time.time()
-    await asyncio.gather(*(worker(args.port, share, args.sender, args.to, args.size, accepted,
-                                  started, args.rate)
-                           for share in shares))
+    await asyncio.gather(*(worker(ports[i % len(ports)], share, args.sender, args.to, args.size,
+                                  accepted, started, args.rate)
+                           for i, share in enumerate(shares)))
     with open(args.out, "w") as out:
         json.dump({"started": started, "finished": time.time(), "accepted": accepted}, out)
 

@@ -154,7 +154,7 @@ def wait_arrivals(dump: Path, count: int, timeout: float = 600) -> None:
         time.sleep(0.2)
 
 
-def measure(args: argparse.Namespace, work: Path, port: int, to: str, sender: str, rate: float | None,
+def measure(args: argparse.Namespace, work: Path, port: int | str, to: str, sender: str, rate: float | None,
             cpu: Callable[[], float], dump: Path | None) -> Result:
     """Send the load to a ready system, wait for the arrivals, and measure the CPU in between."""
     load = argparse.Namespace(**{**vars(args), "rate": rate})
@@ -251,27 +251,35 @@ def run_postfix(args: argparse.Namespace, work: Path, rate: float | None) -> Res
 
 
 def run_gateway(args: argparse.Namespace, work: Path, rate: float | None) -> Result:
+    """`--instances N` serve processes share the database (each its own SMTP port; the load's
+    connections take turns between them): PostgreSQL only, as an operator would scale out."""
     with private_schema(args), c_sink(work) as (sink_port, dump):
         db_url = args.database_url or f"sqlite:///{work / 'gateway.db'}"
-        smtp_port = free_port()
-        config, sender, alias = prepare_gateway(work, db_url, sink_port, smtp_port, True)
-        env = {**os.environ, "GATEWAY_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
-        with open(work / "gateway.log", "wb") as log:
-            gateway = subprocess.Popen([PY, "-m", "gateway", "serve"], env=env, stdout=log,
-                                       stderr=log, cwd=work)
-            try:
-                wait_port(smtp_port)
-                backends = backend_pids(db_url, gateway.pid) if args.database_url else []
+        ports = [free_port() for _ in range(args.instances)]
+        config, sender, alias = prepare_gateway(work, db_url, sink_port, ports[0], True)
+        gateways: list[subprocess.Popen[bytes]] = []
+        try:
+            for number, port in enumerate(ports):
+                env = {**os.environ, "GATEWAY_CONFIG": str(config), "PYTHONPATH": str(ROOT),
+                       "GATEWAY_SMTP_PORT": str(port)}
+                log = open(work / f"gateway{number}.log", "wb")  # noqa: SIM115  # closed with the process
+                gateways.append(subprocess.Popen([PY, "-m", "gateway", "serve"], env=env,
+                                                 stdout=log, stderr=log, cwd=work))
+                wait_port(port)
+            backends: list[int] = []
 
-                def cpu() -> float:
-                    # The pool opens connections as the load needs them: look again each time.
-                    if args.database_url:
-                        backends[:] = sorted(set(backends) | set(backend_pids(db_url, gateway.pid)))
-                    return tree_cpu(gateway.pid) + sum(tree_cpu(pid) for pid in backends)
+            def cpu() -> float:
+                # The pool opens connections as the load needs them: look again each time.
+                if args.database_url:
+                    backends[:] = sorted(set(backends).union(
+                        *(backend_pids(db_url, g.pid) for g in gateways)))
+                return sum(tree_cpu(g.pid) for g in gateways) + sum(tree_cpu(p) for p in backends)
 
-                return measure(args, work, smtp_port, alias, sender, rate, cpu, dump)
-            finally:
+            return measure(args, work, ",".join(map(str, ports)), alias, sender, rate, cpu, dump)
+        finally:
+            for gateway in gateways:
                 gateway.send_signal(signal.SIGTERM)
+            for gateway in gateways:
                 gateway.wait(timeout=60)
 
 
@@ -312,9 +320,13 @@ def main() -> None:
                         help="fixed rate of the half-load runs (default: half of each system's "
                              "saturated rate in the same round)")
     parser.add_argument("--database-url", default=None, help="gateway database (default: SQLite)")
+    parser.add_argument("--instances", type=int, default=1,
+                        help="gateway processes sharing the database (PostgreSQL)")
     parser.add_argument("--idle", type=float, default=None, metavar="SECONDS",
                         help="only measure the CPU of an idle `serve` over SECONDS")
     args = parser.parse_args()
+    if args.instances > 1 and not args.database_url:
+        sys.exit("--instances needs --database-url (several processes share PostgreSQL)")
     if args.idle:
         with tempfile.TemporaryDirectory() as folder:
             share = gateway_idle(args, Path(folder), args.idle)
@@ -328,7 +340,8 @@ def main() -> None:
         sys.exit("the gateway delivers to Postfix's smtp-sink, which is not installed")
     database = "PostgreSQL" if args.database_url else "SQLite"
     print(f"{args.count} x {args.size} B over {args.connections} reused connections, {args.rounds} "
-          f"round(s), gateway on {database} with the shipped rules; load average "
+          f"round(s), gateway on {database} with the shipped rules"
+          f"{f', {args.instances} instances' if args.instances > 1 else ''}; load average "
           f"{os.getloadavg()[0]:.1f}")
     results: dict[tuple[str, str], list[Result]] = {}
     for round_ in range(args.rounds):

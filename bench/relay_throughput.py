@@ -60,7 +60,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.wait(timeout=60)
 
 
-def loadgen(port: int, out: Path, args: argparse.Namespace, sender: str, to: str) -> dict:
+def loadgen(port: int | str, out: Path, args: argparse.Namespace, sender: str, to: str) -> dict:
     subprocess.run([PY, str(ROOT / "bench" / "loadgen.py"), "--port", str(port), "--count",
                     str(args.count), "--connections", str(args.connections), "--size",
                     str(args.size), "--sender", sender, "--to", to, "--out", str(out),

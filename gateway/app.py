@@ -32,7 +32,7 @@ from gateway.program import consent_reply
 from gateway.relay.decide import make_moderator
 from gateway.relay.forward import PairPeople
 from gateway.relay.notify import forward_failed
-from gateway.relay.processor import apply_plans, plan_batch
+from gateway.relay.processor import Plan, apply_plans, plan_batch
 from gateway.review import by_email, report_mail
 from gateway.review.notify import notify_moderators_of_hold
 from gateway.runtime import Component
@@ -187,21 +187,29 @@ class App:
     async def process_once(self) -> int:
         postgres = not self.db.is_sqlite
         moderate = make_moderator(self.rules, self.settings)
-        # Moderate in a read transaction, then write the outcome: the single writer (SQLite)
-        # keeps storing incoming mail while the rules run.
-        plans = await self.db.read(lambda s: plan_batch(s, moderate, self.settings))
-        if not plans:
-            return 0
-        now = self.clock.now()
-        ids = [plan.message_id for plan in plans]
 
-        def apply(session: Session) -> tuple[int, list[Handled]]:
+        def apply(session: Session, plans: list[Plan]) -> tuple[int, list[Handled]]:
+            now = self.clock.now()
             count = apply_plans(session, self.settings, plans, now, postgres=postgres,
                                 on_held=self._on_held, on_report=self._on_report)
             session.flush()  # read back in the same transaction: one transaction less per round
-            return count, handled_messages(session, ids, now)
+            return count, handled_messages(session, [plan.message_id for plan in plans], now)
 
-        count, handled = await self.db.write(apply)
+        if postgres:
+            # One transaction whose claim locks the batch (SKIP LOCKED) through the rules: other
+            # instances take other messages instead of moderating the same ones for nothing.
+            def both(session: Session) -> tuple[int, list[Handled]]:
+                plans = plan_batch(session, moderate, self.settings, lock=True)
+                return apply(session, plans) if plans else (0, [])
+
+            count, handled = await self.db.write(both)
+        else:
+            # Moderate in a read transaction, then write the outcome: the single writer keeps
+            # storing incoming mail while the rules run.
+            plans = await self.db.read(lambda s: plan_batch(s, moderate, self.settings))
+            if not plans:
+                return 0
+            count, handled = await self.db.write(lambda s: apply(s, plans))
         if count:
             self._deliver_wake.set()
         self.metrics.record(handled)

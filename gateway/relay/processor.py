@@ -66,13 +66,15 @@ class Plan:
     report: bool = False  # the sender's first word is a report keyword: never forwarded
 
 
-def plan_batch(session: Session, moderate: Moderate, settings: Settings) -> list[Plan]:
+def plan_batch(session: Session, moderate: Moderate, settings: Settings, *,
+               lock: bool = False) -> list[Plan]:
     """Read-only step: parse and moderate the oldest RECEIVED messages.
 
-    It runs in a read transaction, outside the single writer, so that storing incoming mail
-    never waits behind the rules (the costliest step)."""
+    On SQLite it runs in a read transaction, outside the single writer, so that storing incoming
+    mail never waits behind the rules (the costliest step). On PostgreSQL (`lock`) it runs in the
+    write transaction of apply_plans, its rows locked: instances moderate different messages."""
     plans = []
-    messages = claim_received(session, postgres=False)
+    messages = claim_received(session, postgres=lock)
     if not messages:
         return []
     try:
