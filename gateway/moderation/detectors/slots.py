@@ -58,6 +58,9 @@ class Slot:
     # per phrase: its needles that are not among its whole words (those, once the words are
     # known to occur, begin a word of the text: nothing to look up)
     unsure: tuple[tuple[str, ...], ...] = ()
+    # by_word's words as a frozenset: `indexed & words` walks the smaller side in C, where
+    # `by_word.keys() & words` walks the text's hundreds of words (~5 µs a slot at 5 KB)
+    indexed: frozenset[str] = frozenset()
 
 
 def compile_slot(name: str, entries: list[str]) -> Slot:
@@ -82,7 +85,8 @@ def compile_slot(name: str, entries: list[str]) -> Slot:
                 MappingProxyType({word: tuple(indexes) for word, indexes in by_word.items()}),
                 tuple(i for i, words_ in enumerate(needed) if not words_),
                 tuple(tuple(n for n in phrase if n not in words_)
-                      for phrase, words_ in zip(needles, needed, strict=True)))
+                      for phrase, words_ in zip(needles, needed, strict=True)),
+                frozenset(by_word))
 
 
 Spans = list[tuple[int, int]]
@@ -233,7 +237,7 @@ def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
     # the phrases whose words all occur, in phrase order (the words present, looked up in
     # the slot's index, instead of a subset test per phrase)
     candidates = set(slot.wordless)
-    for word in slot.by_word.keys() & words:
+    for word in slot.indexed & words:
         candidates.update(i for i in slot.by_word[word] if slot.words[i] <= words)
     chosen = [slot.longest[i] for i in sorted(candidates)
               if all(fields.may_contain(field, n) for n in slot.unsure[i])]

@@ -121,10 +121,12 @@ class WordGate:
     needs: tuple[tuple[frozenset[str], tuple[str, ...]], ...]
 
     @functools.cached_property
-    def _index(self) -> tuple[list[_Stems], dict[str, list[tuple[frozenset[str], _Stems]]]]:
+    def _index(self) -> tuple[list[_Stems], dict[str, list[tuple[frozenset[str], _Stems]]],
+                              frozenset[str]]:
         """The substrings of the needs without words, and each word's needs: a text's words
         then point at the few needs worth testing (a list may have hundreds). Each substring
-        comes with whether it is made of word characters (looked up, not searched)."""
+        comes with whether it is made of word characters (looked up, not searched). Last, the
+        words as a frozenset: intersected with the text's words, C walks the smaller set."""
         def stems(substrings: tuple[str, ...]) -> _Stems:
             return tuple((s, bool(_WORD_CHARS.fullmatch(s))) for s in substrings)
 
@@ -133,18 +135,18 @@ class WordGate:
         for need, substrings in self.needs:
             for word in need:
                 by_word.setdefault(word, []).append((need, stems(substrings)))
-        return wordless, by_word
+        return wordless, by_word, frozenset(by_word)
 
     def may_match(self, words: frozenset[str], folded: str,
                   sorted_words: list[str] | None = None) -> bool:
         """`words` is `words_of(folded)`: the whole words of the text; `sorted_words` the same,
         sorted, lets a stem ("insult*") be looked up as a word prefix instead of searched.
         True when some need has all its words in `words` and all its substrings in the text."""
-        wordless, by_word = self._index
+        wordless, by_word, indexed = self._index
         for stems in wordless:
             if _has_all(stems, folded, sorted_words):
                 return True
-        for word in by_word.keys() & words:
+        for word in indexed & words:
             for need, stems in by_word[word]:
                 if need <= words and _has_all(stems, folded, sorted_words):
                     return True
