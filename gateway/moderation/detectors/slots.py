@@ -28,6 +28,7 @@ from gateway.moderation.detectors.read_fields import ReadFields, as_read, scanne
 from gateway.moderation.detectors.words import (
     WordGate,
     compile_words,
+    phrase_finder,
     phrase_needles,
     phrase_words,
     word_gate,
@@ -68,6 +69,10 @@ class Slot:
     # in C, where `by_word.keys() & words` walked the text's hundreds of words (~5 µs a slot)
     indexed: frozenset[str] = frozenset()
     all_pieces: frozenset[str] = frozenset()
+    # per phrase, its own pattern in a form re finds fast (words.phrase_finder); None when a
+    # phrase has none or the slot has `re:` entries
+    finders: tuple[re.Pattern[str], ...] | None = None
+    free: tuple[int, ...] = ()  # the phrases needing no whole word
 
 
 def compile_slot(name: str, entries: list[str]) -> Slot:
@@ -83,9 +88,13 @@ def compile_slot(name: str, entries: list[str]) -> Slot:
     needles = tuple(phrase_needles(p) for p in phrases)
     needed = tuple(phrase_words(p) for p in phrases)
     anchorable = (not patterns or bool(declared)) and all(needles)
+    finders = [phrase_finder(p) for p in phrases]
     return Slot(name, re.compile("|".join(parts)), gate, needles if anchorable else None, needed,
                 declared, tuple(max(n, key=len) if n else "" for n in needles),
-                **_needs(needles, needed))
+                **_needs(needles, needed),
+                finders=None if patterns or None in finders else tuple(
+                    f for f in finders if f is not None),
+                free=tuple(i for i, words_ in enumerate(needed) if not words_))
 
 
 def _needs(needles: tuple[tuple[str, ...], ...],
@@ -155,13 +164,15 @@ class SlotsMatcher:
 
         clusters: list[tuple[int, int, Spans]] = []
         anchors: dict[int, list[str] | None] = {}  # per slot: a slot may be in several combos
+        live: dict[int, tuple[re.Pattern[str], ...] | None] = {}
         for combo in self.combos:
             if len(text) <= _WHOLE_TEXT:
                 windows = [(0, len(text))] if all(gate(i) for i in combo) else []
             else:
                 windows = self._windows(combo, fields, field, words, anchors)
             for low, high in windows:
-                clusters += self._clusters_in(combo, text, low, high)
+                if self._may_hold(combo, text, low, high, words, live):
+                    clusters += self._clusters_in(combo, text, low, high)
         original = fields.text(field)
         findings = []
         spans: Spans = []
@@ -173,6 +184,20 @@ class SlotsMatcher:
             o_start, o_end = reading.span(start, end)
             findings.append(Finding(field, o_start, o_end, original[o_start:o_end]))
         return findings
+
+    def _may_hold(self, combo: tuple[int, ...], text: str, low: int, high: int, words: frozenset[str],
+                  live: dict[int, tuple[re.Pattern[str], ...] | None]) -> bool:
+        """False when a slot of the combination has no match in text[low:high], so that no slot
+        regex reads it (a slot regex tries every position, ~20 ns a character): none of its
+        phrases that can occur (their whole words occur) is found there by its fast pattern.
+        Exact: the slot's regex matches somewhere iff one of its phrases does."""
+        for index in combo:
+            if index not in live:
+                live[index] = _live_finders(self.slots[index], words)
+            finders = live[index]
+            if finders is not None and not any(f.search(text, low, high) for f in finders):
+                return False
+        return True
 
     def _veto_span(self, text: str, start: int, end: int) -> tuple[int, int]:
         """Where an `unless` phrase cancels a match: near it and on the same line, so that
@@ -265,14 +290,31 @@ def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
     # pieces present through the slot's indexes, not by testing every phrase)
     found = fields.word_starts(field, slot.all_pieces)
     candidates = set(slot.bare)
+    by_word, by_piece = slot.by_word, slot.by_piece
     for word in slot.indexed & words:
-        candidates.update(slot.by_word[word])
+        candidates.update(by_word[word])
     for piece in found:
-        candidates.update(slot.by_piece[piece])
+        candidates.update(by_piece[piece])
+    needed, pieces, searched = slot.words, slot.pieces, slot.searched
     chosen = [slot.longest[i] for i in sorted(candidates)
-              if slot.words[i] <= words and slot.pieces[i] <= found
-              and all(fields.contains(field, n) for n in slot.searched[i])]
-    return chosen + [n for n in slot.declared if fields.contains(field, n)]
+              if needed[i] <= words and pieces[i] <= found
+              and (not searched[i] or all(fields.contains(field, n) for n in searched[i]))]
+    return chosen + [n for n in slot.declared if fields.contains(field, n)] \
+        if slot.declared else chosen
+
+
+_FEW = 16  # more phrases than this to find one by one cost more than the slot regex saves
+
+
+def _live_finders(slot: Slot, words: frozenset[str]) -> tuple[re.Pattern[str], ...] | None:
+    """The fast patterns of the slot's phrases whose whole words all occur (None: too many
+    phrases to try one by one, or the slot has none)."""
+    if slot.finders is None:
+        return None
+    phrases = set(slot.free)
+    for word in slot.indexed & words:
+        phrases.update(i for i in slot.by_word[word] if slot.words[i] <= words)
+    return tuple(slot.finders[i] for i in sorted(phrases)) if len(phrases) <= _FEW else None
 
 
 def _word_end(text: str, index: int) -> int:

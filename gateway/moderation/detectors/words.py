@@ -67,6 +67,20 @@ def compile_words(phrases: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{_trie_pattern(trie)})(?!\w)")
 
 
+def phrase_finder(phrase: str) -> re.Pattern[str] | None:
+    """The phrase's own pattern (as compile_words gives it for the phrase alone) written to
+    begin with its first literal characters, which re then finds with a substring search
+    instead of trying the pattern at every position (~1 ns a character, not ~20): "you and me"
+    begins with "you", then a look-behind of four characters says that no word character stands
+    before it, as the leading one did. None when the phrase does not begin with a literal."""
+    atoms = _atoms(phrase)
+    first = next((i for i, atom in enumerate(atoms) if atom in _ATOM_PATTERNS), len(atoms))
+    if not first:
+        return None
+    rest = "".join(_ATOM_PATTERNS.get(atom) or re.escape(atom) for atom in atoms[first:])
+    return re.compile(rf"{re.escape(''.join(atoms[:first]))}(?<!\w[\s\S]{{{first}}}){rest}(?!\w)")
+
+
 def _chunk_needs(chunk: list[str]) -> tuple[list[str], list[str]]:
     if _APOSTROPHE in chunk:  # "c'est" may be typed "cest": no whole word is certain
         return [], []
