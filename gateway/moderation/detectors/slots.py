@@ -317,11 +317,12 @@ def _live_finders(slot: Slot, words: frozenset[str]) -> tuple[re.Pattern[str], .
     return tuple(slot.finders[i] for i in sorted(phrases)) if len(phrases) <= _FEW else None
 
 
+_WORD_TAIL = re.compile(r"[\w']*")  # \w is str.isalnum() or "_": the rest of a word
+
+
 def _word_end(text: str, index: int) -> int:
     """`index` moved past the word it falls in, so a window never cuts a word."""
-    while index < len(text) and (text[index].isalnum() or text[index] in "'_"):
-        index += 1
-    return min(index, len(text))
+    return min(_WORD_TAIL.match(text, index).end(), len(text))  # type: ignore[union-attr]
 
 
 def _disjoint(spans: Spans) -> Spans:

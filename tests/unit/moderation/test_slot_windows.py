@@ -14,7 +14,7 @@ import tomllib
 import pytest
 
 from gateway.moderation.detectors.read_fields import ReadFields
-from gateway.moderation.detectors.slots import SlotsMatcher
+from gateway.moderation.detectors.slots import SlotsMatcher, _word_end
 from gateway.moderation.detectors.words import compile_words, phrase_finder
 from gateway.moderation.rules import RuleSet
 from tests.unit.moderation.conftest import SHIPPED, facts_of
@@ -114,3 +114,18 @@ def test_finders_match_compile_words_on_the_shipped_phrases(shipped: RuleSet) ->
             low, high = sorted(rng.randint(0, len(text)) for _ in range(2))
             assert ([m.span() for m in finder.finditer(text, low, high)]
                     == [m.span() for m in plain.finditer(text, low, high)]), (phrase, text)
+
+
+def _plain_word_end(text: str, index: int) -> int:
+    while index < len(text) and (text[index].isalnum() or text[index] in "'_"):
+        index += 1
+    return min(index, len(text))
+
+
+def test_a_window_ends_where_the_plain_walk_ended() -> None:
+    alphabet = [*"ab1_' -.\n", "é", "ß", "٣", "²", "½", "\u00a0", "中", "\U0001f600", "\u0301", "Ⅻ"]
+    rng = random.Random(28)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        index = rng.randint(0, len(text) + 3)
+        assert _word_end(text, index) == _plain_word_end(text, index), (text, index)
