@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import email
+import sys
 import time
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
-from gateway.mail.privacy import Person, Privacy
-from gateway.moderation.chain import evaluate
-from gateway.moderation.facts import facts_from_message
-from gateway.moderation.rules import RuleSet, load_rules
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from loadgen import message  # noqa: E402
+
+from gateway.mail.privacy import Person, Privacy  # noqa: E402
+from gateway.moderation.chain import evaluate  # noqa: E402
+from gateway.moderation.facts import facts_from_message  # noqa: E402
+from gateway.moderation.rules import RuleSet, load_rules  # noqa: E402
+
 CORPORA = (ROOT / "tests" / "data", Path("/work/shared/corpus/mikel-mail"))
 PARAGRAPHS = (
     "Bonjour Léa! J'ai bien reçu ton exposé sur les volcans, il est vraiment réussi. "
@@ -45,6 +50,9 @@ def corpus() -> dict[str, list[bytes]]:
         if files:
             sets[folder.name] = [p.read_bytes() for p in files]
     sets["synthetic 5 KB"] = [synthetic(5_000)] * 50
+    # what the relay benchmark sends: ordinary FR/EN mentoring sentences, each message its own
+    sets["loadgen 5 KB"] = [message(n, "mentee@example.org", "mentor-x@mentor.test", 5120)
+                            for n in range(100)]
     sets["synthetic 50 KB"] = [synthetic(50_000)] * 50
     return sets
 

@@ -88,10 +88,11 @@ class RuleSet:
 
     @functools.cached_property
     def scan(self) -> NeedleScan:
-        """Every needle the rules' slots may search for, found in one pass per field."""
-        return NeedleScan(needle for rule in self.rules
-                          if isinstance(rule.matcher, SlotsMatcher)
-                          for needle in rule.matcher.scanned_needles())
+        """Every needle the rules' slots may search for, found in one pass per field, and every
+        word beginning they may look up, in one pass over the field's words."""
+        slots = [rule.matcher for rule in self.rules if isinstance(rule.matcher, SlotsMatcher)]
+        return NeedleScan((needle for matcher in slots for needle in matcher.scanned_needles()),
+                          (piece for matcher in slots for piece in matcher.word_pieces()))
 
 
 def _positive_int(data: dict[str, Any], key: str, problems: Problems) -> int | None:

@@ -129,7 +129,7 @@ def _phones_in_run(run: list[_Piece]) -> list[tuple[int, int]]:
 def _candidate_runs(folded: str, words: frozenset[str]) -> list[list[_Piece]]:
     """Runs long enough to hold a number, re-read with look-alikes blanked around them only."""
     runs: list[list[_Piece]] = []
-    spoken = SPOKEN_DIGITS.keys() & letter_words(words)
+    spoken = letter_words(words).intersection(SPOKEN_DIGITS)  # walks the 20 keys, not the words
     for stretch_start, stretch_end in stretches(folded, frozenset(spoken), _CONTEXT):
         for rough in _RUN.finditer(folded, stretch_start, stretch_end):
             if rough.end() - rough.start() < 8:  # eight digits need at least eight characters

@@ -13,27 +13,31 @@ from gateway.moderation.detectors.reading import Reading, read
 from gateway.moderation.detectors.vocabulary import words_of
 from gateway.moderation.facts import MessageFacts
 
-_LOOKED_UP = re.compile(r"[a-z0-9_']*")  # a needle may_contain answers without a scan
+_LOOKED_UP = re.compile(r"[a-z0-9_']*")  # a needle looked up as word beginnings, not searched
 
 
 def scanned(needle: str) -> bool:
-    """Whether `may_contain` must search the text for `needle` (it has a non-word character)."""
+    """Whether `needle` must be searched in the text (it has a non-word character)."""
     return not _LOOKED_UP.fullmatch(needle)
 
 
 class NeedleScan:
     """Needles of a rule set, all found in one pass over a text (Aho-Corasick) instead of one
     `in` per needle: most needles are absent, and each absent one costs a scan of the text.
-    One character needles stay with `in` (memchr is faster, and digits would flood the pass)."""
+    One character needles stay with `in` (memchr is faster, and digits would flood the pass).
+    Likewise `pieces`, the word beginnings the rules look up ("parent" of "parent*"), are all
+    found in one pass over the text's sorted words instead of one bisection each."""
 
-    def __init__(self, needles: Iterable[str]) -> None:
+    def __init__(self, needles: Iterable[str], pieces: Iterable[str] = ()) -> None:
         self.needles = tuple(sorted({n for n in needles if len(n) > 1}))
         # Over UTF-8 bytes, as a DFA: no offsets to convert back to characters (a needle's
         # bytes occur exactly where the needle does: UTF-8 never matches mid-character).
-        self._automaton = BytesAhoCorasick(
-            [_utf8(n) for n in self.needles], implementation=Implementation.DFA) \
-            if self.needles else None
+        self._automaton = _automaton(self.needles)
         self.known = frozenset(self.needles)
+        self.pieces = tuple(sorted(set(pieces)))
+        # "\0piece" found in "\0word\0word…": the piece begins a word (words hold no "\0")
+        self._starts = _automaton(["\0" + piece for piece in self.pieces])
+        self.known_pieces = frozenset(self.pieces)
 
     def present(self, text: str) -> frozenset[str]:
         """Which of the needles occur in `text`."""
@@ -41,6 +45,19 @@ class NeedleScan:
             return frozenset()
         return frozenset(self.needles[index] for index, _, _ in
                          self._automaton.find_matches_as_indexes(_utf8(text), overlapping=True))
+
+    def starts(self, words: Iterable[str]) -> frozenset[str]:
+        """Which of the pieces begin one of `words`."""
+        if self._starts is None:
+            return frozenset()
+        joined = _utf8("".join("\0" + word for word in words))
+        return frozenset(self.pieces[index] for index, _, _ in
+                         self._starts.find_matches_as_indexes(joined, overlapping=True))
+
+
+def _automaton(needles: Iterable[str]) -> BytesAhoCorasick | None:
+    encoded = [_utf8(n) for n in needles]
+    return BytesAhoCorasick(encoded, implementation=Implementation.DFA) if encoded else None
 
 
 def _utf8(text: str) -> bytes:
@@ -57,7 +74,7 @@ class ReadFields(FieldTexts):
         self._readings: dict[str, Reading] = {}
         self._reading_words: dict[str, frozenset[str]] = {}
         self._contains: dict[tuple[str, str], bool] = {}
-        self._may_contain: dict[tuple[str, str], bool] = {}
+        self._starts: dict[str, frozenset[str]] = {}
         self._sorted_words: dict[str, list[str]] = {}
 
     def reading(self, field: str) -> Reading:
@@ -77,24 +94,15 @@ class ReadFields(FieldTexts):
             self._sorted_words[field] = sorted(self.reading_words(field))
         return self._sorted_words[field]
 
-    def may_contain(self, field: str, needle: str) -> bool:
-        """False when `needle` surely does not occur: each of its pieces between apostrophes
-        must begin a word of the reading (a sorted-list lookup, no scan of the text). Cached:
-        the slots of many rules share needles."""
-        key = (field, needle)
-        if key not in self._may_contain:
-            self._may_contain[key] = self._may_contain_now(field, needle)
-        return self._may_contain[key]
-
-    def _may_contain_now(self, field: str, needle: str) -> bool:
-        if scanned(needle):
-            return self.contains(field, needle)
-        ordered = self.sorted_words(field)
-        for piece in filter(None, needle.split("'")):
-            at = bisect.bisect_left(ordered, piece)
-            if at == len(ordered) or not ordered[at].startswith(piece):
-                return False
-        return True
+    def word_starts(self, field: str, pieces: frozenset[str]) -> frozenset[str]:
+        """Which of `pieces` begin a word of the field's reading (no scan of the text). With the
+        rule set's scan, all its pieces are found at the first call, in one pass."""
+        if self._scan is None or not pieces <= self._scan.known_pieces:
+            ordered = self.sorted_words(field)
+            return frozenset(piece for piece in pieces if _begins_one(ordered, piece))
+        if field not in self._starts:
+            self._starts[field] = self._scan.starts(self.sorted_words(field))
+        return pieces & self._starts[field]
 
     def contains(self, field: str, needle: str) -> bool:
         """Whether `needle` occurs in the field's reading (cached: rules share needles)."""
@@ -107,6 +115,12 @@ class ReadFields(FieldTexts):
             else:
                 self._contains[key] = needle in self.reading(field).text
         return self._contains[key]
+
+
+def _begins_one(ordered: list[str], piece: str) -> bool:
+    """Whether a word of the sorted list `ordered` begins with `piece`."""
+    at = bisect.bisect_left(ordered, piece)
+    return at < len(ordered) and ordered[at].startswith(piece)
 
 
 def as_read(fields: FieldTexts) -> ReadFields:

@@ -6,7 +6,8 @@ characters, in any order (French and English order them differently), unless a v
 (`unless`, e.g. "en ligne" for a meeting) is near. The evidence is the whole stretch.
 
 Speed: a combination is only read around its *anchor*, the slot with the fewest phrases whose
-words all begin words of the text (a sorted-list lookup per word); their longest literal pieces
+words all begin words of the text (the rule set's word beginnings found in one pass over the
+text's sorted words, then set operations per slot); their longest literal pieces
 (needles) are found with str.find, at C speed. A long message where "parents" occurs twice is
 read in two small windows, not end to end for every slot, and one where a slot cannot occur is
 not read at all.
@@ -19,6 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fields import FieldTexts
@@ -26,6 +28,7 @@ from gateway.moderation.detectors.read_fields import ReadFields, as_read, scanne
 from gateway.moderation.detectors.words import (
     WordGate,
     compile_words,
+    phrase_finder,
     phrase_needles,
     phrase_words,
     word_gate,
@@ -50,14 +53,26 @@ class Slot:
     declared: tuple[str, ...] = ()
     # per phrase: its longest needle, the one searched for when the phrase can occur
     longest: tuple[str, ...] = ()
-    # whole word -> the phrases needing it, and the phrases needing none: the phrases whose
-    # words all occur are found from the text's words present, not by testing every phrase
+    # What each phrase needs, so that the phrases that can occur come from set operations:
+    # its whole words (`words` above), the pieces of its other needles that must begin a word
+    # ("parent" of "parent*", "c" and "est" of "c'est"), and its needles with other characters,
+    # searched ("e-mail"). The phrases come from the words and pieces present, through
+    # `by_word` and `by_piece`; `bare` are those needing nothing of the two.
+    pieces: tuple[frozenset[str], ...] = ()
+    searched: tuple[tuple[str, ...], ...] = ()
     by_word: Mapping[str, tuple[int, ...]] = dataclasses.field(
         default_factory=dict, hash=False, compare=False)
-    wordless: tuple[int, ...] = ()
-    # per phrase: its needles that are not among its whole words (those, once the words are
-    # known to occur, begin a word of the text: nothing to look up)
-    unsure: tuple[tuple[str, ...], ...] = ()
+    by_piece: Mapping[str, tuple[int, ...]] = dataclasses.field(
+        default_factory=dict, hash=False, compare=False)
+    bare: tuple[int, ...] = ()
+    # the keys of by_word and by_piece as frozensets: `indexed & words` walks the smaller side
+    # in C, where `by_word.keys() & words` walked the text's hundreds of words (~5 µs a slot)
+    indexed: frozenset[str] = frozenset()
+    all_pieces: frozenset[str] = frozenset()
+    # per phrase, its own pattern in a form re finds fast (words.phrase_finder); None when a
+    # phrase has none or the slot has `re:` entries
+    finders: tuple[re.Pattern[str], ...] | None = None
+    free: tuple[int, ...] = ()  # the phrases needing no whole word
 
 
 def compile_slot(name: str, entries: list[str]) -> Slot:
@@ -73,16 +88,37 @@ def compile_slot(name: str, entries: list[str]) -> Slot:
     needles = tuple(phrase_needles(p) for p in phrases)
     needed = tuple(phrase_words(p) for p in phrases)
     anchorable = (not patterns or bool(declared)) and all(needles)
-    by_word: dict[str, list[int]] = {}
-    for index, phrase_words_ in enumerate(needed):
-        for word in phrase_words_:
-            by_word.setdefault(word, []).append(index)
+    finders = [phrase_finder(p) for p in phrases]
     return Slot(name, re.compile("|".join(parts)), gate, needles if anchorable else None, needed,
                 declared, tuple(max(n, key=len) if n else "" for n in needles),
-                MappingProxyType({word: tuple(indexes) for word, indexes in by_word.items()}),
-                tuple(i for i, words_ in enumerate(needed) if not words_),
-                tuple(tuple(n for n in phrase if n not in words_)
-                      for phrase, words_ in zip(needles, needed, strict=True)))
+                **_needs(needles, needed),
+                finders=None if patterns or None in finders else tuple(
+                    f for f in finders if f is not None),
+                free=tuple(i for i, words_ in enumerate(needed) if not words_))
+
+
+def _needs(needles: tuple[tuple[str, ...], ...],
+           needed: tuple[frozenset[str], ...]) -> dict[str, Any]:
+    """Slot's per-phrase needs and their indexes (see Slot). A needle that is one of its
+    phrase's whole words needs nothing more once the words are known to occur."""
+    unsure = [[n for n in phrase if n not in words_] for phrase, words_ in zip(needles, needed,
+                                                                                strict=True)]
+    pieces = tuple(frozenset(piece for n in phrase if not scanned(n) for piece in n.split("'")
+                             if piece) for phrase in unsure)
+    by_word: dict[str, list[int]] = {}
+    by_piece: dict[str, list[int]] = {}
+    for index, (words_, pieces_) in enumerate(zip(needed, pieces, strict=True)):
+        for word in words_:
+            by_word.setdefault(word, []).append(index)
+        for piece in pieces_:
+            by_piece.setdefault(piece, []).append(index)
+    return {"pieces": pieces, "searched": tuple(tuple(n for n in phrase if scanned(n))
+                                                 for phrase in unsure),
+            "by_word": MappingProxyType({w: tuple(i) for w, i in by_word.items()}),
+            "by_piece": MappingProxyType({p: tuple(i) for p, i in by_piece.items()}),
+            "bare": tuple(i for i, (w, p) in enumerate(zip(needed, pieces, strict=True))
+                          if not w and not p),
+            "indexed": frozenset(by_word), "all_pieces": frozenset(by_piece)}
 
 
 Spans = list[tuple[int, int]]
@@ -110,6 +146,10 @@ class SlotsMatcher:
         return frozenset(needle for slot in self.slots for needle in (
             *slot.declared, *(n for needles in slot.needles or () for n in needles if scanned(n))))
 
+    def word_pieces(self) -> frozenset[str]:
+        """The pieces this matcher may look up as word beginnings (see read_fields.NeedleScan)."""
+        return frozenset(piece for slot in self.slots for piece in slot.all_pieces)
+
     def _find_in(self, fields: ReadFields, field: str) -> list[Finding]:
         reading = fields.reading(field)
         words, text = fields.reading_words(field), reading.text
@@ -124,13 +164,15 @@ class SlotsMatcher:
 
         clusters: list[tuple[int, int, Spans]] = []
         anchors: dict[int, list[str] | None] = {}  # per slot: a slot may be in several combos
+        live: dict[int, tuple[re.Pattern[str], ...] | None] = {}
         for combo in self.combos:
             if len(text) <= _WHOLE_TEXT:
                 windows = [(0, len(text))] if all(gate(i) for i in combo) else []
             else:
                 windows = self._windows(combo, fields, field, words, anchors)
             for low, high in windows:
-                clusters += self._clusters_in(combo, text, low, high)
+                if self._may_hold(combo, text, low, high, words, live):
+                    clusters += self._clusters_in(combo, text, low, high)
         original = fields.text(field)
         findings = []
         spans: Spans = []
@@ -142,6 +184,22 @@ class SlotsMatcher:
             o_start, o_end = reading.span(start, end)
             findings.append(Finding(field, o_start, o_end, original[o_start:o_end]))
         return findings
+
+    def _may_hold(self, combo: tuple[int, ...], text: str, low: int, high: int, words: frozenset[str],
+                  live: dict[int, tuple[re.Pattern[str], ...] | None]) -> bool:
+        """False when a slot of the combination has no match in text[low:high], so that no slot
+        regex reads it (a slot regex tries every position, ~20 ns a character): none of its
+        phrases that can occur (their whole words occur) is found there by its fast pattern.
+        Exact: the slot's regex matches somewhere iff one of its phrases does."""
+        for index in combo:
+            if index not in live:
+                live[index] = _live_finders(self.slots[index], words)
+        # the slots with the fewest phrases first: the cheapest to rule out
+        checked = [finders for finders in (live[i] for i in combo) if finders is not None]
+        for finders in sorted(checked, key=len):
+            if not any(f.search(text, low, high) for f in finders):
+                return False
+        return True
 
     def _veto_span(self, text: str, start: int, end: int) -> tuple[int, int]:
         """Where an `unless` phrase cancels a match: near it and on the same line, so that
@@ -230,21 +288,43 @@ def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
     if slot.needles is None:
         return None if slot.gate is None or slot.gate.may_match(
             words, fields.reading(field).text, fields.sorted_words(field)) else []
-    # the phrases whose words all occur, in phrase order (the words present, looked up in
-    # the slot's index, instead of a subset test per phrase)
-    candidates = set(slot.wordless)
-    for word in slot.by_word.keys() & words:
-        candidates.update(i for i in slot.by_word[word] if slot.words[i] <= words)
+    # the phrases whose words and pieces all occur, in phrase order (found from the words and
+    # pieces present through the slot's indexes, not by testing every phrase)
+    found = fields.word_starts(field, slot.all_pieces)
+    candidates = set(slot.bare)
+    by_word, by_piece = slot.by_word, slot.by_piece
+    for word in slot.indexed & words:
+        candidates.update(by_word[word])
+    for piece in found:
+        candidates.update(by_piece[piece])
+    needed, pieces, searched = slot.words, slot.pieces, slot.searched
     chosen = [slot.longest[i] for i in sorted(candidates)
-              if all(fields.may_contain(field, n) for n in slot.unsure[i])]
-    return chosen + [n for n in slot.declared if fields.contains(field, n)]
+              if needed[i] <= words and pieces[i] <= found
+              and (not searched[i] or all(fields.contains(field, n) for n in searched[i]))]
+    return chosen + [n for n in slot.declared if fields.contains(field, n)] \
+        if slot.declared else chosen
+
+
+_FEW = 16  # more phrases than this to find one by one cost more than the slot regex saves
+
+
+def _live_finders(slot: Slot, words: frozenset[str]) -> tuple[re.Pattern[str], ...] | None:
+    """The fast patterns of the slot's phrases whose whole words all occur (None: too many
+    phrases to try one by one, or the slot has none)."""
+    if slot.finders is None:
+        return None
+    phrases = set(slot.free)
+    for word in slot.indexed & words:
+        phrases.update(i for i in slot.by_word[word] if slot.words[i] <= words)
+    return tuple(slot.finders[i] for i in sorted(phrases)) if len(phrases) <= _FEW else None
+
+
+_WORD_TAIL = re.compile(r"[\w']*")  # \w is str.isalnum() or "_": the rest of a word
 
 
 def _word_end(text: str, index: int) -> int:
     """`index` moved past the word it falls in, so a window never cuts a word."""
-    while index < len(text) and (text[index].isalnum() or text[index] in "'_"):
-        index += 1
-    return min(index, len(text))
+    return min(_WORD_TAIL.match(text, index).end(), len(text))  # type: ignore[union-attr]
 
 
 def _disjoint(spans: Spans) -> Spans:

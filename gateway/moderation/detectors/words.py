@@ -67,6 +67,20 @@ def compile_words(phrases: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{_trie_pattern(trie)})(?!\w)")
 
 
+def phrase_finder(phrase: str) -> re.Pattern[str] | None:
+    """The phrase's own pattern (as compile_words gives it for the phrase alone) written to
+    begin with its first literal characters, which re then finds with a substring search
+    instead of trying the pattern at every position (~1 ns a character, not ~20): "you and me"
+    begins with "you", then a look-behind of four characters says that no word character stands
+    before it, as the leading one did. None when the phrase does not begin with a literal."""
+    atoms = _atoms(phrase)
+    first = next((i for i, atom in enumerate(atoms) if atom in _ATOM_PATTERNS), len(atoms))
+    if not first:
+        return None
+    rest = "".join(_ATOM_PATTERNS.get(atom) or re.escape(atom) for atom in atoms[first:])
+    return re.compile(rf"{re.escape(''.join(atoms[:first]))}(?<!\w[\s\S]{{{first}}}){rest}(?!\w)")
+
+
 def _chunk_needs(chunk: list[str]) -> tuple[list[str], list[str]]:
     if _APOSTROPHE in chunk:  # "c'est" may be typed "cest": no whole word is certain
         return [], []
@@ -121,10 +135,12 @@ class WordGate:
     needs: tuple[tuple[frozenset[str], tuple[str, ...]], ...]
 
     @functools.cached_property
-    def _index(self) -> tuple[list[_Stems], dict[str, list[tuple[frozenset[str], _Stems]]]]:
+    def _index(self) -> tuple[list[_Stems], dict[str, list[tuple[frozenset[str], _Stems]]],
+                              frozenset[str]]:
         """The substrings of the needs without words, and each word's needs: a text's words
         then point at the few needs worth testing (a list may have hundreds). Each substring
-        comes with whether it is made of word characters (looked up, not searched)."""
+        comes with whether it is made of word characters (looked up, not searched). Last, the
+        words as a frozenset: intersected with the text's words, C walks the smaller set."""
         def stems(substrings: tuple[str, ...]) -> _Stems:
             return tuple((s, bool(_WORD_CHARS.fullmatch(s))) for s in substrings)
 
@@ -133,18 +149,18 @@ class WordGate:
         for need, substrings in self.needs:
             for word in need:
                 by_word.setdefault(word, []).append((need, stems(substrings)))
-        return wordless, by_word
+        return wordless, by_word, frozenset(by_word)
 
     def may_match(self, words: frozenset[str], folded: str,
                   sorted_words: list[str] | None = None) -> bool:
         """`words` is `words_of(folded)`: the whole words of the text; `sorted_words` the same,
         sorted, lets a stem ("insult*") be looked up as a word prefix instead of searched.
         True when some need has all its words in `words` and all its substrings in the text."""
-        wordless, by_word = self._index
+        wordless, by_word, indexed = self._index
         for stems in wordless:
             if _has_all(stems, folded, sorted_words):
                 return True
-        for word in by_word.keys() & words:
+        for word in indexed & words:
             for need, stems in by_word[word]:
                 if need <= words and _has_all(stems, folded, sorted_words):
                     return True

@@ -175,6 +175,18 @@ def test_needle_scan_finds_the_needles_in_the_text(shipped: RuleSet) -> None:
     assert NeedleScan([]).present("anything") == frozenset()
 
 
+def test_needle_scan_finds_the_pieces_that_begin_words(shipped: RuleSet) -> None:
+    scan = shipped.scan
+    assert scan.pieces  # the shipped slots have stems ("parent*") and apostrophes ("c'est")
+    extra = NeedleScan([], ["a", "ab", "abc", "b", "bc", "c_d", "9"])
+    for text in _rule_texts(shipped, 11, 300) + _texts(12, [*"abc_d9 -'", "é"], 3_000, 12):
+        words = sorted(ReadFields(facts_of(text)).reading_words("text"))
+        for pieces in (scan, extra):
+            assert pieces.starts(words) == {p for p in pieces.pieces
+                                            if any(w.startswith(p) for w in words)}, text
+    assert NeedleScan([]).starts(["anything"]) == frozenset()
+
+
 @pytest.mark.parametrize("text", ["at." * 17_000, "1 " * 25_000, "a b " * 12_500, "o 5 " * 12_500,
                                   "at " + " " * 50_000, "(a)." * 12_500])
 def test_the_fast_paths_stay_linear_on_long_repetitive_texts(text: str) -> None:
