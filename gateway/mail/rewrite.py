@@ -8,13 +8,9 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from email._policybase import Compat32
-from email.generator import BytesGenerator
 from email.header import Header, decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import formataddr, getaddresses
-from io import BytesIO
-from typing import Any
 
 from gateway.mail.bodies import MAX_LINE, Substitute, rewrite_text_leaf
 from gateway.mail.contentid import ContentIds
@@ -22,6 +18,7 @@ from gateway.mail.leaves import make_safe, unwrap_encoded_messages
 from gateway.mail.parse import normalize_line_endings
 from gateway.mail.privacy import Person, Privacy
 from gateway.mail.scrub import AddressScrubber, decode_raw_header
+from gateway.mail.serialize import to_bytes
 from gateway.mail.text import FastCompatMessage
 from gateway.mail.visible import visible
 
@@ -30,34 +27,6 @@ _NESTED_KEPT = frozenset({"subject", "date", "mime-version", "from", "to", "cc",
 _BODY_PART_KEPT = frozenset({"mime-version"})  # plus Content-*, as everywhere
 _SINGLE = frozenset({"subject", "date", "mime-version", "content-type",
                      "content-transfer-encoding"})
-_SHORT_FOLDED_ASCII = re.compile(r"[\x20-\x7e\t]{0,900}(?:\r\n[ \t][\x20-\x7e\t]{0,900})*")
-
-
-class _FastFoldPolicy(Compat32):
-    """compat32 that writes already-folded ASCII header values as they are.
-
-    compat32 re-folds every header through email.header.Header, which dominated the cost of a
-    rewrite; values from the source (CRLF-normalized) or set by us are already valid as is.
-    """
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        if isinstance(value, str) and _SHORT_FOLDED_ASCII.fullmatch(value):
-            return f"{name}: {value}\r\n".encode("ascii")
-        return super().fold_binary(name, value)
-
-
-_OUTPUT_POLICY = _FastFoldPolicy(linesep="\r\n")
-_LINE_END = re.compile(r"\r\n|\r|\n")  # email.generator.NLCRE
-
-
-class _BodyAtOnceGenerator(BytesGenerator):
-    """BytesGenerator writing a body's lines in one write, not two writes (and two encodes) per
-    line: the same bytes (each line end becomes the policy's, as the stdlib's loop does)."""
-
-    def _write_lines(self, lines: str) -> None:
-        if lines:
-            self.write(self._NL.join(_LINE_END.split(lines)))  # type: ignore[attr-defined]
-
 _INPUT_POLICY = email.policy.compat32.clone(message_factory=FastCompatMessage)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # Control characters RFC 5322 forbids in a header (TAB, CR and LF remain: they fold lines).
@@ -345,9 +314,7 @@ def _rewrite(raw: bytes, ctx: RewriteContext, privacy: Privacy, withheld: list[s
     msg = email.message_from_bytes(normalize_line_endings(raw), policy=_INPUT_POLICY)
     _set_top_headers(msg, ctx, privacy)
     _rewrite_parts(msg, ctx, privacy, withheld, 0)
-    out = BytesIO()
-    _BodyAtOnceGenerator(out, mangle_from_=False, policy=_OUTPUT_POLICY).flatten(msg)
-    return out.getvalue()
+    return to_bytes(msg)
 
 
 def _is_safe(out: bytes, ctx: RewriteContext, scrubber: AddressScrubber) -> bool:
