@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from sqlmodel import Session
 
@@ -46,3 +48,25 @@ def verify(secret: bytes, purpose: str, token: str) -> list[str] | None:
         return None
     expected = _signature(secret, purpose, tuple(parts))
     return parts if hmac.compare_digest(expected, signature) else None
+
+
+class BadToken(Exception):
+    """Why a token was not obeyed: "forged" or "expired"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def read_action_token(secret: bytes, purpose: str, token: str, codes: Mapping[str, str],
+                      now: datetime) -> tuple[int, str, int]:
+    """(subject id, action, staff id) of an `<id>-<code>-<staff>-<expires>` token sent to staff
+    (expiry in minutes since the epoch); raises BadToken("forged" | "expired")."""
+    parts = verify(secret, purpose, token)
+    if parts is None or len(parts) != 4 or parts[1] not in codes \
+            or not all(p.isdigit() for p in (parts[0], parts[2], parts[3])):
+        raise BadToken("forged")
+    subject_id, code, staff_id, expires = parts
+    if now > datetime.fromtimestamp(int(expires) * 60, UTC):
+        raise BadToken("expired")
+    return int(subject_id), codes[code], int(staff_id)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -27,7 +27,7 @@ from gateway.review.reply_words import read_decision, written_part
 from gateway.store.audit import record
 from gateway.store.db import Database
 from gateway.store.models import Message, Staff, UsedToken
-from gateway.tokens import sign, signing_secret, verify
+from gateway.tokens import BadToken, read_action_token, sign, signing_secret
 
 log = logging.getLogger("gateway.moderation.email")
 LOCAL_PART = "moderate"
@@ -56,13 +56,11 @@ class Refused(Exception):
 
 
 def _checked_token(session: Session, settings: Settings, token: str, now: datetime) -> tuple[int, str, int]:
-    parts = verify(signing_secret(session, settings.web.secret_env), PURPOSE, token)
-    if parts is None or len(parts) != 4 or parts[1] not in ACTIONS:
-        raise Refused("forged")
-    message_id, code, moderator_id, expires = parts
-    if now > datetime.fromtimestamp(int(expires) * 60, UTC):
-        raise Refused("expired")
-    return int(message_id), ACTIONS[code], int(moderator_id)
+    try:
+        return read_action_token(signing_secret(session, settings.web.secret_env), PURPOSE, token,
+                                 ACTIONS, now)
+    except BadToken as bad:
+        raise Refused(bad.reason) from None
 
 
 def _use_token(session: Session, token: str, now: datetime, actor: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -36,7 +36,7 @@ from gateway.store.models import (
     Staff,
     UsedToken,
 )
-from gateway.tokens import sign, signing_secret, verify
+from gateway.tokens import BadToken, read_action_token, sign, signing_secret
 
 log = logging.getLogger("gateway.reports")
 DECIDE_LOCAL_PART = "decide"
@@ -147,13 +147,11 @@ class Refused(Exception):
 
 
 def _checked(session: Session, settings: Settings, token: str, now: datetime) -> tuple[int, str, int]:
-    parts = verify(signing_secret(session, settings.web.secret_env), PURPOSE, token)
-    if parts is None or len(parts) != 4 or parts[1] not in CODES:
-        raise Refused("forged")
-    report_id, code, staff_id, expires = parts
-    if now > datetime.fromtimestamp(int(expires) * 60, UTC):
-        raise Refused("expired")
-    return int(report_id), CODES[code], int(staff_id)
+    try:
+        return read_action_token(signing_secret(session, settings.web.secret_env), PURPOSE, token,
+                                 CODES, now)
+    except BadToken as bad:
+        raise Refused(bad.reason) from None
 
 
 def receive_decision(session: Session, settings: Settings, *, mail_from: str, rcpt: str, raw: bytes,
