@@ -114,6 +114,11 @@ def redirect(path: str) -> RedirectResponse:
     return RedirectResponse(path, status_code=303)
 
 
+def page_number(value: str | None) -> int:
+    """A list page's `?page=` value, or 1 when it is missing or not a sensible number."""
+    return int(value) if value and value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else 1
+
+
 def safe_next(value: object, default: str = "/queue") -> str:
     """Only local paths: a crafted `next` must not send staff to another site."""
     if isinstance(value, str) and value.startswith("/") and not value.startswith("//") \

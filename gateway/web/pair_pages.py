@@ -17,6 +17,7 @@ from gateway.web.pages import (
     current_viewer,
     flash,
     gateway_of,
+    page_number,
     redirect,
     render,
     request_lang,
@@ -29,17 +30,13 @@ COORDINATOR_ACTIONS = ("pause",)  # coordinators read, and may only pause a pair
 MODERATOR_ACTIONS = ("pause", "resume", "close")
 
 
-def _page(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else 1
-
-
 async def pairs_page(request: Request) -> Response:
     viewer = await current_viewer(request)
     gateway = gateway_of(request)
     search = (request.query_params.get("q") or "").strip()[:200]
     state = request.query_params.get("state")
     state = state if state in PAIR_STATES else None
-    page = _page(request.query_params.get("page"))
+    page = page_number(request.query_params.get("page"))
     pairs, total = await gateway.db.read(lambda s: queries.search_pairs(
         s, gateway.settings, viewer.org_ids, search=search, state=state, limit=PAGE_SIZE,
         offset=(page - 1) * PAGE_SIZE))
@@ -85,7 +82,7 @@ async def pair_action(request: Request) -> Response:
 async def audit_page(request: Request) -> Response:
     viewer = await current_viewer(request)
     gateway = gateway_of(request)
-    page = _page(request.query_params.get("page"))
+    page = page_number(request.query_params.get("page"))
     events, total = await gateway.db.read(lambda s: queries.audit_events(
         s, viewer.org_ids, limit=PAGE_SIZE * 2, offset=(page - 1) * PAGE_SIZE * 2))
     return render(request, "audit.html", viewer=viewer, events=events, total=total, page=page,

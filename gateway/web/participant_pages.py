@@ -12,7 +12,14 @@ from starlette.routing import Route
 
 from gateway.program import participants
 from gateway.program.importer import ImportReport, import_participants
-from gateway.web.pages import PageError, checked_form, current_viewer, gateway_of, render
+from gateway.web.pages import (
+    PageError,
+    checked_form,
+    current_viewer,
+    gateway_of,
+    page_number,
+    render,
+)
 
 PAGE_SIZE = 50
 MAX_CSV_BYTES = 5 * 1024 * 1024
@@ -21,17 +28,13 @@ FILE_PROBLEMS = {"empty": "file_empty", "not_text": "file_not_text",
                  "no_email_column": "file_no_email_column", "unreadable": "file_unreadable"}
 
 
-def _page(value: str | None) -> int:
-    return int(value) if value and value.isdigit() and 0 < len(value) < 7 and int(value) > 0 else 1
-
-
 async def participants_page(request: Request) -> Response:
     viewer = await current_viewer(request)
     gateway = gateway_of(request)
     search = (request.query_params.get("q") or "").strip()[:200]
     role = request.query_params.get("role")
     role = role if role in ROLES else None
-    page = _page(request.query_params.get("page"))
+    page = page_number(request.query_params.get("page"))
 
     def load(session: Any) -> tuple[list[participants.ParticipantView], int]:
         people, total = participants.search(session, scope=viewer.org_ids, role=role, text=search,
