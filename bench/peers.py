@@ -266,6 +266,7 @@ def run_gateway(args: argparse.Namespace, work: Path, rate: float | None) -> Res
                 gateways.append(subprocess.Popen([PY, "-m", "gateway", "serve"], env=env,
                                                  stdout=log, stderr=log, cwd=work))
                 wait_port(port)
+                wait_workers(work / f"gateway{number}.log")
             backends: list[int] = []
 
             def cpu() -> float:
@@ -281,6 +282,16 @@ def run_gateway(args: argparse.Namespace, work: Path, rate: float | None) -> Res
                 gateway.send_signal(signal.SIGTERM)
             for gateway in gateways:
                 gateway.wait(timeout=60)
+
+
+def wait_workers(log: Path, timeout: float = 60.0) -> None:
+    """Until serve's checking workers have started (a one-time cost, not the messages')."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        if "checking workers ready" in text or "checking workers did not start" in text:
+            return
+        time.sleep(0.1)
 
 
 def gateway_idle(args: argparse.Namespace, work: Path, seconds: float) -> float:

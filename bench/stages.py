@@ -33,6 +33,7 @@ from gateway.config import load_settings  # noqa: E402
 from gateway.delivery.transports import SendResult  # noqa: E402
 from gateway.ingress.routing import Route, resolve_route  # noqa: E402
 from gateway.ingress.writer import Incoming  # noqa: E402
+from gateway.store.lifecycle import OUTBOX_BATCH, RECEIVED_BATCH  # noqa: E402
 
 
 class NullTransport:
@@ -71,12 +72,13 @@ async def one_round(config: Path, sender: str, alias: str, count: int, batch: in
             started = time.process_time()
             await asyncio.gather(*(app.writer.store(item) for item in items[first:first + batch]))
             ingest += time.process_time() - started
+            # as serve's workers do: a new look at once only after a full batch
             started = time.process_time()
-            while await app.process_once():
+            while await app.process_once() >= RECEIVED_BATCH:
                 pass
             process += time.process_time() - started
             started = time.process_time()
-            while await app.delivery.run_once():
+            while await app.delivery.run_once() >= OUTBOX_BATCH:
                 pass
             deliver += time.process_time() - started
         sent = sum(t.sent for t in transports)

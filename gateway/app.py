@@ -32,6 +32,7 @@ from gateway.program import consent_reply
 from gateway.relay.decide import make_moderator
 from gateway.relay.forward import PairPeople
 from gateway.relay.notify import forward_failed
+from gateway.relay.pool import CheckPool
 from gateway.relay.processor import Plan, apply_plans, plan_batch
 from gateway.review import by_email, report_mail
 from gateway.review.notify import notify_moderators_of_hold
@@ -108,6 +109,8 @@ class App:
         self.instance = settings.gateway.instance_name or f"{socket.gethostname()}:{os.getpid()}"
         # Fail closed: an invalid rule stops the gateway before it accepts anything.
         self.rules = load_rules(Path(settings.gateway.rules_dir))
+        self.moderate = make_moderator(self.rules, settings)
+        self.checker = CheckPool(settings, self.moderate)
         self.db = Database(settings.database.url)
         self._transports = list(transports) if transports is not None else build_transports(settings)
         self.delivery = DeliveryWorker(self.db, self.clock, retry_policy(settings),
@@ -186,7 +189,7 @@ class App:
 
     async def process_once(self) -> int:
         postgres = not self.db.is_sqlite
-        moderate = make_moderator(self.rules, self.settings)
+        moderate, check_jobs = self.moderate, self.checker.check_jobs
 
         def apply(session: Session, plans: list[Plan]) -> tuple[int, list[Handled]]:
             now = self.clock.now()
@@ -199,14 +202,16 @@ class App:
             # One transaction whose claim locks the batch (SKIP LOCKED) through the rules: other
             # instances take other messages instead of moderating the same ones for nothing.
             def both(session: Session) -> tuple[int, list[Handled]]:
-                plans = plan_batch(session, moderate, self.settings, lock=True)
+                plans = plan_batch(session, moderate, self.settings, lock=True,
+                                   check_jobs=check_jobs)
                 return apply(session, plans) if plans else (0, [])
 
             count, handled = await self.db.write(both)
         else:
             # Moderate in a read transaction, then write the outcome: the single writer keeps
             # storing incoming mail while the rules run.
-            plans = await self.db.read(lambda s: plan_batch(s, moderate, self.settings))
+            plans = await self.db.read(lambda s: plan_batch(s, moderate, self.settings,
+                                                            check_jobs=check_jobs))
             if not plans:
                 return 0
             count, handled = await self.db.write(lambda s: apply(s, plans))
@@ -276,5 +281,6 @@ class App:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.delivery.close()
+        await asyncio.to_thread(self.checker.close)
         await asyncio.to_thread(self.db.close)
         log.info("gateway stopped")

@@ -41,12 +41,26 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         app = App(settings, components=default_components(settings))
         await app.start()
+        # the checking workers start beside the first minutes of traffic, not before the port
+        warming = asyncio.create_task(asyncio.to_thread(_warm, app))
         await stop.wait()
+        warming.cancel()
         logging.getLogger("gateway").info("signal received: finishing in-flight work")
         await app.stop()
 
     run_loop(main())
     return 0
+
+
+def _warm(app: Any) -> None:
+    try:
+        pids = app.checker.warm()
+    except Exception:  # checked in this process until a pool starts
+        logging.getLogger("gateway").exception("the checking workers did not start")
+        return
+    if pids:
+        logging.getLogger("gateway").info("checking workers ready: pid %s",
+                                          ", ".join(map(str, pids)))
 
 
 def run_loop(coroutine: Coroutine[Any, Any, None]) -> None:

@@ -26,6 +26,7 @@ from gateway.config.sections import (  # noqa: F401  # re-exported: gateway.conf
     ModerationSettings,
     OutboundSettings,
     PrivacySettings,
+    ProcessingSettings,
     RemindersSettings,
     RetentionSettings,
     SafetySettings,
@@ -202,6 +203,10 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
             raise ConfigError(_where(path, text, "limits", key) + f"'limits.{key}' must be >= 1")
     if settings.smtp.max_recipients < 1:
         raise ConfigError(_where(path, text, "smtp", "max_recipients") + "must be >= 1")
+    if not 0 <= settings.processing.workers <= 64:
+        raise ConfigError(_where(path, text, "processing", "workers") + "must be from 0 to 64")
+    if settings.processing.offload_from < 1:
+        raise ConfigError(_where(path, text, "processing", "offload_from") + "must be >= 1")
 
 
 def _check_authentication(path: Path, text: str, auth: AuthenticationSettings) -> None:

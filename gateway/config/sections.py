@@ -238,6 +238,17 @@ class SafetySettings:
 
 
 @dataclass(frozen=True)
+class ProcessingSettings:
+    """Where the rules and the rewrite run (relay/pool.py)."""
+
+    # Worker processes that check busy batches on other cores; 0 = all in the serve process.
+    workers: int = 1
+    # A batch of at least this many messages (or holding one of 1 MiB or more) goes to them;
+    # a smaller one is checked in the serve process, where the trip would cost more than it saves.
+    offload_from: int = 8
+
+
+@dataclass(frozen=True)
 class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
@@ -258,6 +269,7 @@ class Settings:
     consent: ConsentSettings = field(default_factory=ConsentSettings)
     matching: MatchingSettings = field(default_factory=MatchingSettings)
     safety: SafetySettings = field(default_factory=SafetySettings)
+    processing: ProcessingSettings = field(default_factory=ProcessingSettings)
     source: str = "<defaults>"
 
     def replace(self, **sections: Any) -> Settings:

@@ -17,7 +17,7 @@ from gateway.clock import as_utc
 from gateway.config import Settings
 from gateway.mail.autoreply import mark_auto_reply
 from gateway.mail.footer import append_footer
-from gateway.mail.parse import header_message_ids, parse
+from gateway.mail.parse import header_message_ids, parse, parse_headers
 from gateway.mail.privacy import Person, Privacy
 from gateway.mail.rewrite import Party, RewriteContext, anonymize_report
 from gateway.mail.threading import new_message_id, reference_ids
@@ -137,15 +137,30 @@ class PreparedForward:
     withheld: tuple[str, ...] = ()  # parts the recipient gets as one 'withheld' line
 
 
-def _thread_ids(session: Session, people: PairPeople,
-                parsed: EmailMessage) -> tuple[tuple[str, ...], tuple[str, ...]]:
+# The ids a message refers to, as its headers give them: (In-Reply-To then References, each
+# once; In-Reply-To alone).
+Refs = tuple[tuple[str, ...], tuple[str, ...]]
+
+
+def thread_refs(parsed: EmailMessage) -> Refs:
+    return (tuple(reference_ids(parsed)),
+            tuple(header_message_ids(_safe_header(parsed, "In-Reply-To"))))
+
+
+def thread_refs_of(raw: bytes) -> Refs:
+    """thread_refs of a stored message from its header section alone (the body is not parsed:
+    the ids are top-level headers, read the same way as by a full parse)."""
+    return thread_refs(parse_headers(raw))
+
+
+def thread_ids(session: Session, people: PairPeople,
+               refs: Refs) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(in_reply_to, references) as the recipient's client knows them."""
     assert people.pair.id is not None
     translated = translate_references(session, people.pair.id, people.sender.id or 0,
-                                      people.recipient.id or 0, reference_ids(parsed))
-    replied_to = translate_references(
-        session, people.pair.id, people.sender.id or 0, people.recipient.id or 0,
-        header_message_ids(_safe_header(parsed, "In-Reply-To")),
-    )
+                                      people.recipient.id or 0, list(refs[0]))
+    replied_to = translate_references(session, people.pair.id, people.sender.id or 0,
+                                      people.recipient.id or 0, list(refs[1]))
     return tuple(replied_to[:1] or translated[-1:]), tuple(translated)
 
 
@@ -174,7 +189,14 @@ def _render(settings: Settings, message: Message, people: PairPeople, source: by
 def prepare_forward(session: Session, settings: Settings, message: Message, people: PairPeople,
                     parsed: EmailMessage, *, auto_reply: bool) -> PreparedForward:
     """Render the forward in a read transaction (the plan step), for queue_forward to use."""
-    thread = _thread_ids(session, people, parsed)
+    thread = thread_ids(session, people, thread_refs(parsed))
+    return render_ahead(settings, message, people, thread, auto_reply=auto_reply)
+
+
+def render_ahead(settings: Settings, message: Message, people: PairPeople,
+                 thread: tuple[tuple[str, ...], tuple[str, ...]], *,
+                 auto_reply: bool) -> PreparedForward:
+    """The forward for thread ids already translated: no database (a worker process may run it)."""
     gateway_id = new_message_id(settings.gateway.domain)
     data, withheld = _render(settings, message, people, message.raw, gateway_id, thread,
                              auto_reply)
@@ -185,19 +207,20 @@ def queue_forward(
     session: Session, settings: Settings, message: Message, people: PairPeople, now: datetime,
     *, raw: bytes | None = None, actor: str = "system", parsed: EmailMessage | None = None,
     audit_later: Later | None = None,
-    prepared: PreparedForward | None = None,
+    prepared: PreparedForward | None = None, refs: Refs | None = None,
 ) -> Outbox | None:
     """Rewrite `raw` (default: the stored message) and queue it for the recipient.
 
-    `parsed` is the stored message already parsed by the caller (saves parsing it twice);
+    `parsed` is the stored message already parsed by the caller (saves parsing it twice), or
+    `refs` its thread_refs;
     `audit_later` is passed on to enqueue() (a batch flushes once instead of once per message);
     `prepared` is the forward rendered by the plan step, used when the thread ids are still the
     same (a message it replies to may have been forwarded in between: then it is rendered again)."""
     source = raw if raw is not None else message.raw
     assert message.id is not None and people.pair.id is not None
-    if parsed is None or raw is not None:
-        parsed = parse(source)
-    thread = _thread_ids(session, people, parsed)
+    if refs is None or raw is not None:
+        refs = thread_refs(parse(source) if parsed is None or raw is not None else parsed)
+    thread = thread_ids(session, people, refs)
     if prepared is not None and raw is None and prepared.thread == thread:
         data, gateway_id, withheld = prepared.data, prepared.gateway_id, prepared.withheld
     else:

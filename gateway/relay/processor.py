@@ -11,35 +11,36 @@ from email.message import EmailMessage
 from sqlmodel import Session
 
 from gateway.config import Settings
-from gateway.mail.autoreply import is_auto_reply
-from gateway.mail.parse import parse
 from gateway.moderation.chain import Decision, Hit, hit_json
+from gateway.relay.checking import Checked, Job, Moderate, check_all
 from gateway.relay.doors import (
     AUTO_REPLY_REPEAT,
-    UNRENDERABLE,
     auto_reply_already_forwarded,
     door_hits,
-    is_placeholder,
     notify_flood,
 )
 from gateway.relay.forward import (
     PairPeople,
     PreparedForward,
+    Refs,
     load_people,
     load_people_many,
-    prepare_forward,
     queue_forward,
+    thread_ids,
+    thread_refs_of,
 )
 from gateway.relay.notify import notify_hold, notify_rejection
-from gateway.safeguarding.keyword import is_report
-from gateway.store.lifecycle import Later, claim_received, record_queued, set_state
+from gateway.store.lifecycle import (
+    Later,
+    claim_received,
+    record_queued,
+    set_state,
+    still_received,
+)
 from gateway.store.models import Message
 
 log = logging.getLogger("gateway.relay")
 
-# (message, people, first_message, the message parsed once for the rules and the rewrite) ->
-# decision; relay/decide.py builds the real one from the rules.
-Moderate = Callable[[Message, PairPeople, bool, EmailMessage], Decision]
 # Called for every newly held message (the review room's moderator notices, wired in app.py).
 OnHeld = Callable[[Session, Message, PairPeople, datetime], None]
 # Called for a message that is a report (SIGNALER/REPORT first): the review room opens it.
@@ -57,58 +58,72 @@ class Plan:
     """What the moderation step decided for one message, before anything is written."""
 
     message_id: int
-    parsed: EmailMessage
+    parsed: EmailMessage | None  # None when checked in a worker process
     auto_reply: bool
     decision: Decision | None  # None: the check itself failed; a moderator looks at it
     # The forward rendered here, in the read transaction, so that the single writer only stores
     # it (None: rendered at apply time, or not forwarded).
     prepared: PreparedForward | None = None
     report: bool = False  # the sender's first word is a report keyword: never forwarded
+    # The rows the plan step loaded, reused by apply_plans once it has checked that the
+    # message is still RECEIVED (loading them again cost as much as the rest of the write).
+    message: Message | None = None
+    people: PairPeople | None = None
+    refs: Refs | None = None  # the ids its headers refer to (forward.thread_refs)
+
+
+# Checks a batch of jobs (in this thread, or in worker processes: relay/pool.py).
+CheckJobs = Callable[[list[Job]], list[Checked]]
 
 
 def plan_batch(session: Session, moderate: Moderate, settings: Settings, *,
-               lock: bool = False) -> list[Plan]:
+               lock: bool = False, check_jobs: CheckJobs | None = None) -> list[Plan]:
     """Read-only step: parse and moderate the oldest RECEIVED messages.
 
     On SQLite it runs in a read transaction, outside the single writer, so that storing incoming
     mail never waits behind the rules (the costliest step). On PostgreSQL (`lock`) it runs in the
-    write transaction of apply_plans, its rows locked: instances moderate different messages."""
-    plans = []
+    write transaction of apply_plans, its rows locked: instances moderate different messages.
+    The checking itself (checking.check) needs no database: `check_jobs` may run it elsewhere."""
     messages = claim_received(session, postgres=lock)
     if not messages:
         return []
+    jobs = _jobs(session, settings, messages)
+    if check_jobs is None:
+        checked = check_all(jobs, moderate, settings, keep_parsed=True)
+    else:
+        checked = check_jobs(jobs)
+    return [Plan(job.message.id or 0, done.parsed, done.auto_reply, done.decision, done.prepared,
+                 report=done.report, message=job.message, people=job.people,
+                 refs=job.refs)
+            for job, done in zip(jobs, checked, strict=True)]
+
+
+def _jobs(session: Session, settings: Settings, messages: list[Message]) -> list[Job]:
+    """What checking each message needs from the store: its people and, when a passing message
+    would be forwarded now, its translated thread ids (the forward is then rendered ahead)."""
     try:
         batch_people = load_people_many(session, settings, messages)
     except Exception:  # one message's people missing: look them up one by one below
         log.exception("could not load the people of a batch of %d message(s)", len(messages))
         batch_people = {}
+    jobs = []
     for message in messages:
-        assert message.id is not None
-        parsed = parse(message.raw)
-        try:
-            people = batch_people.get(message.id) or load_people(session, settings, message)
-            decision: Decision | None = moderate(message, people, people.pair.forwarded_count == 0,
-                                                  parsed)
-        except Exception:
-            log.exception("message %s could not be checked; holding it for a moderator", message.id)
-            decision = None
-        auto_reply = is_auto_reply(parsed)
-        report = not auto_reply and is_report(parsed)
-        prepared = None
-        if not report and decision is not None and decision.verdict in ("pass", "flag") \
-                and not door_hits(message) and message.id in batch_people \
-                and batch_people[message.id].pair.state == "active":
+        people = batch_people.get(message.id or 0)
+        if people is None:
             try:
-                prepared = prepare_forward(session, settings, message, batch_people[message.id],
-                                           parsed, auto_reply=auto_reply)
-            except Exception:  # rendered again (and handled) at apply time
-                log.exception("message %s could not be rendered ahead", message.id)
-            if prepared is not None and is_placeholder(prepared.data):
-                assert decision is not None
-                decision = Decision("hold", (*decision.hits, UNRENDERABLE))
-                prepared = None
-        plans.append(Plan(message.id, parsed, auto_reply, decision, prepared, report=report))
-    return plans
+                people = load_people(session, settings, message)
+            except Exception:
+                log.exception("message %s: its pair's people could not be loaded", message.id)
+        refs = thread_refs_of(message.raw)
+        thread = None
+        if people is not None and people.pair.state == "active" and not door_hits(message) \
+                and message.id in batch_people:
+            try:
+                thread = thread_ids(session, people, refs)
+            except Exception:  # rendered at apply time instead
+                log.exception("message %s: thread ids could not be read", message.id)
+        jobs.append(Job(message, people, thread, refs))
+    return jobs
 
 
 def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: datetime,
@@ -120,9 +135,8 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
     message, each in a savepoint: on SQLite a savepoint opened outside a transaction commits
     (and syncs to disk) when released, so savepoints for every message cost a disk sync each."""
     by_id = {plan.message_id: plan for plan in plans}
-    messages = claim_received(session, postgres=postgres, ids=list(by_id))
     try:
-        batch_people = load_people_many(session, settings, messages)
+        messages, batch_people = _still_received(session, settings, plans, postgres=postgres)
         queued: Later = []
         events: list[dict[str, object]] = []
         for message in messages:
@@ -132,7 +146,7 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
         record_queued(session, queued, now, events)  # flushes the whole batch
         return len(plans)
     except Exception:
-        log.warning("a batch of %d message(s) failed; retrying one by one", len(messages))
+        log.warning("a batch of %d message(s) failed; retrying one by one", len(plans))
         session.rollback()
     for message in claim_received(session, postgres=postgres, ids=list(by_id)):
         savepoint = session.begin_nested()
@@ -147,6 +161,27 @@ def apply_plans(session: Session, settings: Settings, plans: list[Plan], now: da
             set_state(session, message, "held", now, detail="internal error while processing",
                       hits=_stored((INTERNAL,)), verdict="hold")
     return len(plans)
+
+
+def _still_received(session: Session, settings: Settings, plans: list[Plan], *,
+                    postgres: bool) -> tuple[list[Message], dict[int, PairPeople]]:
+    """The planned messages still RECEIVED, with their people: the plan step's own rows when it
+    loaded them (one query checks the states), else loaded here."""
+    if any(plan.message is None or plan.people is None for plan in plans):
+        messages = claim_received(session, postgres=postgres, ids=[p.message_id for p in plans])
+        return messages, load_people_many(session, settings, messages)
+    still = still_received(session, [plan.message_id for plan in plans], postgres=postgres)
+    messages, people = [], {}
+    for plan in plans:
+        if plan.message_id in still:
+            assert plan.message is not None and plan.people is not None
+            # rows read in another (now closed) session join this one as they were: no SQL;
+            # on PostgreSQL they are already this transaction's own, locked rows
+            session.add_all((plan.message, plan.people.pair, plan.people.sender,
+                             plan.people.recipient))
+            messages.append(plan.message)
+            people[plan.message_id] = plan.people
+    return messages, people
 
 
 def process_one(session: Session, settings: Settings, plan: Plan, message: Message,
@@ -194,7 +229,7 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
         if on_held is not None and tell_moderators:
             on_held(session, message, people, now)
     else:
-        queue_forward(session, settings, message, people, now, parsed=plan.parsed,
+        queue_forward(session, settings, message, people, now, parsed=plan.parsed, refs=plan.refs,
                       audit_later=audit_later, prepared=plan.prepared)
         set_state(session, message, "queued", now, hits=_stored(hits), verdict=verdict, events=events)
 

@@ -55,10 +55,19 @@ def claim_received(session: Session, *, postgres: bool, limit: int = RECEIVED_BA
     return list(session.execute(query, {"limit": limit, "ids": ids or []}).scalars().all())
 
 
+def still_received(session: Session, ids: list[int], *, postgres: bool) -> set[int]:
+    """Which of `ids` are still RECEIVED (locked on PostgreSQL, skipping rows another holds)."""
+    query = _STILL_RECEIVED.with_for_update(skip_locked=True) if postgres else _STILL_RECEIVED
+    return set(session.connection().execute(query, {"ids": ids}).scalars())
+
+
 # Built once (the relay's hot path): building a statement costs about as much as running it.
 _RECEIVED = (sa_select(Message).where(col(Message.state) == "received")
              .order_by(col(Message.id)).limit(bindparam("limit")))
 _RECEIVED_AMONG = _RECEIVED.where(col(Message.id).in_(bindparam("ids", expanding=True)))
+_MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_STILL_RECEIVED = sa_select(_MESSAGE.c.id).where(
+    _MESSAGE.c.state == "received", _MESSAGE.c.id.in_(bindparam("ids", expanding=True)))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,155 @@
+"""Checking in worker processes: the same plans as in the gateway's own process, and a dead worker loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, col, select
+
+from gateway.config import Settings
+from gateway.moderation.rules import load_rules
+from gateway.relay.decide import make_moderator
+from gateway.relay.pool import LARGE_MESSAGE, CheckPool
+from gateway.relay.processor import Plan, apply_plans, plan_batch
+from gateway.store.models import Message, Outbox, Pair, Participant
+from tests.unit.conftest import NOW, Program, letter
+
+MENTOR = "mentor@example.org"
+BODIES = [
+    "Bonjour Léa, voici le plan de la semaine pour ton stage.",
+    "Appelle-moi au 514-555-0199 ce soir.",  # the test rules hold phone numbers
+    "SIGNALER il me demande des photos",  # a report: never forwarded
+    "Hello, here is the list of schools we talked about.\n\n> Le mardi, Léa a écrit :\n> merci",
+]
+
+
+def store(program: Program, body: str, *, headers: str = "") -> int:
+    alias_local = program.pair.mentee_alias.split("@")[0]
+    raw = letter(f"Marie Mentor <{MENTOR}>", program.pair.mentee_alias, body)
+    if headers:
+        raw = headers.encode() + raw
+
+    def insert(session: Session) -> int:
+        pair = session.get(Pair, program.pair.id)
+        mentor = session.exec(select(Participant).where(Participant.email == MENTOR)).one()
+        assert pair is not None and mentor.id is not None
+        message = Message(pair_id=pair.id or 0, sender_id=mentor.id, recipient_id=pair.mentee_id,
+                          direction="mentor_to_mentee", envelope_from=MENTOR,
+                          dedup_key=f"{alias_local}:{len(raw)}:{body[:30]}", raw=raw,
+                          size=len(raw), received_at=NOW, updated_at=NOW, subject="Bonjour")
+        session.add(message)
+        session.flush()
+        return message.id or 0
+
+    return program.db.transaction(insert)
+
+
+def pool_settings(program: Program, offload_from: int = 1) -> Settings:
+    return program.settings.replace(processing={"workers": 1, "offload_from": offload_from})
+
+
+def plans_with(program: Program, settings: Settings, pool: CheckPool | None) -> list[Plan]:
+    moderate = make_moderator(load_rules(Path(settings.gateway.rules_dir)), settings)
+    return program.db.transaction(lambda s: plan_batch(
+        s, moderate, settings, check_jobs=pool.check_jobs if pool else None), read_only=True)
+
+
+def comparable(plan: Plan) -> tuple[object, ...]:
+    prepared = plan.prepared
+    # the forward's Message-ID is random: everything else must be the same bytes
+    data = prepared.data.replace(prepared.gateway_id.encode(), b"<ID>") if prepared else None
+    return (plan.message_id, plan.decision, plan.auto_reply, plan.report, data,
+            prepared.thread if prepared else None, prepared.withheld if prepared else None,
+            plan.refs)
+
+
+@pytest.fixture
+def pool(program: Program) -> CheckPool:
+    settings = pool_settings(program)
+    checker = CheckPool(settings, make_moderator(load_rules(Path(settings.gateway.rules_dir)),
+                                                 settings))
+    yield checker
+    checker.close()
+
+
+def test_a_batch_checked_in_a_worker_gets_the_same_plans_as_here(program: Program,
+                                                                 pool: CheckPool) -> None:
+    for body in BODIES:
+        store(program, body)
+    store(program, "Je suis absent jusqu'à lundi.", headers="Auto-Submitted: auto-replied\r\n")
+    here = plans_with(program, program.settings, None)
+    there = plans_with(program, pool_settings(program), pool)
+    assert pool.offloaded == 1, "the batch went to the worker"
+    assert [comparable(p) for p in there] == [comparable(p) for p in here]
+    verdicts = [p.decision.verdict if p.decision else None for p in there]
+    assert verdicts[1] == "hold" and there[2].report and there[4].auto_reply
+    assert there[0].prepared is not None and b"Mentor@Example.org" not in there[0].prepared.data
+
+
+def test_plans_from_a_worker_are_written_like_any_other(program: Program, pool: CheckPool) -> None:
+    ids = [store(program, body) for body in BODIES]
+    plans = plans_with(program, pool_settings(program), pool)
+    assert all(plan.parsed is None for plan in plans)  # nothing parsed crossed back
+    program.db.transaction(lambda s: apply_plans(s, program.settings, plans, NOW,
+                                                 postgres=not program.db.is_sqlite,
+                                                 on_report=lambda *_: None))
+    states = program.db.transaction(lambda s: dict(s.exec(
+        select(Message.id, Message.state).where(col(Message.id).in_(ids))).all()))
+    assert [states[i] for i in ids] == ["queued", "held", "reported", "queued"]
+    forwards = program.db.transaction(lambda s: list(s.exec(
+        select(Outbox).where(col(Outbox.kind) == "forward")).all()))
+    assert sorted(f.message_id for f in forwards) == [ids[0], ids[3]]
+    assert all(b"mentor@example.org" not in f.data.lower() for f in forwards)
+
+
+def test_a_killed_worker_costs_nothing_but_a_restart(program: Program, pool: CheckPool) -> None:
+    """The batch is checked in the gateway's process instead; the next one gets a new worker."""
+    store(program, BODIES[0])
+    [pid] = pool.warm()
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    plans = plans_with(program, pool_settings(program), pool)
+    assert [p.decision.verdict if p.decision else None for p in plans] == ["pass"]
+    assert plans[0].parsed is not None, "checked here, not by a dead worker"
+    assert pool.offloaded == 0
+    plans = plans_with(program, pool_settings(program), pool)
+    assert pool.offloaded == 1 and plans[0].prepared is not None
+    assert pid not in pool.warm()
+
+
+def test_small_batches_stay_here_and_a_large_message_goes(program: Program) -> None:
+    settings = pool_settings(program, offload_from=8)
+    checker = CheckPool(settings, make_moderator(load_rules(Path(settings.gateway.rules_dir))))
+    try:
+        store(program, BODIES[0])
+        plans_with(program, settings, checker)
+        assert checker.offloaded == 0
+        store(program, "Voici le document.\n" + "Une ligne de texte ordinaire.\n" * (
+            LARGE_MESSAGE // 28))
+        plans = plans_with(program, settings, checker)
+        assert checker.offloaded == 1 and len(plans) == 2
+    finally:
+        checker.close()
+
+
+def test_no_workers_means_everything_here(program: Program) -> None:
+    settings = program.settings.replace(processing={"workers": 0, "offload_from": 1})
+    checker = CheckPool(settings, make_moderator(load_rules(Path(settings.gateway.rules_dir))))
+    store(program, BODIES[0])
+    plans_with(program, settings, checker)
+    assert checker.offloaded == 0 and checker.warm() == []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a killed child stays a zombie until the pool notices: that is not alive
+    return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
