@@ -149,7 +149,13 @@ def thread_refs(parsed: EmailMessage) -> Refs:
 
 def thread_refs_of(raw: bytes) -> Refs:
     """thread_refs of a stored message from its header section alone (the body is not parsed:
-    the ids are top-level headers, read the same way as by a full parse)."""
+    the ids are top-level headers, read the same way as by a full parse). A message whose
+    header section names neither header (a new conversation) is not parsed at all."""
+    end = raw.find(b"\n\n")
+    crlf_end = raw.find(b"\r\n\r\n")
+    head = raw[:max(end, crlf_end) if min(end, crlf_end) < 0 else min(end, crlf_end)].lower()
+    if b"in-reply-to" not in head and b"references" not in head:
+        return (), ()
     return thread_refs(parse_headers(raw))
 
 
