@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import bindparam, func
+from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
@@ -41,23 +41,17 @@ class Handled:
 
 
 def handled_messages(session: Session, ids: Sequence[int], now: datetime) -> list[Handled]:
-    """Read back the committed outcome of the messages just processed (one query by keys)."""
-    if not ids:
-        return []
-    rows = session.connection().execute(_OUTCOMES, {"ids": list(ids)}).all()
+    """The outcome of the messages just processed, from the transaction's own rows (the write
+    step's rows are in the session already: no query for them)."""
     out = []
-    for message_id, pair_id, state, hits_json, received_at in rows:
-        if state not in OUTCOMES:
+    for message_id in ids:
+        message = session.get(Message, message_id)
+        if message is None or message.state not in OUTCOMES:
             continue
-        out.append(Handled(message_id, pair_id, OUTCOMES[state], _first_rule(hits_json),
-                           max(0.0, (now - as_utc(received_at)).total_seconds())))
+        out.append(Handled(message_id, message.pair_id, OUTCOMES[message.state],
+                           _first_rule(message.hits_json),
+                           max(0.0, (now - as_utc(message.received_at)).total_seconds())))
     return out
-
-
-_MESSAGE = Message.__table__  # type: ignore[attr-defined]
-_OUTCOMES = (sa_select(_MESSAGE.c.id, _MESSAGE.c.pair_id, _MESSAGE.c.state, _MESSAGE.c.hits_json,
-                       _MESSAGE.c.received_at)
-             .where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True))))
 
 
 def _first_rule(hits_json: str | None) -> str:
