@@ -7,8 +7,9 @@ characters, in any order (French and English order them differently), unless a v
 
 Speed: a combination is only read around its *anchor*, the slot with the fewest phrases whose
 words all begin words of the text (the rule set's word beginnings found in one pass over the
-text's sorted words, then set operations per slot); their longest literal pieces
-(needles) are found with str.find, at C speed. A long message where "parents" occurs twice is
+text's sorted words; each phrase filed under its rarest word, so a slot whose keys are all
+absent costs one set operation); their longest literal pieces (needles) are found with
+str.find, at C speed. A long message where "parents" occurs twice is
 read in two small windows, not end to end for every slot, and one where a slot cannot occur is
 not read at all.
 """
@@ -24,6 +25,7 @@ from typing import Any
 
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fields import FieldTexts
+from gateway.moderation.detectors.language import ENGLISH, FRENCH
 from gateway.moderation.detectors.read_fields import ReadFields, as_read, scanned
 from gateway.moderation.detectors.words import (
     WordGate,
@@ -60,15 +62,21 @@ class Slot:
     # `by_word` and `by_piece`; `bare` are those needing nothing of the two.
     pieces: tuple[frozenset[str], ...] = ()
     searched: tuple[tuple[str, ...], ...] = ()
-    by_word: Mapping[str, tuple[int, ...]] = dataclasses.field(
+    # Each phrase filed under ONE of its needs, its rarest (see _key): the phrases worth
+    # testing are those whose key occurs, and a slot none of whose keys occur is ruled out by
+    # one set operation. Filed under every need, "you" or "je" made most phrases candidates.
+    # `by_key` maps a whole word, `by_key_piece` a word beginning (phrases without words);
+    # `bare` are those needing neither.
+    by_key: Mapping[str, tuple[int, ...]] = dataclasses.field(
         default_factory=dict, hash=False, compare=False)
-    by_piece: Mapping[str, tuple[int, ...]] = dataclasses.field(
+    by_key_piece: Mapping[str, tuple[int, ...]] = dataclasses.field(
         default_factory=dict, hash=False, compare=False)
     bare: tuple[int, ...] = ()
-    # the keys of by_word and by_piece as frozensets: `indexed & words` walks the smaller side
-    # in C, where `by_word.keys() & words` walked the text's hundreds of words (~5 µs a slot)
-    indexed: frozenset[str] = frozenset()
-    all_pieces: frozenset[str] = frozenset()
+    # the keys of by_key and by_key_piece as frozensets: `key_words & words` walks the smaller
+    # side in C, where `by_key.keys() & words` walked the text's hundreds of words
+    key_words: frozenset[str] = frozenset()
+    key_pieces: frozenset[str] = frozenset()
+    all_pieces: frozenset[str] = frozenset()  # every piece of every phrase (for NeedleScan)
     # per phrase, its own pattern in a form re finds fast (words.phrase_finder); None when a
     # phrase has none or the slot has `re:` entries
     finders: tuple[re.Pattern[str], ...] | None = None
@@ -105,20 +113,32 @@ def _needs(needles: tuple[tuple[str, ...], ...],
                                                                                 strict=True)]
     pieces = tuple(frozenset(piece for n in phrase if not scanned(n) for piece in n.split("'")
                              if piece) for phrase in unsure)
-    by_word: dict[str, list[int]] = {}
-    by_piece: dict[str, list[int]] = {}
+    by_key: dict[str, list[int]] = {}
+    by_key_piece: dict[str, list[int]] = {}
+    bare = []
     for index, (words_, pieces_) in enumerate(zip(needed, pieces, strict=True)):
-        for word in words_:
-            by_word.setdefault(word, []).append(index)
-        for piece in pieces_:
-            by_piece.setdefault(piece, []).append(index)
+        if words_:
+            by_key.setdefault(_key(words_), []).append(index)
+        elif pieces_:
+            by_key_piece.setdefault(_key(pieces_), []).append(index)
+        else:
+            bare.append(index)
     return {"pieces": pieces, "searched": tuple(tuple(n for n in phrase if scanned(n))
                                                  for phrase in unsure),
-            "by_word": MappingProxyType({w: tuple(i) for w, i in by_word.items()}),
-            "by_piece": MappingProxyType({p: tuple(i) for p, i in by_piece.items()}),
-            "bare": tuple(i for i, (w, p) in enumerate(zip(needed, pieces, strict=True))
-                          if not w and not p),
-            "indexed": frozenset(by_word), "all_pieces": frozenset(by_piece)}
+            "by_key": MappingProxyType({w: tuple(i) for w, i in by_key.items()}),
+            "by_key_piece": MappingProxyType({p: tuple(i) for p, i in by_key_piece.items()}),
+            "bare": tuple(bare), "key_words": frozenset(by_key),
+            "key_pieces": frozenset(by_key_piece),
+            "all_pieces": frozenset(piece for pieces_ in pieces for piece in pieces_)}
+
+
+_COMMON = FRENCH | ENGLISH  # the function words every message has
+
+
+def _key(needs: frozenset[str]) -> str:
+    """The need least likely to occur in a message: not a function word, then the longest
+    (any choice is exact: a phrase whose key is absent lacks one of its needs)."""
+    return min(needs, key=lambda need: (need in _COMMON, -len(need), need))
 
 
 Spans = list[tuple[int, int]]
@@ -288,19 +308,23 @@ def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
     if slot.needles is None:
         return None if slot.gate is None or slot.gate.may_match(
             words, fields.reading(field).text, fields.sorted_words(field)) else []
-    # the phrases whose words and pieces all occur, in phrase order (found from the words and
-    # pieces present through the slot's indexes, not by testing every phrase)
-    found = fields.word_starts(field, slot.all_pieces)
-    candidates = set(slot.bare)
-    by_word, by_piece = slot.by_word, slot.by_piece
-    for word in slot.indexed & words:
-        candidates.update(by_word[word])
-    for piece in found:
-        candidates.update(by_piece[piece])
-    needed, pieces, searched = slot.words, slot.pieces, slot.searched
-    chosen = [slot.longest[i] for i in sorted(candidates)
-              if needed[i] <= words and pieces[i] <= found
-              and (not searched[i] or all(fields.contains(field, n) for n in searched[i]))]
+    # the phrases whose words and pieces all occur, in phrase order: only those whose key
+    # occurs are tested (each phrase is filed under one key, so none comes twice)
+    candidates = [*slot.bare]
+    by_key = slot.by_key
+    for word in slot.key_words & words:
+        candidates += by_key[word]
+    if slot.key_pieces:
+        by_key_piece = slot.by_key_piece
+        for piece in fields.word_starts(field, slot.key_pieces):
+            candidates += by_key_piece[piece]
+    chosen = []
+    if candidates:
+        found = fields.word_starts(field, slot.all_pieces)
+        needed, pieces, searched = slot.words, slot.pieces, slot.searched
+        chosen = [slot.longest[i] for i in sorted(candidates)
+                  if needed[i] <= words and pieces[i] <= found
+                  and (not searched[i] or all(fields.contains(field, n) for n in searched[i]))]
     return chosen + [n for n in slot.declared if fields.contains(field, n)] \
         if slot.declared else chosen
 
@@ -313,9 +337,9 @@ def _live_finders(slot: Slot, words: frozenset[str]) -> tuple[re.Pattern[str], .
     phrases to try one by one, or the slot has none)."""
     if slot.finders is None:
         return None
-    phrases = set(slot.free)
-    for word in slot.indexed & words:
-        phrases.update(i for i in slot.by_word[word] if slot.words[i] <= words)
+    phrases = [*slot.free]
+    for word in slot.key_words & words:
+        phrases += (i for i in slot.by_key[word] if slot.words[i] <= words)
     return tuple(slot.finders[i] for i in sorted(phrases)) if len(phrases) <= _FEW else None
 
 
