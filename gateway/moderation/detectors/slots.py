@@ -17,6 +17,7 @@ not read at all.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,8 +26,8 @@ from typing import Any
 
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fields import FieldTexts
-from gateway.moderation.detectors.language import ENGLISH, FRENCH
 from gateway.moderation.detectors.read_fields import ReadFields, as_read, scanned
+from gateway.moderation.detectors.slot_keys import SlotKeys, rarest
 from gateway.moderation.detectors.words import (
     WordGate,
     compile_words,
@@ -62,7 +63,7 @@ class Slot:
     # `by_word` and `by_piece`; `bare` are those needing nothing of the two.
     pieces: tuple[frozenset[str], ...] = ()
     searched: tuple[tuple[str, ...], ...] = ()
-    # Each phrase filed under ONE of its needs, its rarest (see _key): the phrases worth
+    # Each phrase filed under ONE of its needs, its rarest (see slot_keys.rarest): the phrases worth
     # testing are those whose key occurs, and a slot none of whose keys occur is ruled out by
     # one set operation. Filed under every need, "you" or "je" made most phrases candidates.
     # `by_key` maps a whole word, `by_key_piece` a word beginning (phrases without words);
@@ -118,9 +119,9 @@ def _needs(needles: tuple[tuple[str, ...], ...],
     bare = []
     for index, (words_, pieces_) in enumerate(zip(needed, pieces, strict=True)):
         if words_:
-            by_key.setdefault(_key(words_), []).append(index)
+            by_key.setdefault(rarest(words_), []).append(index)
         elif pieces_:
-            by_key_piece.setdefault(_key(pieces_), []).append(index)
+            by_key_piece.setdefault(rarest(pieces_), []).append(index)
         else:
             bare.append(index)
     return {"pieces": pieces, "searched": tuple(tuple(n for n in phrase if scanned(n))
@@ -130,15 +131,6 @@ def _needs(needles: tuple[tuple[str, ...], ...],
             "bare": tuple(bare), "key_words": frozenset(by_key),
             "key_pieces": frozenset(by_key_piece),
             "all_pieces": frozenset(piece for pieces_ in pieces for piece in pieces_)}
-
-
-_COMMON = FRENCH | ENGLISH  # the function words every message has
-
-
-def _key(needs: frozenset[str]) -> str:
-    """The need least likely to occur in a message: not a function word, then the longest
-    (any choice is exact: a phrase whose key is absent lacks one of its needs)."""
-    return min(needs, key=lambda need: (need in _COMMON, -len(need), need))
 
 
 Spans = list[tuple[int, int]]
@@ -170,9 +162,17 @@ class SlotsMatcher:
         """The pieces this matcher may look up as word beginnings (see read_fields.NeedleScan)."""
         return frozenset(piece for slot in self.slots for piece in slot.all_pieces)
 
+    @functools.cached_property
+    def _keys(self) -> SlotKeys:
+        return SlotKeys(self.slots, self.combos)
+
     def _find_in(self, fields: ReadFields, field: str) -> list[Finding]:
         reading = fields.reading(field)
         words, text = fields.reading_words(field), reading.text
+        short = len(text) <= _WHOLE_TEXT
+        # the combinations where a slot has no key present are skipped before any slot is read
+        keys = self._keys
+        live_slots = keys.live_short(words) if short else keys.live_long(fields, field, words)
         gates: dict[int, bool] = {}
 
         def gate(index: int) -> bool:
@@ -185,8 +185,10 @@ class SlotsMatcher:
         clusters: list[tuple[int, int, Spans]] = []
         anchors: dict[int, list[str] | None] = {}  # per slot: a slot may be in several combos
         live: dict[int, tuple[re.Pattern[str], ...] | None] = {}
-        for combo in self.combos:
-            if len(text) <= _WHOLE_TEXT:
+        for combo, need in zip(self.combos, keys.needs, strict=True):
+            if need & live_slots != need:
+                continue
+            if short:
                 windows = [(0, len(text))] if all(gate(i) for i in combo) else []
             else:
                 windows = self._windows(combo, fields, field, words, anchors)
