@@ -7,8 +7,9 @@ characters, in any order (French and English order them differently), unless a v
 
 Speed: a combination is only read around its *anchor*, the slot with the fewest phrases whose
 words all begin words of the text (the rule set's word beginnings found in one pass over the
-text's sorted words, then set operations per slot); their longest literal pieces
-(needles) are found with str.find, at C speed. A long message where "parents" occurs twice is
+text's sorted words; each phrase filed under its rarest word, so a slot whose keys are all
+absent costs one set operation); their longest literal pieces (needles) are found with
+str.find, at C speed. A long message where "parents" occurs twice is
 read in two small windows, not end to end for every slot, and one where a slot cannot occur is
 not read at all.
 """
@@ -16,6 +17,7 @@ not read at all.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,10 +27,12 @@ from typing import Any
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fields import FieldTexts
 from gateway.moderation.detectors.read_fields import ReadFields, as_read, scanned
+from gateway.moderation.detectors.slot_keys import SlotKeys, rarest
 from gateway.moderation.detectors.words import (
     WordGate,
     compile_words,
     phrase_finder,
+    phrase_marks,
     phrase_needles,
     phrase_words,
     word_gate,
@@ -60,19 +64,29 @@ class Slot:
     # `by_word` and `by_piece`; `bare` are those needing nothing of the two.
     pieces: tuple[frozenset[str], ...] = ()
     searched: tuple[tuple[str, ...], ...] = ()
-    by_word: Mapping[str, tuple[int, ...]] = dataclasses.field(
+    # Each phrase filed under ONE of its needs, its rarest (see slot_keys.rarest): the phrases worth
+    # testing are those whose key occurs, and a slot none of whose keys occur is ruled out by
+    # one set operation. Filed under every need, "you" or "je" made most phrases candidates.
+    # `by_key` maps a whole word, `by_key_piece` a word beginning (phrases without words);
+    # `bare` are those needing neither.
+    by_key: Mapping[str, tuple[int, ...]] = dataclasses.field(
         default_factory=dict, hash=False, compare=False)
-    by_piece: Mapping[str, tuple[int, ...]] = dataclasses.field(
+    by_key_piece: Mapping[str, tuple[int, ...]] = dataclasses.field(
         default_factory=dict, hash=False, compare=False)
     bare: tuple[int, ...] = ()
-    # the keys of by_word and by_piece as frozensets: `indexed & words` walks the smaller side
-    # in C, where `by_word.keys() & words` walked the text's hundreds of words (~5 µs a slot)
-    indexed: frozenset[str] = frozenset()
-    all_pieces: frozenset[str] = frozenset()
+    # the keys of by_key and by_key_piece as frozensets: `key_words & words` walks the smaller
+    # side in C, where `by_key.keys() & words` walked the text's hundreds of words
+    key_words: frozenset[str] = frozenset()
+    key_pieces: frozenset[str] = frozenset()
+    all_pieces: frozenset[str] = frozenset()  # every piece of every phrase (for NeedleScan)
     # per phrase, its own pattern in a form re finds fast (words.phrase_finder); None when a
     # phrase has none or the slot has `re:` entries
     finders: tuple[re.Pattern[str], ...] | None = None
     free: tuple[int, ...] = ()  # the phrases needing no whole word
+    # per phrase (words.phrase_marks): the stems that must begin a word and the substrings
+    # that must occur, besides its words, so that a phrase absent for those costs no search
+    marks: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
+    stems: frozenset[str] = frozenset()  # every phrase's stems, looked up at once
 
 
 def compile_slot(name: str, entries: list[str]) -> Slot:
@@ -94,7 +108,9 @@ def compile_slot(name: str, entries: list[str]) -> Slot:
                 **_needs(needles, needed),
                 finders=None if patterns or None in finders else tuple(
                     f for f in finders if f is not None),
-                free=tuple(i for i, words_ in enumerate(needed) if not words_))
+                free=tuple(i for i, words_ in enumerate(needed) if not words_),
+                marks=(marks := tuple(phrase_marks(p) for p in phrases)),
+                stems=frozenset(stem for starts, _ in marks for stem in starts))
 
 
 def _needs(needles: tuple[tuple[str, ...], ...],
@@ -105,23 +121,40 @@ def _needs(needles: tuple[tuple[str, ...], ...],
                                                                                 strict=True)]
     pieces = tuple(frozenset(piece for n in phrase if not scanned(n) for piece in n.split("'")
                              if piece) for phrase in unsure)
-    by_word: dict[str, list[int]] = {}
-    by_piece: dict[str, list[int]] = {}
+    by_key: dict[str, list[int]] = {}
+    by_key_piece: dict[str, list[int]] = {}
+    bare = []
     for index, (words_, pieces_) in enumerate(zip(needed, pieces, strict=True)):
-        for word in words_:
-            by_word.setdefault(word, []).append(index)
-        for piece in pieces_:
-            by_piece.setdefault(piece, []).append(index)
+        if words_:
+            by_key.setdefault(rarest(words_), []).append(index)
+        elif pieces_:
+            by_key_piece.setdefault(rarest(pieces_), []).append(index)
+        else:
+            bare.append(index)
     return {"pieces": pieces, "searched": tuple(tuple(n for n in phrase if scanned(n))
                                                  for phrase in unsure),
-            "by_word": MappingProxyType({w: tuple(i) for w, i in by_word.items()}),
-            "by_piece": MappingProxyType({p: tuple(i) for p, i in by_piece.items()}),
-            "bare": tuple(i for i, (w, p) in enumerate(zip(needed, pieces, strict=True))
-                          if not w and not p),
-            "indexed": frozenset(by_word), "all_pieces": frozenset(by_piece)}
+            "by_key": MappingProxyType({w: tuple(i) for w, i in by_key.items()}),
+            "by_key_piece": MappingProxyType({p: tuple(i) for p, i in by_key_piece.items()}),
+            "bare": tuple(bare), "key_words": frozenset(by_key),
+            "key_pieces": frozenset(by_key_piece),
+            "all_pieces": frozenset(piece for pieces_ in pieces for piece in pieces_)}
 
 
 Spans = list[tuple[int, int]]
+
+
+@dataclass
+class _Field:
+    """A field as one matcher reads it, and what it learnt of each slot there (a slot may be in
+    several combinations): its gate, its anchor needles, its live finders, whether it occurs."""
+    fields: ReadFields
+    name: str
+    text: str  # the reading
+    words: frozenset[str]  # the reading's words
+    gates: dict[int, bool] = dataclasses.field(default_factory=dict)
+    anchors: dict[int, list[str] | None] = dataclasses.field(default_factory=dict)
+    live: dict[int, tuple[re.Pattern[str], ...] | None] = dataclasses.field(default_factory=dict)
+    occurs: dict[int, bool] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -144,34 +177,35 @@ class SlotsMatcher:
     def scanned_needles(self) -> frozenset[str]:
         """The needles this matcher may search the text for (see read_fields.NeedleScan)."""
         return frozenset(needle for slot in self.slots for needle in (
-            *slot.declared, *(n for needles in slot.needles or () for n in needles if scanned(n))))
+            *slot.declared, *(n for needles in slot.needles or () for n in needles if scanned(n)),
+            *(n for _, inside in slot.marks for n in inside)))
 
     def word_pieces(self) -> frozenset[str]:
         """The pieces this matcher may look up as word beginnings (see read_fields.NeedleScan)."""
-        return frozenset(piece for slot in self.slots for piece in slot.all_pieces)
+        return frozenset(piece for slot in self.slots for piece in (*slot.all_pieces, *slot.stems))
+
+    @functools.cached_property
+    def _keys(self) -> SlotKeys:
+        return SlotKeys(self.slots, self.combos)
 
     def _find_in(self, fields: ReadFields, field: str) -> list[Finding]:
         reading = fields.reading(field)
-        words, text = fields.reading_words(field), reading.text
-        gates: dict[int, bool] = {}
-
-        def gate(index: int) -> bool:
-            if index not in gates:
-                slot = self.slots[index]
-                gates[index] = slot.gate is None or slot.gate.may_match(
-                    words, text, fields.sorted_words(field))
-            return gates[index]
-
+        at = _Field(fields, field, reading.text, fields.reading_words(field))
+        text = at.text
+        short = len(text) <= _WHOLE_TEXT
+        # the combinations where a slot has no key present are skipped before any slot is read
+        keys = self._keys
+        live_slots = keys.live_short(at.words) if short else keys.live_long(fields, field, at.words)
         clusters: list[tuple[int, int, Spans]] = []
-        anchors: dict[int, list[str] | None] = {}  # per slot: a slot may be in several combos
-        live: dict[int, tuple[re.Pattern[str], ...] | None] = {}
-        for combo in self.combos:
-            if len(text) <= _WHOLE_TEXT:
-                windows = [(0, len(text))] if all(gate(i) for i in combo) else []
+        for combo, need in zip(self.combos, keys.needs, strict=True):
+            if need & live_slots != need:
+                continue
+            if short:
+                windows = [(0, len(text))] if all(self._gate(i, at) for i in combo) else []
             else:
-                windows = self._windows(combo, fields, field, words, anchors)
+                windows = self._windows(combo, at)
             for low, high in windows:
-                if self._may_hold(combo, text, low, high, words, live):
+                if self._may_hold(combo, at, low, high):
                     clusters += self._clusters_in(combo, text, low, high)
         original = fields.text(field)
         findings = []
@@ -185,19 +219,41 @@ class SlotsMatcher:
             findings.append(Finding(field, o_start, o_end, original[o_start:o_end]))
         return findings
 
-    def _may_hold(self, combo: tuple[int, ...], text: str, low: int, high: int, words: frozenset[str],
-                  live: dict[int, tuple[re.Pattern[str], ...] | None]) -> bool:
+    def _gate(self, index: int, at: _Field) -> bool:
+        if index not in at.gates:
+            slot = self.slots[index]
+            at.gates[index] = slot.gate is None or slot.gate.may_match(
+                at.words, at.text, at.fields.sorted_words(at.name))
+        return at.gates[index]
+
+    def _live(self, index: int, at: _Field) -> tuple[re.Pattern[str], ...] | None:
+        if index not in at.live:
+            at.live[index] = _live_finders(self.slots[index], at.fields, at.name, at.words)
+        return at.live[index]
+
+    def _may_hold(self, combo: tuple[int, ...], at: _Field, low: int, high: int) -> bool:
         """False when a slot of the combination has no match in text[low:high], so that no slot
         regex reads it (a slot regex tries every position, ~20 ns a character): none of its
-        phrases that can occur (their whole words occur) is found there by its fast pattern.
+        phrases that can occur (see _live_finders) is found there by its fast pattern.
         Exact: the slot's regex matches somewhere iff one of its phrases does."""
-        for index in combo:
-            if index not in live:
-                live[index] = _live_finders(self.slots[index], words)
         # the slots with the fewest phrases first: the cheapest to rule out
-        checked = [finders for finders in (live[i] for i in combo) if finders is not None]
+        checked = [finders for finders in (self._live(i, at) for i in combo) if finders is not None]
         for finders in sorted(checked, key=len):
-            if not any(f.search(text, low, high) for f in finders):
+            if not any(f.search(at.text, low, high) for f in finders):
+                return False
+        return True
+
+    def _occurs(self, combo: tuple[int, ...], at: _Field) -> bool:
+        """False when a slot of the combination has no match anywhere in the text: then it has
+        none in a window either (a window ends where a word does, so each match found in it is
+        one in the whole text), and the windows need not be built nor read one by one."""
+        for index in combo:
+            finders = self._live(index, at)
+            if finders is None:
+                continue
+            if index not in at.occurs:
+                at.occurs[index] = any(f.search(at.text) for f in finders)
+            if not at.occurs[index]:
                 return False
         return True
 
@@ -209,14 +265,13 @@ class SlotsMatcher:
         after = [i for i in (text.find(mark, end, high) for mark in _SENTENCE_ENDS) if i >= 0]
         return max(low, before + 1), min([high, *after])
 
-    def _windows(self, combo: tuple[int, ...], fields: ReadFields, field: str,
-                 words: frozenset[str], known: dict[int, list[str] | None]) -> Spans:
+    def _windows(self, combo: tuple[int, ...], at: _Field) -> Spans:
         """Stretches of the reading that hold every match of the combination."""
-        text = fields.reading(field).text
+        text, known = at.text, at.anchors
         candidates = []
         for index in combo:
             if index not in known:
-                known[index] = _anchor_needles(self.slots[index], fields, field, words)
+                known[index] = _anchor_needles(self.slots[index], at.fields, at.name, at.words)
             chosen = known[index]
             if chosen == []:
                 return []  # a slot none of whose phrases can occur: no match anywhere
@@ -226,14 +281,16 @@ class SlotsMatcher:
         anchors = [chosen for chosen in candidates if chosen is not None]
         if not anchors:
             return [(0, len(text))]
+        if not self._occurs(combo, at):
+            return []
         best = min(anchors, key=len)
         reach = self.window + _REACH + 40
         windows: Spans = []
         for needle in set(best):
-            at = text.find(needle)
-            while at >= 0:
-                windows.append((max(0, at - reach), _word_end(text, at + len(needle) + reach)))
-                at = text.find(needle, at + 1)
+            found = text.find(needle)
+            while found >= 0:
+                windows.append((max(0, found - reach), _word_end(text, found + len(needle) + reach)))
+                found = text.find(needle, found + 1)
         return _disjoint(windows)
 
     def _clusters_in(self, combo: tuple[int, ...], text: str, low: int,
@@ -288,19 +345,23 @@ def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
     if slot.needles is None:
         return None if slot.gate is None or slot.gate.may_match(
             words, fields.reading(field).text, fields.sorted_words(field)) else []
-    # the phrases whose words and pieces all occur, in phrase order (found from the words and
-    # pieces present through the slot's indexes, not by testing every phrase)
-    found = fields.word_starts(field, slot.all_pieces)
-    candidates = set(slot.bare)
-    by_word, by_piece = slot.by_word, slot.by_piece
-    for word in slot.indexed & words:
-        candidates.update(by_word[word])
-    for piece in found:
-        candidates.update(by_piece[piece])
-    needed, pieces, searched = slot.words, slot.pieces, slot.searched
-    chosen = [slot.longest[i] for i in sorted(candidates)
-              if needed[i] <= words and pieces[i] <= found
-              and (not searched[i] or all(fields.contains(field, n) for n in searched[i]))]
+    # the phrases whose words and pieces all occur, in phrase order: only those whose key
+    # occurs are tested (each phrase is filed under one key, so none comes twice)
+    candidates = [*slot.bare]
+    by_key = slot.by_key
+    for word in slot.key_words & words:
+        candidates += by_key[word]
+    if slot.key_pieces:
+        by_key_piece = slot.by_key_piece
+        for piece in fields.word_starts(field, slot.key_pieces):
+            candidates += by_key_piece[piece]
+    chosen = []
+    if candidates:
+        found = fields.word_starts(field, slot.all_pieces)
+        needed, pieces, searched = slot.words, slot.pieces, slot.searched
+        chosen = [slot.longest[i] for i in sorted(candidates)
+                  if needed[i] <= words and pieces[i] <= found
+                  and (not searched[i] or all(fields.contains(field, n) for n in searched[i]))]
     return chosen + [n for n in slot.declared if fields.contains(field, n)] \
         if slot.declared else chosen
 
@@ -308,14 +369,20 @@ def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
 _FEW = 16  # more phrases than this to find one by one cost more than the slot regex saves
 
 
-def _live_finders(slot: Slot, words: frozenset[str]) -> tuple[re.Pattern[str], ...] | None:
-    """The fast patterns of the slot's phrases whose whole words all occur (None: too many
-    phrases to try one by one, or the slot has none)."""
+def _live_finders(slot: Slot, fields: ReadFields, field: str,
+                  words: frozenset[str]) -> tuple[re.Pattern[str], ...] | None:
+    """The fast patterns of the slot's phrases that can occur: their whole words occur, their
+    stems begin words and their marks are in the text (None: too many phrases to try one by
+    one, or the slot has none)."""
     if slot.finders is None:
         return None
-    phrases = set(slot.free)
-    for word in slot.indexed & words:
-        phrases.update(i for i in slot.by_word[word] if slot.words[i] <= words)
+    phrases = [*slot.free]
+    for word in slot.key_words & words:
+        phrases += (i for i in slot.by_key[word] if slot.words[i] <= words)
+    found = fields.word_starts(field, slot.stems) if slot.stems else frozenset()
+    marks = slot.marks
+    phrases = [i for i in phrases if marks[i][0] <= found
+               and all(fields.contains(field, inside) for inside in marks[i][1])]
     return tuple(slot.finders[i] for i in sorted(phrases)) if len(phrases) <= _FEW else None
 
 

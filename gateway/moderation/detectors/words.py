@@ -113,6 +113,35 @@ def phrase_needles(phrase: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(longer or runs))
 
 
+def phrase_marks(phrase: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Besides its whole words (phrase_words), what every match of `phrase` holds, exactly:
+    the stems of its "word*" that begin a word ("rencontr" of "rencontr*") and, for a word
+    with an apostrophe, its longest literal run, found as a substring ("attendre" of
+    "t'attendre": "t'attendre", "t attendre" and "tattendre" all hold it). Runs shorter than
+    three characters are left out: nearly every text has them."""
+    starts: set[str] = set()
+    substrings: set[str] = set()
+    chunks: list[list[str]] = [[]]
+    for atom in _atoms(phrase):
+        if atom == _SPACE:
+            chunks.append([])
+        else:
+            chunks[-1].append(atom)
+    for chunk in chunks:
+        if _APOSTROPHE in chunk:
+            runs = "".join(" " if atom in _ATOM_PATTERNS else atom for atom in chunk).split()
+            longest = max(runs, key=len, default="")
+            if len(longest) > 2:
+                substrings.add(longest)
+        elif _ANY_ENDING in chunk:
+            stem = "".join(chunk[:chunk.index(_ANY_ENDING)])
+            if _WORD_CHARS.fullmatch(stem):
+                starts.add(stem)
+            elif len(stem) > 2:
+                substrings.add(stem)
+    return frozenset(starts), frozenset(substrings)
+
+
 def _phrase_needs(phrase: str) -> tuple[frozenset[str], tuple[str, ...]]:
     words: list[str] = []
     substrings: list[str] = []

@@ -1,0 +1,77 @@
+"""Which slots of a matcher can occur in a field, decided for all its slots in one pass.
+
+Each phrase of a slot is filed under one key, its rarest need (`rarest`): a whole word, or for a
+phrase without whole words a word beginning ("parent" of "parent*"). A slot none of whose keys
+occurs has no phrase that can occur, so every combination holding it is skipped before any of
+its slots is looked at: on ordinary mail most combinations end there, and one pass over the
+keys present (a set intersection, then one bit per slot) replaces a call per slot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from gateway.moderation.detectors.language import ENGLISH, FRENCH
+
+if TYPE_CHECKING:
+    from gateway.moderation.detectors.read_fields import ReadFields
+    from gateway.moderation.detectors.slots import Slot
+
+_COMMON = FRENCH | ENGLISH  # the function words nearly every message has
+
+
+def rarest(needs: frozenset[str]) -> str:
+    """The need least likely to occur in a message: not a function word, then the longest
+    (any choice is exact: a phrase whose key is absent lacks one of its needs)."""
+    return min(needs, key=lambda need: (need in _COMMON, -len(need), need))
+
+
+class SlotKeys:
+    """A matcher's slots as bits: per key, the slots filing a phrase under it; per combination,
+    the slots it needs. `live_*` give the bits of the slots that may occur in a field."""
+
+    def __init__(self, slots: Iterable[Slot], combos: Iterable[tuple[int, ...]]) -> None:
+        by_word: dict[str, int] = {}
+        by_piece: dict[str, int] = {}
+        # Long texts (anchors): a slot not anchorable, with phrases needing nothing or with
+        # declared needles is decided by slots._anchor_needles, as before: always live here.
+        self._open_long = 0
+        # Short texts (word gates): only whole words are exact, as the gate's own needs are;
+        # a slot without a gate or with phrases without words is always live.
+        self._open_short = 0
+        for index, slot in enumerate(slots):
+            bit = 1 << index
+            for word in slot.key_words:
+                by_word[word] = by_word.get(word, 0) | bit
+            for piece in slot.key_pieces:
+                by_piece[piece] = by_piece.get(piece, 0) | bit
+            if slot.needles is None or slot.bare or slot.declared:
+                self._open_long |= bit
+            if slot.gate is None or slot.free:
+                self._open_short |= bit
+        self._by_word: Mapping[str, int] = by_word
+        self._by_piece: Mapping[str, int] = by_piece
+        self._words = frozenset(by_word)
+        self._pieces = frozenset(by_piece)
+        self.needs = tuple(sum(1 << index for index in set(combo)) for combo in combos)
+
+    def live_long(self, fields: ReadFields, field: str, words: frozenset[str]) -> int:
+        """Slots for which slots._anchor_needles may find something (others give [])."""
+        live = self._open_long
+        by_word = self._by_word
+        for word in self._words & words:
+            live |= by_word[word]
+        if self._pieces:
+            by_piece = self._by_piece
+            for piece in fields.word_starts(field, self._pieces):
+                live |= by_piece[piece]
+        return live
+
+    def live_short(self, words: frozenset[str]) -> int:
+        """Slots whose word gate may open (others' gates are closed: each phrase lacks its key)."""
+        live = self._open_short
+        by_word = self._by_word
+        for word in self._words & words:
+            live |= by_word[word]
+        return live
