@@ -15,7 +15,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import aiosmtplib
 from aiosmtplib.email import parse_address as aiosmtplib_parse_address
@@ -255,14 +255,16 @@ class SmtpTransport:
     def _take_over(self, client: aiosmtplib.SMTP) -> None:
         """Keep aiosmtplib's session, or take its connection over when it may pipeline."""
         transport = client.transport
+        # uvloop's transports are not asyncio.Transport subclasses: what counts is set_protocol.
         if not (self.pipelining and client.supports_extension("pipelining")
-                and isinstance(transport, asyncio.Transport)):
+                and hasattr(transport, "set_protocol")):
             self._client = client
             return
         self._offers = frozenset(name for name in ("smtputf8", "size")
                                  if client.supports_extension(name))
-        self._replies = pipelining.Replies(transport)
-        transport.set_protocol(self._replies)
+        taken = cast(asyncio.Transport, transport)
+        self._replies = pipelining.Replies(taken)
+        taken.set_protocol(self._replies)
 
     def _drop_connection(self) -> None:
         if self._client is not None:

@@ -67,6 +67,23 @@ async def test_the_way_of_sending_follows_the_offer(smarthost: Smarthost) -> Non
     assert smarthost.open_connections == 0 or await _closed_soon(smarthost)
 
 
+def test_uvloop_connections_are_taken_over_too(smarthost: Smarthost) -> None:
+    uvloop = pytest.importorskip("uvloop")  # `serve` runs on it when installed
+
+    async def send_two() -> tuple[list[SendResult], bool]:
+        transport = transport_for(smarthost)
+        try:
+            results = [await transport.send(SENDER, RECIPIENT, message(n)) for n in range(2)]
+            return results, transport._replies is not None
+        finally:
+            await transport.close()
+
+    results, taken_over = uvloop.run(send_two())
+    assert [r.status for r in results] == ["sent", "sent"]
+    assert taken_over == smarthost.pipelining
+    assert [m.data for m in smarthost.wait_for(2)] == [message(0), message(1)]
+
+
 async def _closed_soon(host: Smarthost) -> bool:
     for _ in range(50):
         if host.open_connections == 0:
@@ -447,3 +464,22 @@ async def test_lines_starting_with_a_dot_arrive_whole(smarthost: Smarthost) -> N
     assert result.status == "sent"
     [got] = await smarthost.wait_for_async(1)
     assert got.data == data
+
+
+def test_uvloop_starttls_and_auth_connection_is_taken_over_too(
+        tls_smarthost: Smarthost, tls_files: tuple[Path, Path]) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def send_two() -> tuple[list[SendResult], bool]:
+        transport = tls_transport(tls_smarthost, tls_files[0], starttls=True, username="gw",
+                                  password="s3cret")
+        try:
+            results = [await transport.send(SENDER, RECIPIENT, message(n)) for n in range(2)]
+            return results, transport._replies is not None
+        finally:
+            await transport.close()
+
+    results, taken_over = uvloop.run(send_two())
+    assert [r.status for r in results] == ["sent", "sent"]
+    assert taken_over == tls_smarthost.pipelining
+    assert tls_smarthost.connections == 1
