@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import itertools
@@ -14,10 +15,12 @@ import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, cast
 
 import aiosmtplib
 from aiosmtplib.email import parse_address as aiosmtplib_parse_address
+
+from gateway.delivery import pipelining
 
 log = logging.getLogger("gateway.delivery.transports")
 
@@ -104,7 +107,12 @@ class SmtpTransport:
         self._local_hostname = local_hostname
         self._tls_context = tls_context
         self._client: aiosmtplib.SMTP | None = None
+        # A server offering PIPELINING: the connection aiosmtplib opened, taken over (see
+        # pipelining.py), and what its EHLO offered.
+        self._replies: pipelining.Replies | None = None
+        self._offers: frozenset[str] = frozenset()
         self._lock = asyncio.Lock()
+        self.pipelining = True  # False: one command per round trip even when offered
         self.connections_opened = 0
 
     @property
@@ -131,7 +139,7 @@ class SmtpTransport:
         problem = _address_problem(envelope_from, may_be_empty=True) or _address_problem(recipient)
         if problem is not None:
             return SendResult("permanent", problem)
-        reused = self._client is not None and self._client.is_connected
+        reused = self._connected()
         result, hung_up = await self._send_once(envelope_from, recipient, data)
         if hung_up and reused:
             # The server closed a connection we kept open (idle timeout, often announced with
@@ -145,8 +153,10 @@ class SmtpTransport:
         failure = await self._ensure_connected()
         if failure is not None:
             return failure, False
-        assert self._client is not None
         options = ["SMTPUTF8"] if _needs_smtputf8(envelope_from, recipient) else []
+        if self._replies is not None:
+            return await self._pipelined(envelope_from, recipient, data, options)
+        assert self._client is not None
         try:
             _, message = await self._client.sendmail(envelope_from, [recipient], data,
                                                      mail_options=options)
@@ -172,14 +182,48 @@ class SmtpTransport:
             return SendResult("temporary", f"connection to {self._where} failed: {exc}"), False
         return SendResult("sent", f"250 {message}".strip()), False
 
+    async def _pipelined(self, envelope_from: str, recipient: str, data: bytes,
+                         options: list[str]) -> tuple[SendResult, bool]:
+        """_send_once on a taken-over connection: the same results for the same replies."""
+        assert self._replies is not None
+        if options and "smtputf8" not in self._offers:
+            return SendResult("permanent", f"{self._where} does not accept international "
+                                           "addresses (no SMTPUTF8)"), False
+        encoding = "utf-8" if options else "ascii"
+        if "size" in self._offers:
+            options = [f"size={pipelining.message_size(data)}", *options]
+        params = b"".join(b" " + option.encode("ascii") for option in options)
+        try:
+            code, message = await pipelining.transaction(
+                self._replies, f"<{envelope_from}>".encode(encoding) + params,
+                f"<{recipient}>".encode(encoding), data, self._timeout)
+        except pipelining.Disconnected:
+            self._drop_connection()
+            return SendResult("temporary", f"{self._where} closed the connection"), True
+        except TimeoutError:
+            self._drop_connection()  # the session is in an unknown state: never reuse it
+            return SendResult("temporary", f"no answer from {self._where} within "
+                                           f"{self._timeout:g}s"), False
+        except (pipelining.BadReply, OSError) as exc:
+            self._drop_connection()
+            return SendResult("temporary", f"connection to {self._where} failed: {exc}"), False
+        if code == 250:
+            return SendResult("sent", f"250 {message}".strip()), False
+        return self._after_reply(_from_reply(code, message))
+
     def _after_reply(self, result: SendResult) -> tuple[SendResult, bool]:
         if result.detail.startswith("421"):
             self._drop_connection()  # 421: the server is closing the channel
             return result, True
         return result, False
 
+    def _connected(self) -> bool:
+        if self._replies is not None:
+            return self._replies.usable
+        return self._client is not None and self._client.is_connected
+
     async def _ensure_connected(self) -> SendResult | None:
-        if self._client is not None and self._client.is_connected:
+        if self._connected():
             return None
         self._drop_connection()
         client = aiosmtplib.SMTP(
@@ -189,6 +233,11 @@ class SmtpTransport:
         )
         try:
             await client.connect()
+            if self.pipelining and client.is_ehlo_or_helo_needed:
+                # What the server offers (aiosmtplib would ask at the first send); a server
+                # without ESMTP stays with aiosmtplib, which then says HELO.
+                with contextlib.suppress(aiosmtplib.SMTPHeloError):
+                    await client.ehlo()
         except aiosmtplib.SMTPResponseException as exc:
             client.close()
             return SendResult("temporary", f"{exc.code} {exc.message}".strip())
@@ -199,17 +248,37 @@ class SmtpTransport:
         except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
             client.close()
             return SendResult("temporary", f"cannot connect to {self._where}: {exc}")
-        self._client = client
         self.connections_opened += 1
+        self._take_over(client)
         return None
+
+    def _take_over(self, client: aiosmtplib.SMTP) -> None:
+        """Keep aiosmtplib's session, or take its connection over when it may pipeline."""
+        transport = client.transport
+        # uvloop's transports are not asyncio.Transport subclasses: what counts is set_protocol.
+        if not (self.pipelining and client.supports_extension("pipelining")
+                and hasattr(transport, "set_protocol")):
+            self._client = client
+            return
+        self._offers = frozenset(name for name in ("smtputf8", "size")
+                                 if client.supports_extension(name))
+        taken = cast(asyncio.Transport, transport)
+        self._replies = pipelining.Replies(taken)
+        taken.set_protocol(self._replies)
 
     def _drop_connection(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+        if self._replies is not None:
+            self._replies.close()
+            self._replies = None
 
     async def close(self) -> None:
         async with self._lock:
+            replies, self._replies = self._replies, None
+            if replies is not None:
+                await _quit(replies, min(self._timeout, 5.0))
             client, self._client = self._client, None
             if client is None or not client.is_connected:
                 return
@@ -217,6 +286,18 @@ class SmtpTransport:
                 await client.quit(timeout=min(self._timeout, 5.0))
             except Exception:  # closing politely is a courtesy; the socket goes either way
                 client.close()
+
+
+async def _quit(replies: pipelining.Replies, timeout: float) -> None:
+    """QUIT on a taken-over connection; closing politely is a courtesy."""
+    try:
+        if replies.usable:
+            replies.write(b"QUIT\r\n")
+            async with asyncio.timeout(timeout):
+                await replies.next()
+    except (pipelining.Disconnected, pipelining.BadReply, TimeoutError, OSError):
+        pass
+    replies.close()
 
 
 _SEQUENCE = itertools.count()

@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.ingress.doors import Doors
 from gateway.ingress.from_header import sole_mailbox
+from gateway.ingress.header_fields import header_block, simple_fields
 from gateway.ingress.ports import SpecialHandler
 from gateway.ingress.routing import Route
 from gateway.ingress.writer import Incoming, IngestWriter
@@ -35,18 +36,48 @@ class HeaderFacts:
 
 
 def read_headers(raw: bytes) -> HeaderFacts:
+    """From, Message-ID and Subject; a plain header block is read without the e-mail parser."""
+    head = header_block(raw)
+    fields = simple_fields(head)
+    facts = _plain_facts(fields) if fields is not None else None
+    return facts if facts is not None else parsed_headers(head)
+
+
+def parsed_headers(head: bytes) -> HeaderFacts:
+    """read_headers through the e-mail parser (the reference the plain reading must equal)."""
     # Only the header block: the parser would otherwise decode (copy) a 20 MiB body for nothing.
-    end = raw.find(b"\r\n\r\n")
-    headers = BytesHeaderParser(policy=FAST_DEFAULT_POLICY).parsebytes(raw if end < 0 else raw[:end + 4])
+    headers = BytesHeaderParser(policy=FAST_DEFAULT_POLICY).parsebytes(head + b"\r\n")
+    return _facts(_sole_from_address(headers), _header(headers, "Message-ID"),
+                  _header(headers, "Subject"))
+
+
+def _plain_facts(fields: list[tuple[str, str]]) -> HeaderFacts | None:
+    """The facts from simple_fields, or None when a Message-ID or Subject is not plain (the
+    parser decodes it)."""
+    froms: list[str] = []
+    first: dict[str, str] = {}
+    for name, value in fields:
+        lower = name.lower()
+        if lower == "from":
+            froms.append(value)
+        elif lower in _PLAIN_VALUE and lower not in first:
+            first[lower] = value
+    values: list[str | None] = []
+    for lower in ("message-id", "subject"):
+        written = first.get(lower)
+        plain = _plain_value(lower, written) if written is not None else None
+        if written is not None and plain is None:
+            return None
+        values.append(plain)
+    return _facts(sole_mailbox(froms), values[0], values[1])
+
+
+def _facts(from_address: str | None, message_id: str | None, subject: str | None) -> HeaderFacts:
     # An id longer than its column would fail every insert (451 forever on PostgreSQL); such an
     # id cannot thread anyway, so the message is kept without it (dedup falls back to its bytes).
-    ids = [i for i in header_message_ids(_header(headers, "Message-ID")) if len(i) <= MAX_ID_LENGTH]
-    subject = _header(headers, "Subject")
-    return HeaderFacts(
-        from_address=_sole_from_address(headers),
-        message_id=ids[0] if ids else None,
-        subject=subject[:500] if subject else None,
-    )
+    ids = [i for i in header_message_ids(message_id) if len(i) <= MAX_ID_LENGTH]
+    return HeaderFacts(from_address=from_address, message_id=ids[0] if ids else None,
+                       subject=subject[:500] if subject else None)
 
 
 def from_matches_sender(facts: HeaderFacts, route: Route) -> bool:
@@ -114,11 +145,13 @@ def plain_header(headers: Any, name: str) -> str | None:
     lower = name.lower()
     for key, value in headers.raw_items():
         if key.lower() == lower:
-            if not isinstance(value, str):
-                return None
-            unfolded = value.replace("\r", "").replace("\n", "")  # as header_fetch_parse does
-            return unfolded if _PLAIN_VALUE[lower](unfolded) else None
+            return _plain_value(lower, value) if isinstance(value, str) else None
     return None
+
+
+def _plain_value(lower: str, value: str) -> str | None:
+    unfolded = value.replace("\r", "").replace("\n", "")  # as header_fetch_parse does
+    return unfolded if _PLAIN_VALUE[lower](unfolded) else None
 
 
 def _header(headers: Any, name: str) -> str | None:

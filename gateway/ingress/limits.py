@@ -47,27 +47,40 @@ def header_refusal(raw: bytes, *, max_count: int, max_bytes: int) -> str | None:
 
 _BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]*)"|([^\s;"]+))""", re.IGNORECASE)
 _NESTING_TYPE = re.compile(rb"content-type\s*:\s*(?:multipart|message)/", re.IGNORECASE)
+# The same patterns for a lowercased copy: a case-sensitive search jumps to its literal prefix,
+# eight times faster than the case-insensitive one (lowering keeps every length and position).
+_BOUNDARY_LOWER = re.compile(_BOUNDARY.pattern)
+_NESTING_TYPE_LOWER = re.compile(_NESTING_TYPE.pattern)
 _SUBJECT = re.compile(rb"^subject\s*:", re.IGNORECASE | re.MULTILINE)
+LOWERED_COPY_MAX = 1024 * 1024  # above this, no second copy of the message in memory
 
 
 def render_refusal(raw: bytes) -> str | None:
     """Why the message could not be rendered for its recipient, as an SMTP reply, or None.
 
-    A linear scan first (no copy of the message): longest boundary, how many parts could nest,
-    the subject's size. Only a message with more nestable parts than the nesting limit, or a
-    subject near the limit, is parsed to be sure (in a worker thread, by the caller)."""
-    longest = max((len(m.group(1) or m.group(2) or b"") for m in _BOUNDARY.finditer(raw)),
+    A linear scan first (render_scan); only a message with more nestable parts than the nesting
+    limit, or a subject near the limit, is parsed to be sure (in a worker thread, by the caller)."""
+    refusal, must_parse = render_scan(raw)
+    return parsed_refusal(raw) if must_parse else refusal
+
+
+def render_scan(raw: bytes, *, lowered_copy: bool | None = None) -> tuple[str | None, bool]:
+    """(the refusal a linear scan finds, whether the message must be parsed to be sure): the
+    longest boundary, how many parts could nest, the subject's size. No parse, no thread."""
+    if lowered_copy is None:
+        lowered_copy = len(raw) <= LOWERED_COPY_MAX
+    text, boundary, nesting = ((raw.lower(), _BOUNDARY_LOWER, _NESTING_TYPE_LOWER)
+                               if lowered_copy else (raw, _BOUNDARY, _NESTING_TYPE))
+    longest = max((len(m.group(1) or m.group(2) or b"") for m in boundary.finditer(text)),
                   default=0)
     if longest > MAX_BOUNDARY:
         return UNRENDERABLE.format(
-            why=f"a MIME boundary of {longest} characters; at most {MAX_BOUNDARY}")
+            why=f"a MIME boundary of {longest} characters; at most {MAX_BOUNDARY}"), False
     end = raw.find(b"\r\n\r\n")
     head = raw if end < 0 else raw[:end + 2]
     subject_bytes = sum(len(line) for line in _subject_lines(head))
-    nestable = len(_NESTING_TYPE.findall(raw))
-    if nestable <= MAX_NESTING and subject_bytes <= MAX_SUBJECT_CHARS:
-        return None
-    return _parsed_refusal(raw)
+    nestable = len(nesting.findall(text))
+    return None, nestable > MAX_NESTING or subject_bytes > MAX_SUBJECT_CHARS
 
 
 def _subject_lines(head: bytes) -> list[bytes]:
@@ -82,7 +95,8 @@ def _subject_lines(head: bytes) -> list[bytes]:
         stop = nxt + 2
 
 
-def _parsed_refusal(raw: bytes) -> str | None:
+def parsed_refusal(raw: bytes) -> str | None:
+    """render_refusal's answer from the parsed message (CPU-heavy: run it off the loop)."""
     try:
         message = BytesParser(policy=policy.compat32).parsebytes(raw)
         why = _unrenderable(message)

@@ -12,6 +12,7 @@ Scripting (what the next messages get), each reply is a full SMTP reply line or 
     smarthost.script("disconnect")  # drop the connection instead of answering DATA
     smarthost.down(); smarthost.up()  # refuse connections, then listen again on the same port
     smarthost.drop_connections()      # the server closes every open session (idle timeout)
+It offers PIPELINING (RFC 2920) as real smarthosts do, unless made with `pipelining=False`.
 Only messages answered with a 2xx reply are recorded.
 """
 
@@ -72,6 +73,13 @@ class _Handler:
     def __init__(self, owner: Smarthost) -> None:
         self._owner = owner
 
+    async def handle_EHLO(self, server: SMTP, session: Session, envelope: Envelope,
+                          hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if self._owner.pipelining:  # aiosmtpd reads pipelined commands; it just never says so
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
         reply = self._owner._next_reply("rcpt")
@@ -108,9 +116,10 @@ class Smarthost:
 
     def __init__(self, *, host: str = "127.0.0.1", smtputf8: bool = True,
                  tls_context: ssl.SSLContext | None = None,
-                 credentials: dict[str, str] | None = None) -> None:
+                 credentials: dict[str, str] | None = None, pipelining: bool = True) -> None:
         """`tls_context` offers STARTTLS (and then requires it); `credentials` requires AUTH."""
         self.host = host
+        self.pipelining = pipelining
         self.port = 0
         self._smtputf8 = smtputf8
         self._tls_context = tls_context

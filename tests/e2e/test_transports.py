@@ -22,12 +22,22 @@ from gateway.delivery.transports import (
     SmtpTransport,
     build_transport,
 )
-from tests.e2e.smarthost import (
-    Smarthost,
-    smarthost,  # noqa: F401  (fixture)
-)
+from tests.e2e.smarthost import Smarthost
 
 pytestmark = pytest.mark.e2e
+# Every test runs against a smarthost that offers PIPELINING (the transport takes the connection
+# over from aiosmtplib, see delivery/pipelining.py) and one that does not (aiosmtplib's sendmail):
+# the two ways of sending must give the same results.
+WAYS = ["pipelining", "one-command-at-a-time"]
+
+
+@pytest.fixture(params=WAYS)
+def smarthost(request: pytest.FixtureRequest) -> Iterator[Smarthost]:
+    host = Smarthost(pipelining=request.param == "pipelining").start()
+    try:
+        yield host
+    finally:
+        host.stop()
 
 SENDER = "bounces+42@gateway.example.org"
 RECIPIENT = "jeune.1@eleves.example.net"
@@ -47,7 +57,42 @@ def transport_for(host: Smarthost, timeout: float = 5.0) -> SmtpTransport:
     return SmtpTransport("127.0.0.1", host.port, timeout=timeout, local_hostname="gw.test")
 
 
-async def test_message_arrives_with_envelope_and_exact_bytes(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_the_way_of_sending_follows_the_offer(smarthost: Smarthost) -> None:
+    transport = transport_for(smarthost)
+    try:
+        assert (await transport.send(SENDER, RECIPIENT, message())).status == "sent"
+        assert (transport._replies is not None) == smarthost.pipelining
+    finally:
+        await transport.close()
+    assert smarthost.open_connections == 0 or await _closed_soon(smarthost)
+
+
+def test_uvloop_connections_are_taken_over_too(smarthost: Smarthost) -> None:
+    uvloop = pytest.importorskip("uvloop")  # `serve` runs on it when installed
+
+    async def send_two() -> tuple[list[SendResult], bool]:
+        transport = transport_for(smarthost)
+        try:
+            results = [await transport.send(SENDER, RECIPIENT, message(n)) for n in range(2)]
+            return results, transport._replies is not None
+        finally:
+            await transport.close()
+
+    results, taken_over = uvloop.run(send_two())
+    assert [r.status for r in results] == ["sent", "sent"]
+    assert taken_over == smarthost.pipelining
+    assert [m.data for m in smarthost.wait_for(2)] == [message(0), message(1)]
+
+
+async def _closed_soon(host: Smarthost) -> bool:
+    for _ in range(50):
+        if host.open_connections == 0:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+async def test_message_arrives_with_envelope_and_exact_bytes(smarthost: Smarthost) -> None:
     transport = transport_for(smarthost)
     data = message()
     try:
@@ -62,7 +107,7 @@ async def test_message_arrives_with_envelope_and_exact_bytes(smarthost: Smarthos
     assert got.data == data
 
 
-async def test_scripted_451_twice_then_250_on_one_transport(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_scripted_451_twice_then_250_on_one_transport(smarthost: Smarthost) -> None:
     smarthost.script("451 4.3.0 try later", "451 4.3.0 try later", "250")
     transport = transport_for(smarthost)
     try:
@@ -75,7 +120,7 @@ async def test_scripted_451_twice_then_250_on_one_transport(smarthost: Smarthost
     assert smarthost.connections == 1  # a 4xx does not cost a reconnect
 
 
-async def test_550_is_permanent_and_carries_the_server_text(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_550_is_permanent_and_carries_the_server_text(smarthost: Smarthost) -> None:
     smarthost.always("550 5.1.1 no such user")
     transport = transport_for(smarthost)
     try:
@@ -89,7 +134,7 @@ async def test_550_is_permanent_and_carries_the_server_text(smarthost: Smarthost
     assert smarthost.connections == 1
 
 
-async def test_recipient_refused_at_rcpt(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_recipient_refused_at_rcpt(smarthost: Smarthost) -> None:
     smarthost.script("550 5.1.1 no such user", "450 4.2.1 mailbox busy", stage="rcpt")
     transport = transport_for(smarthost)
     try:
@@ -104,7 +149,7 @@ async def test_recipient_refused_at_rcpt(smarthost: Smarthost) -> None:  # noqa:
     assert len(smarthost.messages) == 1
 
 
-async def test_smarthost_down_is_temporary_and_up_again_delivers(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_smarthost_down_is_temporary_and_up_again_delivers(smarthost: Smarthost) -> None:
     transport = transport_for(smarthost)
     try:
         assert (await transport.send(SENDER, RECIPIENT, message(1))).status == "sent"
@@ -121,7 +166,7 @@ async def test_smarthost_down_is_temporary_and_up_again_delivers(smarthost: Smar
     assert [m.data for m in smarthost.messages] == [message(1), message(3)]
 
 
-async def test_hanging_server_times_out_as_temporary(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_hanging_server_times_out_as_temporary(smarthost: Smarthost) -> None:
     smarthost.hang()
     transport = transport_for(smarthost, timeout=0.5)
     started = time.monotonic()
@@ -138,7 +183,7 @@ async def test_hanging_server_times_out_as_temporary(smarthost: Smarthost) -> No
     assert smarthost.connections == 2
 
 
-async def test_server_dropping_connection_during_data_is_temporary(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_server_dropping_connection_during_data_is_temporary(smarthost: Smarthost) -> None:
     smarthost.script("disconnect")
     transport = transport_for(smarthost)
     try:
@@ -150,7 +195,7 @@ async def test_server_dropping_connection_during_data_is_temporary(smarthost: Sm
 
 
 async def test_idle_connection_closed_by_server_reconnects_transparently(
-        smarthost: Smarthost) -> None:  # noqa: F811
+        smarthost: Smarthost) -> None:
     transport = transport_for(smarthost)
     try:
         assert (await transport.send(SENDER, RECIPIENT, message(1))).status == "sent"
@@ -165,7 +210,7 @@ async def test_idle_connection_closed_by_server_reconnects_transparently(
 
 
 async def test_stale_connection_noticed_only_on_send_is_retried_once(
-        smarthost: Smarthost) -> None:  # noqa: F811
+        smarthost: Smarthost) -> None:
     # The client has not yet seen the close when it starts sending: the send itself hits the
     # dead socket, and the transport must reconnect and deliver without reporting a failure.
     transport = transport_for(smarthost)
@@ -180,7 +225,7 @@ async def test_stale_connection_noticed_only_on_send_is_retried_once(
     assert smarthost.connections == 2
 
 
-async def test_hundred_messages_share_one_connection(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_hundred_messages_share_one_connection(smarthost: Smarthost) -> None:
     transport = transport_for(smarthost)
     try:
         results = [await transport.send(SENDER, RECIPIENT, message(n)) for n in range(100)]
@@ -194,7 +239,7 @@ async def test_hundred_messages_share_one_connection(smarthost: Smarthost) -> No
 
 
 async def test_concurrent_senders_on_one_transport_do_not_interleave(
-        smarthost: Smarthost) -> None:  # noqa: F811
+        smarthost: Smarthost) -> None:
     transport = transport_for(smarthost)
     try:
         results = await asyncio.gather(
@@ -206,7 +251,7 @@ async def test_concurrent_senders_on_one_transport_do_not_interleave(
     assert by_rcpt == {(f"user{n}@example.net",): message(n) for n in range(20)}
 
 
-async def test_international_recipient_uses_smtputf8(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_international_recipient_uses_smtputf8(smarthost: Smarthost) -> None:
     transport = transport_for(smarthost)
     try:
         result = await transport.send(SENDER, "léa@exemple.fr", message())
@@ -216,7 +261,7 @@ async def test_international_recipient_uses_smtputf8(smarthost: Smarthost) -> No
     assert smarthost.messages[0].rcpt_tos == ("léa@exemple.fr",)
 
 
-async def test_invalid_address_is_permanent_and_never_raises(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_invalid_address_is_permanent_and_never_raises(smarthost: Smarthost) -> None:
     transport = transport_for(smarthost)
     try:
         result = await transport.send(SENDER, "not an address\r\nRCPT TO:<x@y>", message())
@@ -228,7 +273,7 @@ async def test_invalid_address_is_permanent_and_never_raises(smarthost: Smarthos
     assert [m.rcpt_tos for m in smarthost.messages] == [(RECIPIENT,)]
 
 
-async def test_build_transport_smtp(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_build_transport_smtp(smarthost: Smarthost) -> None:
     transport = build_transport("smtp", host="127.0.0.1", port=smarthost.port, timeout=5.0)
     try:
         assert (await transport.send(SENDER, RECIPIENT, message())).status == "sent"
@@ -237,7 +282,7 @@ async def test_build_transport_smtp(smarthost: Smarthost) -> None:  # noqa: F811
     assert len(smarthost.messages) == 1
 
 
-async def test_close_without_any_send_and_twice_is_harmless(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_close_without_any_send_and_twice_is_harmless(smarthost: Smarthost) -> None:
     transport = transport_for(smarthost)
     await transport.close()
     assert (await transport.send(SENDER, RECIPIENT, message())).status == "sent"
@@ -256,7 +301,7 @@ def smtplib_send(port: int, data: bytes = SMTPLIB_DATA, rcpt: str = "b@example.n
         client.sendmail("a@example.org", [rcpt], data)
 
 
-def test_wait_for_wakes_when_a_message_arrives_from_another_thread(smarthost: Smarthost) -> None:  # noqa: F811
+def test_wait_for_wakes_when_a_message_arrives_from_another_thread(smarthost: Smarthost) -> None:
     sender = threading.Timer(0.2, smtplib_send, args=(smarthost.port,))
     started = time.monotonic()
     sender.start()
@@ -267,12 +312,12 @@ def test_wait_for_wakes_when_a_message_arrives_from_another_thread(smarthost: Sm
     assert time.monotonic() - started < 3
 
 
-def test_wait_for_fails_clearly_when_nothing_comes(smarthost: Smarthost) -> None:  # noqa: F811
+def test_wait_for_fails_clearly_when_nothing_comes(smarthost: Smarthost) -> None:
     with pytest.raises(AssertionError, match="expected 1 message"):
         smarthost.wait_for(1, timeout=0.2)
 
 
-def test_scripted_replies_then_default(smarthost: Smarthost) -> None:  # noqa: F811
+def test_scripted_replies_then_default(smarthost: Smarthost) -> None:
     smarthost.script("451 4.3.0 try later", "550 5.1.1 no such user")
     codes = []
     for _ in range(3):
@@ -286,7 +331,7 @@ def test_scripted_replies_then_default(smarthost: Smarthost) -> None:  # noqa: F
     assert smarthost.data_commands == 3
 
 
-def test_down_refuses_and_up_listens_on_the_same_port(smarthost: Smarthost) -> None:  # noqa: F811
+def test_down_refuses_and_up_listens_on_the_same_port(smarthost: Smarthost) -> None:
     port = smarthost.port
     smarthost.down()
     with pytest.raises(ConnectionRefusedError):
@@ -326,12 +371,13 @@ def tls_files(tmp_path: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-@pytest.fixture
-def tls_smarthost(tls_files: tuple[Path, Path]) -> Iterator[Smarthost]:
+@pytest.fixture(params=WAYS)
+def tls_smarthost(tls_files: tuple[Path, Path], request: pytest.FixtureRequest) -> Iterator[Smarthost]:
     cert, key = tls_files
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_context.load_cert_chain(cert, key)
-    host = Smarthost(tls_context=server_context, credentials={"gw": "s3cret"}).start()
+    host = Smarthost(tls_context=server_context, credentials={"gw": "s3cret"},
+                     pipelining=request.param == "pipelining").start()
     try:
         yield host
     finally:
@@ -373,7 +419,7 @@ async def test_smarthost_settings_mistakes_keep_mail_for_later(
     assert tls_smarthost.messages == []
 
 
-async def test_null_reverse_path_for_notices(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_null_reverse_path_for_notices(smarthost: Smarthost) -> None:
     transport = transport_for(smarthost)
     try:
         result = await transport.send("", RECIPIENT, message())
@@ -384,7 +430,7 @@ async def test_null_reverse_path_for_notices(smarthost: Smarthost) -> None:  # n
 
 
 async def test_send_cancelled_mid_data_never_reuses_the_half_finished_session(
-        smarthost: Smarthost) -> None:  # noqa: F811
+        smarthost: Smarthost) -> None:
     # A worker shutting down cancels a send stuck in DATA. The next send must not read the
     # stuck session's late reply as its own: it gets a fresh connection and its own answer.
     smarthost.hang()
@@ -407,7 +453,7 @@ async def test_send_cancelled_mid_data_never_reuses_the_half_finished_session(
     assert smarthost.connections == 2
 
 
-async def test_lines_starting_with_a_dot_arrive_whole(smarthost: Smarthost) -> None:  # noqa: F811
+async def test_lines_starting_with_a_dot_arrive_whole(smarthost: Smarthost) -> None:
     # A line holding only "." ends DATA on the wire: without dot-stuffing the rest would be lost.
     data = message(body="Avant\n.\n..deux points\n.fin\nAprès\n")
     transport = transport_for(smarthost)
@@ -418,3 +464,22 @@ async def test_lines_starting_with_a_dot_arrive_whole(smarthost: Smarthost) -> N
     assert result.status == "sent"
     [got] = await smarthost.wait_for_async(1)
     assert got.data == data
+
+
+def test_uvloop_starttls_and_auth_connection_is_taken_over_too(
+        tls_smarthost: Smarthost, tls_files: tuple[Path, Path]) -> None:
+    uvloop = pytest.importorskip("uvloop")
+
+    async def send_two() -> tuple[list[SendResult], bool]:
+        transport = tls_transport(tls_smarthost, tls_files[0], starttls=True, username="gw",
+                                  password="s3cret")
+        try:
+            results = [await transport.send(SENDER, RECIPIENT, message(n)) for n in range(2)]
+            return results, transport._replies is not None
+        finally:
+            await transport.close()
+
+    results, taken_over = uvloop.run(send_two())
+    assert [r.status for r in results] == ["sent", "sent"]
+    assert taken_over == tls_smarthost.pipelining
+    assert tls_smarthost.connections == 1
