@@ -12,6 +12,7 @@ from email.header import Header, decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import formataddr, getaddresses
 
+from gateway.mail.anycase import word_test
 from gateway.mail.bodies import MAX_LINE, Substitute, rewrite_text_leaf
 from gateway.mail.contentid import ContentIds
 from gateway.mail.leaves import make_safe, unwrap_encoded_messages
@@ -269,13 +270,8 @@ def _scrub_boundaries_text(msg: Message, privacy: Privacy) -> None:
 PRIVATE_TEXT_PLACEHOLDER = "[…]"
 
 
-@functools.lru_cache(maxsize=16)
-def _word_search(word: str) -> Callable[[str], object]:
-    return re.compile(re.escape(word), re.IGNORECASE).search
-
-
 def _text_substitute(ctx: RewriteContext, privacy: Privacy, ids: ContentIds) -> Substitute:
-    word_in = _word_search(ctx.private_text_word) if ctx.private_text_word else None
+    word_in = word_test(ctx.private_text_word) if ctx.private_text_word else None
 
     def substitute(text: str) -> tuple[str, int]:
         text, count = ids.subn(text)  # first: the old ids may hold a domain privacy replaces
