@@ -98,8 +98,12 @@ def _pair_scrubber(sender: str, sender_alias: str, recipient: str,
     return AddressScrubber({sender: sender_alias, recipient: recipient_alias})
 
 
+@functools.lru_cache(maxsize=1024)
 def _mailbox(display_name: str, address: str) -> str:
-    """`"Name" <address>`, the name quoted or RFC 2047-encoded as its characters require."""
+    """`"Name" <address>`, the name quoted or RFC 2047-encoded as its characters require.
+
+    Kept per name and address: From and To are the same for every message of a pair, and
+    encoding a non-ASCII name cost a tenth of rewriting a short message."""
     name = _CONTROL.sub(" ", display_name).strip()
     try:
         return formataddr((name, address), charset="utf-8")
