@@ -161,7 +161,33 @@ _PARAMS: dict[str, tuple[tuple[str, Any], ...]] = {}
 
 class _CachedParams(Message):
     """A message whose Content-Type parameters are parsed once per distinct value: the stdlib
-    splits the header again at every get_param (charset, format, boundary, name...)."""
+    splits the header again at every get_param (charset, format, boundary, name...); and whose
+    header look-ups search a list of lowered names instead of lowering every name at every read
+    (a part's headers are read some twenty-five times while it is read and rewritten)."""
+
+    _names_of: list[tuple[str, Any]] | None = None  # the header list `_names` was made from
+    _names: list[str]
+
+    def _lowered_names(self) -> list[str]:
+        # The email package changes a header list only by appending to it, by replacing a value
+        # under its own name (replace_header) or by putting a new list in its place: the names
+        # are made again when the list is another one or has another length.
+        headers: list[tuple[str, Any]] = self._headers  # type: ignore[attr-defined]
+        if self._names_of is not headers or len(self._names) != len(headers):
+            self._names = [name.lower() for name, _value in headers]
+            self._names_of = headers
+        return self._names
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        try:
+            index = self._lowered_names().index(name.lower())
+        except ValueError:
+            return failobj
+        found, value = self._headers[index]  # type: ignore[attr-defined]
+        return self.policy.header_fetch_parse(found, value)
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._lowered_names()
 
     def _get_params_preserve(self, failobj: Any, header: str) -> Any:
         value = self.get(header)
