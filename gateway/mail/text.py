@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
+from email.utils import _has_surrogates  # type: ignore[attr-defined]
 from html.parser import HTMLParser
 from typing import Any, NamedTuple
 
@@ -178,26 +179,29 @@ class _CachedParams(Message):
             self._names_of = headers
         return self._names
 
-    # get_payload's answers for the payload object they were computed from (decoding 5 KB of
-    # 8-bit text costs ~8 µs, and a part's payload is asked for six to eight times): per key,
-    # the answer and the defects the stdlib registered when computing it, registered again.
-    _memo_of: Any = None
+    # get_payload's answers for the payload text they were computed from (decoding 5 KB of 8-bit
+    # text costs ~8 µs, and a part's payload is asked for six to eight times): per key, the
+    # answer and the defects the stdlib registered when computing it, registered again.
+    _memo_of: str | None = None
+    _surrogates = False  # the payload holds 8-bit bytes (as surrogate escapes)
     _memos: dict[tuple[bool, Any], tuple[Any, list[Any]]]
 
     def get_payload(self, i: int | None = None, decode: bool = False) -> Any:  # type: ignore[override]
         stock: Any = super().get_payload  # typeshed's overloads want literal arguments
         payload = self.__dict__.get("_payload")
-        if i is not None or isinstance(payload, list):
+        if i is not None or not isinstance(payload, str):
             return stock(i, decode)
-        try:  # the answer depends on the payload and, decoded, on the transfer encoding, or
-            # else on the charset (8-bit text is given as text in its charset)
-            key = (decode, str(self.get("content-transfer-encoding", "")).lower() if decode
-                   else self.get_param("charset", "ascii"))
-        except Exception:  # noqa: BLE001 - the stdlib says what it says of such a part
-            return stock(i, decode)
+        cte = str(self.get("content-transfer-encoding", "")).lower()  # as the stdlib reads it
         if self._memo_of is not payload:
             self._memo_of, self._memos = payload, {}
-        found = self._memos.get(key)
+            self._surrogates = _has_surrogates(payload)
+        if not decode and not self._surrogates:
+            return payload  # the stdlib gives the text itself
+        try:  # decoded, the answer depends on the transfer encoding; else on the charset
+            key = (decode, cte if decode else self.get_param("charset", "ascii"))
+            found = self._memos.get(key)
+        except Exception:  # noqa: BLE001 - the stdlib says what it says of such a part
+            return stock(i, decode)
         if found is not None:
             for defect in found[1]:
                 self.policy.handle_defect(self, defect)
