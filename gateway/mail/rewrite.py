@@ -15,6 +15,7 @@ from email.utils import formataddr, getaddresses
 from gateway.mail.anycase import word_test
 from gateway.mail.bodies import MAX_LINE, Substitute, rewrite_text_leaf
 from gateway.mail.contentid import ContentIds
+from gateway.mail.fastparse import message_from_bytes
 from gateway.mail.leaves import make_safe, unwrap_encoded_messages
 from gateway.mail.parse import normalize_line_endings
 from gateway.mail.privacy import Person, Privacy
@@ -311,7 +312,7 @@ def _rewrite_parts(msg: Message, ctx: RewriteContext, privacy: Privacy, withheld
 
 
 def _rewrite(raw: bytes, ctx: RewriteContext, privacy: Privacy, withheld: list[str]) -> bytes:
-    msg = email.message_from_bytes(normalize_line_endings(raw), policy=_INPUT_POLICY)
+    msg = message_from_bytes(normalize_line_endings(raw), _INPUT_POLICY)
     _set_top_headers(msg, ctx, privacy)
     _rewrite_parts(msg, ctx, privacy, withheld, 0)
     return to_bytes(msg)
