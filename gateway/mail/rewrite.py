@@ -320,11 +320,11 @@ def _rewrite(raw: bytes, ctx: RewriteContext, privacy: Privacy, withheld: list[s
 
 def _is_safe(out: bytes, ctx: RewriteContext, scrubber: AddressScrubber) -> bool:
     """Defence in depth: only the To header may name a real address, and every line is sendable."""
-    text = out.decode("latin-1")
     allowed = 1 if ctx.recipient.address.strip() else 0
-    if scrubber.count(text) > allowed:
+    if scrubber.count_bytes(out) > allowed:
         return False
-    if out.count(b"\n") != out.count(b"\r\n") or out.count(b"\r") != out.count(b"\r\n"):
+    line_ends = out.count(b"\r\n")
+    if out.count(b"\n") != line_ends or out.count(b"\r") != line_ends:
         return False
     return max(map(len, out.split(b"\r\n"))) <= MAX_LINE
 
