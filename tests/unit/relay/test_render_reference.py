@@ -66,3 +66,41 @@ def test_render_is_unchanged() -> None:
 
 if __name__ == "__main__" and sys.argv[1:] == ["--record"]:
     DIGESTS.write_text(json.dumps(cases(), indent=0, sort_keys=True) + "\n")
+
+
+class _NoQueries:
+    """A session for messages without thread ids: _thread_ids may ask for a connection, never
+    run a statement on it."""
+
+    def connection(self) -> _NoQueries:
+        return self
+
+    def execute(self, *_args: object) -> None:
+        raise AssertionError("no query expected")
+
+    def flush(self) -> None:
+        raise AssertionError("no flush expected")
+
+
+def test_prepare_forward_skips_the_thread_lookup_only_when_it_finds_nothing() -> None:
+    from gateway.mail.parse import parse
+    from gateway.relay import forward
+    from tests.unit.mail.test_fast_paths import FILES
+
+    people = _people(False)
+    skipped = 0
+    for path in FILES:
+        raw = path.read_bytes()
+        parsed = parse(raw)
+        message = Message(id=1, pair_id=7, sender_id=1, recipient_id=2, raw=raw,
+                          received_at=WHEN[0])
+        try:
+            looked_up = forward._thread_ids(_NoQueries(), people, parsed)  # type: ignore[arg-type]
+        except AssertionError:
+            continue  # ids to translate: prepare_forward asks the database, as before
+        assert looked_up == ((), ())
+        prepared = forward.prepare_forward(None, SETTINGS[0], message, people,  # type: ignore[arg-type]
+                                           parsed, auto_reply=False)
+        assert prepared.thread == looked_up
+        skipped += 1
+    assert skipped > 50
