@@ -45,5 +45,9 @@ def non_ascii_matches(word: str) -> frozenset[str]:
     matches an ASCII character); the regex engine itself says which match, so this stays true
     whatever case tables the running Python has."""
     plane = "".join(map(chr, range(0x80, 0x10000)))
-    return frozenset(found for char in set(word)
-                     for found in re.findall(re.escape(char), plane, re.IGNORECASE))
+    chars = sorted(set(word))
+    # One scan with a class of the word's characters (it matches what each of them matches, a
+    # test checks it), then each candidate checked against the characters one by one.
+    candidates = set(re.findall("[" + "".join(map(re.escape, chars)) + "]", plane, re.IGNORECASE))
+    return frozenset(found for found in candidates
+                     if any(re.fullmatch(re.escape(char), found, re.IGNORECASE) for char in chars))

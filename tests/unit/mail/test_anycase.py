@@ -17,6 +17,14 @@ def test_no_character_beyond_the_first_plane_matches_an_ascii_one() -> None:
         assert re.findall(re.escape(char), beyond, re.IGNORECASE) == [], repr(char)
 
 
+def test_a_class_of_characters_matches_what_each_of_them_matches() -> None:
+    plane = "".join(map(chr, range(0x80, 0x10000)))
+    for char in string.printable:
+        alone = set(re.findall(re.escape(char), plane, re.IGNORECASE))
+        assert set(re.findall(f"[{re.escape(char)}]", plane, re.IGNORECASE)) == alone
+        assert non_ascii_matches(char) == alone
+
+
 def test_the_known_non_ascii_matches_are_found() -> None:
     assert {"\u0131", "\u0130", "\u017f"} <= non_ascii_matches("unsubscribe")
     assert "\u212a" in non_ascii_matches("k")
