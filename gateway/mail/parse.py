@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import email
 import email.parser
-import email.policy
 import re
 from email.message import EmailMessage
 from email.utils import getaddresses
 
+from gateway.mail.fastparse import message_from_bytes
 from gateway.mail.text import FAST_DEFAULT_POLICY
 
 _BARE_LINE_END = re.compile(rb"\r\n|\r|\n")
@@ -28,7 +27,7 @@ def normalize_line_endings(raw: bytes) -> bytes:
 def parse(raw: bytes) -> EmailMessage:
     """Parse with the modern policy; malformed input yields a best-effort message, never an error."""
     try:
-        message = email.message_from_bytes(raw, policy=FAST_DEFAULT_POLICY)
+        message = message_from_bytes(raw, FAST_DEFAULT_POLICY)
         assert isinstance(message, EmailMessage)
         return message
     except Exception:  # the parser is tolerant; this guards the rare case it is not

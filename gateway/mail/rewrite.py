@@ -12,8 +12,10 @@ from email.header import Header, decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import formataddr, getaddresses
 
+from gateway.mail.anycase import word_test
 from gateway.mail.bodies import MAX_LINE, Substitute, rewrite_text_leaf
 from gateway.mail.contentid import ContentIds
+from gateway.mail.fastparse import message_from_bytes
 from gateway.mail.leaves import make_safe, unwrap_encoded_messages
 from gateway.mail.parse import normalize_line_endings
 from gateway.mail.privacy import Person, Privacy
@@ -97,8 +99,12 @@ def _pair_scrubber(sender: str, sender_alias: str, recipient: str,
     return AddressScrubber({sender: sender_alias, recipient: recipient_alias})
 
 
+@functools.lru_cache(maxsize=1024)
 def _mailbox(display_name: str, address: str) -> str:
-    """`"Name" <address>`, the name quoted or RFC 2047-encoded as its characters require."""
+    """`"Name" <address>`, the name quoted or RFC 2047-encoded as its characters require.
+
+    Kept per name and address: From and To are the same for every message of a pair, and
+    encoding a non-ASCII name cost a tenth of rewriting a short message."""
     name = _CONTROL.sub(" ", display_name).strip()
     try:
         return formataddr((name, address), charset="utf-8")
@@ -269,13 +275,8 @@ def _scrub_boundaries_text(msg: Message, privacy: Privacy) -> None:
 PRIVATE_TEXT_PLACEHOLDER = "[…]"
 
 
-@functools.lru_cache(maxsize=16)
-def _word_search(word: str) -> Callable[[str], object]:
-    return re.compile(re.escape(word), re.IGNORECASE).search
-
-
 def _text_substitute(ctx: RewriteContext, privacy: Privacy, ids: ContentIds) -> Substitute:
-    word_in = _word_search(ctx.private_text_word) if ctx.private_text_word else None
+    word_in = word_test(ctx.private_text_word) if ctx.private_text_word else None
 
     def substitute(text: str) -> tuple[str, int]:
         text, count = ids.subn(text)  # first: the old ids may hold a domain privacy replaces
@@ -311,7 +312,7 @@ def _rewrite_parts(msg: Message, ctx: RewriteContext, privacy: Privacy, withheld
 
 
 def _rewrite(raw: bytes, ctx: RewriteContext, privacy: Privacy, withheld: list[str]) -> bytes:
-    msg = email.message_from_bytes(normalize_line_endings(raw), policy=_INPUT_POLICY)
+    msg = message_from_bytes(normalize_line_endings(raw), _INPUT_POLICY)
     _set_top_headers(msg, ctx, privacy)
     _rewrite_parts(msg, ctx, privacy, withheld, 0)
     return to_bytes(msg)
@@ -319,11 +320,11 @@ def _rewrite(raw: bytes, ctx: RewriteContext, privacy: Privacy, withheld: list[s
 
 def _is_safe(out: bytes, ctx: RewriteContext, scrubber: AddressScrubber) -> bool:
     """Defence in depth: only the To header may name a real address, and every line is sendable."""
-    text = out.decode("latin-1")
     allowed = 1 if ctx.recipient.address.strip() else 0
-    if scrubber.count(text) > allowed:
+    if scrubber.count_bytes(out) > allowed:
         return False
-    if out.count(b"\n") != out.count(b"\r\n") or out.count(b"\r") != out.count(b"\r\n"):
+    line_ends = out.count(b"\r\n")
+    if out.count(b"\n") != line_ends or out.count(b"\r") != line_ends:
         return False
     return max(map(len, out.split(b"\r\n"))) <= MAX_LINE
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage, Message
 from email.policy import EmailPolicy
+from email.utils import _has_surrogates  # type: ignore[attr-defined]
 from html.parser import HTMLParser
 from typing import Any, NamedTuple
 
@@ -161,7 +162,65 @@ _PARAMS: dict[str, tuple[tuple[str, Any], ...]] = {}
 
 class _CachedParams(Message):
     """A message whose Content-Type parameters are parsed once per distinct value: the stdlib
-    splits the header again at every get_param (charset, format, boundary, name...)."""
+    splits the header again at every get_param (charset, format, boundary, name...); and whose
+    header look-ups search a list of lowered names instead of lowering every name at every read
+    (a part's headers are read some twenty-five times while it is read and rewritten)."""
+
+    _names_of: list[tuple[str, Any]] | None = None  # the header list `_names` was made from
+    _names: list[str]
+
+    def _lowered_names(self) -> list[str]:
+        # The email package changes a header list only by appending to it, by replacing a value
+        # under its own name (replace_header) or by putting a new list in its place: the names
+        # are made again when the list is another one or has another length.
+        headers: list[tuple[str, Any]] = self._headers  # type: ignore[attr-defined]
+        if self._names_of is not headers or len(self._names) != len(headers):
+            self._names = [name.lower() for name, _value in headers]
+            self._names_of = headers
+        return self._names
+
+    # get_payload's answers for the payload text they were computed from (decoding 5 KB of 8-bit
+    # text costs ~8 µs, and a part's payload is asked for six to eight times): per key, the
+    # answer and the defects the stdlib registered when computing it, registered again.
+    _memo_of: str | None = None
+    _surrogates = False  # the payload holds 8-bit bytes (as surrogate escapes)
+    _memos: dict[tuple[bool, Any], tuple[Any, list[Any]]]
+
+    def get_payload(self, i: int | None = None, decode: bool = False) -> Any:  # type: ignore[override]
+        stock: Any = super().get_payload  # typeshed's overloads want literal arguments
+        payload = self.__dict__.get("_payload")
+        if i is not None or not isinstance(payload, str):
+            return stock(i, decode)
+        cte = str(self.get("content-transfer-encoding", "")).lower()  # as the stdlib reads it
+        if self._memo_of is not payload:
+            self._memo_of, self._memos = payload, {}
+            self._surrogates = _has_surrogates(payload)
+        if not decode and not self._surrogates:
+            return payload  # the stdlib gives the text itself
+        try:  # decoded, the answer depends on the transfer encoding; else on the charset
+            key = (decode, cte if decode else self.get_param("charset", "ascii"))
+            found = self._memos.get(key)
+        except Exception:  # noqa: BLE001 - the stdlib says what it says of such a part
+            return stock(i, decode)
+        if found is not None:
+            for defect in found[1]:
+                self.policy.handle_defect(self, defect)
+            return found[0]
+        before = len(self.defects)
+        answer = stock(None, decode)
+        self._memos[key] = (answer, self.defects[before:])
+        return answer
+
+    def get(self, name: str, failobj: Any = None) -> Any:
+        try:
+            index = self._lowered_names().index(name.lower())
+        except ValueError:
+            return failobj
+        found, value = self._headers[index]  # type: ignore[attr-defined]
+        return self.policy.header_fetch_parse(found, value)
+
+    def __contains__(self, name: str) -> bool:
+        return name.lower() in self._lowered_names()
 
     def _get_params_preserve(self, failobj: Any, header: str) -> Any:
         value = self.get(header)

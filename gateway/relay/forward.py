@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
 
 from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from gateway.clock import as_utc
 from gateway.config import Settings
 from gateway.mail.autoreply import mark_auto_reply
+from gateway.mail.dates import date_value
 from gateway.mail.footer import append_footer
 from gateway.mail.parse import header_message_ids, parse, parse_headers
 from gateway.mail.privacy import Person, Privacy
@@ -180,8 +181,8 @@ def _render(settings: Settings, message: Message, people: PairPeople, source: by
         new_message_id=gateway_id,
         in_reply_to=thread[0],
         references=thread[1],
-        fallback_date=format_datetime(as_utc(message.received_at)),
-        private_text=(own_unsubscribe_links(settings),), private_text_word=OWN_LINKS_WORD,
+        fallback_date=date_value(as_utc(message.received_at)),
+        private_text=(_own_links(settings),), private_text_word=OWN_LINKS_WORD,
         private_domains=tuple(settings.privacy.personal_domains),
     )
     rewritten = anonymize_report(source, context)
@@ -190,6 +191,18 @@ def _render(settings: Settings, message: Message, people: PairPeople, source: by
         report_to = f"{settings.safety.report_local_part}@{settings.gateway.domain}"
         data = append_footer(data, footer_text(report_to), footer_html(report_to))
     return data, rewritten.withheld
+
+
+_links_of: tuple[Settings, re.Pattern[str]] | None = None
+
+
+def _own_links(settings: Settings) -> re.Pattern[str]:
+    """own_unsubscribe_links(settings), made once for the settings the relay runs with."""
+    global _links_of
+    last = _links_of
+    if last is None or last[0] is not settings:
+        last = _links_of = (settings, own_unsubscribe_links(settings))
+    return last[1]
 
 
 def prepare_forward(session: Session, settings: Settings, message: Message, people: PairPeople,
