@@ -88,6 +88,9 @@ def make_settings(db_url: str, tmp_path: Path, *, rules_dir: Path | None = None,
         # test_floods.py), with a local DNS server and small limits.
         authentication={"mode": "off"},
         limits={"per_participant_hour": 100_000, "per_pair_day": 100_000},
+        # Checking workers are tried in their own tests (relay/test_pool.py,
+        # e2e/test_checking_workers.py, `make run`'s): a worker process per test costs seconds.
+        processing={"workers": 0},
     )
     return base.replace(**sections) if sections else base
 

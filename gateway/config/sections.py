@@ -243,9 +243,10 @@ class ProcessingSettings:
 
     # Worker processes that check busy batches on other cores; 0 = all in the serve process.
     workers: int = 1
-    # A batch of at least this many messages (or holding one of 1 MiB or more) goes to them;
-    # a smaller one is checked in the serve process, where the trip would cost more than it saves.
-    offload_from: int = 8
+    # A batch of at least this many messages (or holding one of 1 MiB or more) goes to them:
+    # messages are waiting. A lone message is checked in the serve process, where the trip
+    # would cost more CPU than it saves.
+    offload_from: int = 2
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float, poll: float = 0.05
 
 
 def write_config(path: Path, *, db_url: str, smtp_port: int, rules_dir: Path,
-                 outbound: dict[str, Any], instance_name: str | None = "serve-test") -> Path:
+                 outbound: dict[str, Any], instance_name: str | None = "serve-test",
+                 processing: dict[str, Any] | None = None) -> Path:
     """A complete config.toml for one test: no web page, no reminders, our ports and folders."""
     lines = [
         "[gateway]", 'domain = "mentor.test"', 'program_name = "Academos Test"',
@@ -55,6 +56,9 @@ def write_config(path: Path, *, db_url: str, smtp_port: int, rules_dir: Path,
         "[reminders]", "enabled = false",
         "[authentication]", 'mode = "off"',
         "[limits]", "per_participant_hour = 100000", "per_pair_day = 100000",
+        # no checking workers unless asked (test_checking_workers.py): each costs seconds
+        "[processing]", *(f"{key} = {_toml(value)}"
+                          for key, value in (processing or {"workers": 0}).items()),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -20,9 +20,9 @@ def _config(tmp_path: Path, db_url: str, smarthost: Smarthost) -> tuple[Path, in
     port = free_port()
     config = write_config(tmp_path / "config.toml", db_url=db_url, smtp_port=port, rules_dir=rules,
                           outbound={"mode": "smtp", "host": "127.0.0.1", "port": smarthost.port,
-                                    "retry_schedule": ["1s"], "connections": 2})
-    # every batch goes to the worker, so that a few messages exercise it
-    config.write_text(config.read_text() + "[processing]\nworkers = 1\noffload_from = 1\n")
+                                    "retry_schedule": ["1s"], "connections": 2},
+                          # every batch goes to the worker, so that a few messages exercise it
+                          processing={"workers": 1, "offload_from": 1})
     return config, port
 
 
