@@ -23,7 +23,7 @@ def has_long_line(payload: str) -> bool:
     """True when a line of the encoded payload would exceed SMTP's 998-octet limit."""
     if len(payload) <= MAX_LINE:
         return False
-    return any(len(line) > MAX_LINE for line in payload.splitlines())
+    return max(map(len, payload.splitlines())) > MAX_LINE
 
 
 def _codec_for(part: Message) -> str:

@@ -32,6 +32,9 @@ def _single_part(text: str, policy: Policy) -> Message | None:
     blank = _BLANK_LINE.match(text, block.end())
     if blank is None:
         return None  # no blank line after the fields: the feed parser notes a defect
+    head = text[:block.end()].lower()
+    if "multipart" in head or "message/" in head:
+        return None  # most likely a type whose body is parsed further: not worth building
     factory = policy.message_factory
     if factory is None:
         return None

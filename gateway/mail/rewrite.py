@@ -323,10 +323,11 @@ def _is_safe(out: bytes, ctx: RewriteContext, scrubber: AddressScrubber) -> bool
     allowed = 1 if ctx.recipient.address.strip() else 0
     if scrubber.count_bytes(out) > allowed:
         return False
-    line_ends = out.count(b"\r\n")
+    lines = out.split(b"\r\n")
+    line_ends = len(lines) - 1  # as out.count(b"\r\n")
     if out.count(b"\n") != line_ends or out.count(b"\r") != line_ends:
         return False
-    return max(map(len, out.split(b"\r\n"))) <= MAX_LINE
+    return max(map(len, lines)) <= MAX_LINE
 
 
 def _placeholder(ctx: RewriteContext) -> bytes:

@@ -38,11 +38,30 @@ def unflow(text: str, *, delsp: bool) -> str:
     return re.sub(r" \r?\n" if delsp else r"(?<= )\r?\n", "", text)
 
 
+# Long texts already drawn, and how: the relay draws a message's body for the rules and again
+# for the leak check of its forward (NFKC's check alone costs ~2 µs a KB). A few, not too long.
+_DRAWN: dict[str, str] = {}
+_DRAWN_SIZES = range(512, 65537)
+_DRAWN_COUNT = 8
+
+
 def visible(text: str, *, reorder: bool = True) -> str:
     """What is drawn: format characters removed, then compatibility forms folded (NFKC).
     `reorder=False` keeps the logical order (a file's real extension, not the one drawn)."""
     if text.isascii():
         return text
+    if not reorder or len(text) not in _DRAWN_SIZES:
+        return _drawn(text, reorder=reorder)
+    found = _DRAWN.get(text)
+    if found is None:
+        found = _drawn(text, reorder=True)
+        if len(_DRAWN) >= _DRAWN_COUNT:
+            _DRAWN.clear()  # start over rather than grow (or order the entries)
+        _DRAWN[text] = found
+    return found
+
+
+def _drawn(text: str, *, reorder: bool) -> str:
     if reorder:
         text = display_order(text)
     # The distinct non-ASCII characters, found at C speed: a regex scan of 50 KB costs ~1 ms.
