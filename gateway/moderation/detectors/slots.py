@@ -32,6 +32,7 @@ from gateway.moderation.detectors.words import (
     WordGate,
     compile_words,
     phrase_finder,
+    phrase_lead,
     phrase_marks,
     phrase_needles,
     phrase_words,
@@ -87,6 +88,9 @@ class Slot:
     # that must occur, besides its words, so that a phrase absent for those costs no search
     marks: tuple[tuple[frozenset[str], frozenset[str]], ...] = ()
     stems: frozenset[str] = frozenset()  # every phrase's stems, looked up at once
+    # per phrase, its rank when its fast pattern is tried: the longest literal lead first (a
+    # slot that occurs is told by the first pattern found: let it be a cheap one)
+    rank: tuple[int, ...] = ()
 
 
 def compile_slot(name: str, entries: list[str]) -> Slot:
@@ -110,7 +114,8 @@ def compile_slot(name: str, entries: list[str]) -> Slot:
                     f for f in finders if f is not None),
                 free=tuple(i for i, words_ in enumerate(needed) if not words_),
                 marks=(marks := tuple(phrase_marks(p) for p in phrases)),
-                stems=frozenset(stem for starts, _ in marks for stem in starts))
+                stems=frozenset(stem for starts, _ in marks for stem in starts),
+                rank=_ranks([-phrase_lead(p) for p in phrases]))
 
 
 def _needs(needles: tuple[tuple[str, ...], ...],
@@ -383,7 +388,17 @@ def _live_finders(slot: Slot, fields: ReadFields, field: str,
     marks = slot.marks
     phrases = [i for i in phrases if marks[i][0] <= found
                and all(fields.contains(field, inside) for inside in marks[i][1])]
-    return tuple(slot.finders[i] for i in sorted(phrases)) if len(phrases) <= _FEW else None
+    finders = slot.finders
+    return tuple(finders[i] for i in sorted(phrases, key=slot.rank.__getitem__)) \
+        if len(phrases) <= _FEW else None
+
+
+def _ranks(keys: list[int]) -> tuple[int, ...]:
+    """Each item's place when the items are sorted by `keys` (ties in their own order)."""
+    ranks = [0] * len(keys)
+    for place, index in enumerate(sorted(range(len(keys)), key=keys.__getitem__)):
+        ranks[index] = place
+    return tuple(ranks)
 
 
 _WORD_TAIL = re.compile(r"[\w']*")  # \w is str.isalnum() or "_": the rest of a word
