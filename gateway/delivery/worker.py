@@ -148,7 +148,8 @@ class DeliveryWorker:
 
     Each connection's last result of a round is committed with the next round's claim (one
     transaction instead of two for every message of a lightly loaded gateway), or after
-    CARRY_SECONDS when no round comes; close() commits what is left."""
+    CARRY_SECONDS when no round comes; close() commits what is left. When a commit of the round
+    is under way anyway, the last result joins it instead."""
 
     def __init__(self, db: Database, clock: Clock, policy: RetryPolicy,
                  transports: Sequence[Transport], instance: str,
@@ -195,7 +196,8 @@ class DeliveryWorker:
         arrive together share one commit), but a connection never has more than
         UNRECORDED_PER_CONNECTION messages sent and not yet committed: a crash between a
         smarthost's 250 and our commit re-sends at most that many per connection. The last
-        result of each connection is carried to the next claim (see the class)."""
+        result of each connection is carried to the next claim (see the class) unless a commit
+        of this round is under way, which it then joins."""
         todo: asyncio.Queue[Claimed] = asyncio.Queue()
         for item in claimed:
             todo.put_nowait(item)
@@ -206,7 +208,9 @@ class DeliveryWorker:
             while not todo.empty():
                 item = todo.get_nowait()
                 result = await transport.send(item.envelope_from, item.recipient, item.data)
-                if todo.empty():  # this connection's last of the round: the next claim's
+                if todo.empty() and not recorder.busy:
+                    # This connection's last of the round, and no commit of the round to join:
+                    # the next claim's transaction records it.
                     self._carry((item.id, result))
                     break
                 unrecorded.append(asyncio.create_task(recorder.add((item.id, result))))
@@ -247,13 +251,11 @@ class DeliveryWorker:
             log.exception("could not record %d delivery result(s)", len(carried))
 
     def _record_carried(self, session: Session, carried: list[_Carried]) -> None:
-        """record_results for carried results, each group as of the time it was carried."""
-        groups: dict[datetime, list[tuple[int, SendResult]]] = {}
-        for done_at, result in carried:
-            groups.setdefault(done_at, []).append(result)
-        for done_at, results in groups.items():
-            record_results(session, self._policy, done_at, results, self._instance,
-                           self._on_failed)
+        """record_results for carried results in one go, as of when the last of them came (a
+        group commit records its group as of one time too)."""
+        if carried:
+            record_results(session, self._policy, max(done_at for done_at, _ in carried),
+                           [result for _, result in carried], self._instance, self._on_failed)
 
     async def _record_alone(self, carried: list[_Carried]) -> None:
         """Results in their own transaction, retrying transient failures (e.g. a PostgreSQL
@@ -291,6 +293,11 @@ class _GroupCommit:
         self._commit = commit
         self._pending: list[tuple[tuple[int, SendResult], asyncio.Future[None]]] = []
         self._lock = asyncio.Lock()
+
+    @property
+    def busy(self) -> bool:
+        """A commit is under way or waiting: a result added now joins it."""
+        return self._lock.locked() or bool(self._pending)
 
     async def add(self, result: tuple[int, SendResult]) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
