@@ -45,7 +45,7 @@ def record_results(session: Session, policy: RetryPolicy, now: datetime,
     one executemany UPDATE and one audit insert (Core: no ORM objects on the hot path)."""
     rows = {row.id: row for row in session.connection().execute(
         _BOOKKEEPING, {"ids": [outbox_id for outbox_id, _result in results]}).all()}
-    delivered: list[int] = []
+    delivered: list[Any] = []
     failed: list[int] = []
     changes: list[dict[str, object]] = []
     events: list[dict[str, object]] = []
@@ -61,7 +61,7 @@ def record_results(session: Session, policy: RetryPolicy, now: datetime,
                             detail=f"{row.kind} attempt {change['b_attempts']}: "
                                    f"{result.detail[:200]}"))
         if change["b_state"] == "sent" and row.kind == "forward" and row.message_id is not None:
-            delivered.append(row.message_id)
+            delivered.append(row)
         elif change["b_state"] == "failed":
             failed.append(row.id)
     if changes:
@@ -100,9 +100,18 @@ def _outcome(policy: RetryPolicy, now: datetime, row: Any,
 
 
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+_MESSAGE, _PAIR = Message.__table__, Pair.__table__  # type: ignore[attr-defined]
+_PARTICIPANT = Participant.__table__  # type: ignore[attr-defined]
+# With what a delivered forward needs for its pair's turn (its pair, whether it counts, the
+# sender's role), so that recording it reads nothing more.
 _BOOKKEEPING = (sa_select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.message_id, _OUTBOX.c.state,
                           _OUTBOX.c.attempts, _OUTBOX.c.claimed_by, _OUTBOX.c.first_attempt_at,
-                          _OUTBOX.c.next_attempt_at, _OUTBOX.c.sent_at, _OUTBOX.c.last_error)
+                          _OUTBOX.c.next_attempt_at, _OUTBOX.c.sent_at, _OUTBOX.c.last_error,
+                          _MESSAGE.c.pair_id.label("turn_pair"),
+                          _MESSAGE.c.auto_reply.label("turn_auto"),
+                          _PARTICIPANT.c.role.label("turn_role"))
+                .select_from(_OUTBOX.outerjoin(_MESSAGE, _MESSAGE.c.id == _OUTBOX.c.message_id)
+                             .outerjoin(_PARTICIPANT, _PARTICIPANT.c.id == _MESSAGE.c.sender_id))
                 .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True))))
 _RECORD = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
            .values(attempts=bindparam("b_attempts"), claimed_until=None,
@@ -110,33 +119,27 @@ _RECORD = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
                    last_error=bindparam("b_last_error"), next_attempt_at=bindparam("b_next")))
 
 
-def _on_delivered(session: Session, message_ids: list[int], now: datetime) -> None:
-    """Forwarded messages become DELIVERED and count as a turn of their pair: a few Core
-    statements for the whole group (one per pair), without loading the stored messages."""
-    if not message_ids:
+def _on_delivered(session: Session, rows: list[Any], now: datetime) -> None:
+    """Forwarded messages (their _BOOKKEEPING rows) become DELIVERED and count as a turn of
+    their pair: one statement for the messages and one per pair, without loading them."""
+    if not rows:
         return
     connection = session.connection()
-    connection.execute(_DELIVERED, {"ids": message_ids, "now": now})
-    # automatic mail never counts as a conversation turn
-    turns = connection.execute(_TURNS, {"ids": message_ids}).all()
-    order = {message_id: n for n, message_id in enumerate(message_ids)}
+    connection.execute(_DELIVERED, {"ids": [row.message_id for row in rows], "now": now})
+    # Each message once, in the order of its last row; automatic mail never counts as a turn.
+    last = {row.message_id: (n, row) for n, row in enumerate(rows)}
     by_pair: dict[int, list[tuple[int, str]]] = {}
-    for message_id, pair_id, role in sorted(turns, key=lambda t: order[t[0]]):
-        by_pair.setdefault(pair_id, []).append((message_id, role))
+    for _n, row in sorted(last.values(), key=lambda found: found[0]):
+        if row.turn_auto is False and row.turn_role is not None:
+            by_pair.setdefault(row.turn_pair, []).append((row.message_id, row.turn_role))
     for pair_id, delivered in sorted(by_pair.items()):
         last_id, last_role = delivered[-1]
         connection.execute(_TURN, {"pair": pair_id, "now": now, "role": last_role,
                                    "last": last_id, "n": len(delivered)})
 
 
-_MESSAGE, _PAIR = Message.__table__, Pair.__table__  # type: ignore[attr-defined]
-_PARTICIPANT = Participant.__table__  # type: ignore[attr-defined]
 _DELIVERED = (update(_MESSAGE).where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)))
               .values(state="delivered", updated_at=bindparam("now")))
-_TURNS = (sa_select(_MESSAGE.c.id, _MESSAGE.c.pair_id, _PARTICIPANT.c.role)
-          .join(_PARTICIPANT, _PARTICIPANT.c.id == _MESSAGE.c.sender_id)
-          .where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)),
-                 _MESSAGE.c.auto_reply.is_(False)))
 _TURN = (update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
          .values(last_delivered_at=bindparam("now"), last_delivered_from=bindparam("role"),
                  last_delivered_message_id=bindparam("last"),
