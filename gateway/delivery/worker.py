@@ -151,8 +151,8 @@ class DeliveryWorker:
 
     Each connection's last result of a round is committed with the next round's claim (one
     transaction instead of two for every message of a lightly loaded gateway), or after
-    CARRY_SECONDS when no round comes; close() commits what is left. When a commit of the round
-    is under way anyway, the last result joins it instead."""
+    CARRY_SECONDS when no round comes; close() commits what is left. When results of the round
+    wait for a commit anyway, the last result joins them instead."""
 
     def __init__(self, db: Database, clock: Clock, policy: RetryPolicy,
                  transports: Sequence[Transport], instance: str,
@@ -199,8 +199,8 @@ class DeliveryWorker:
         arrive together share one commit), but a connection never has more than
         UNRECORDED_PER_CONNECTION messages sent and not yet committed: a crash between a
         smarthost's 250 and our commit re-sends at most that many per connection. The last
-        result of each connection is carried to the next claim (see the class) unless a commit
-        of this round is under way, which it then joins."""
+        result of each connection is carried to the next claim (see the class) unless results
+        of this round wait for a commit, which it then joins."""
         todo: asyncio.Queue[Claimed] = asyncio.Queue()
         for item in claimed:
             todo.put_nowait(item)
@@ -212,8 +212,8 @@ class DeliveryWorker:
                 item = todo.get_nowait()
                 result = await transport.send(item.envelope_from, item.recipient, item.data)
                 if todo.empty() and not recorder.busy:
-                    # This connection's last of the round, and no commit of the round to join:
-                    # the next claim's transaction records it.
+                    # This connection's last of the round, and no waiting group to join: the
+                    # next claim's transaction records it.
                     self._carry((item.id, result))
                     break
                 unrecorded.append(asyncio.create_task(recorder.add((item.id, result))))
@@ -299,8 +299,9 @@ class _GroupCommit:
 
     @property
     def busy(self) -> bool:
-        """A commit is under way or waiting: a result added now joins it."""
-        return self._lock.locked() or bool(self._pending)
+        """Results wait for a commit that will come anyway: one added now joins them for free
+        (a commit merely under way would mean one more transaction after it)."""
+        return bool(self._pending)
 
     async def add(self, result: tuple[int, SendResult]) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
