@@ -45,7 +45,7 @@ def record_results(session: Session, policy: RetryPolicy, now: datetime,
     one executemany UPDATE and one audit insert (Core: no ORM objects on the hot path)."""
     rows = {row.id: row for row in session.connection().execute(
         _BOOKKEEPING, {"ids": [outbox_id for outbox_id, _result in results]}).all()}
-    delivered: list[int] = []
+    delivered: list[Any] = []
     failed: list[int] = []
     changes: list[dict[str, object]] = []
     events: list[dict[str, object]] = []
@@ -61,7 +61,7 @@ def record_results(session: Session, policy: RetryPolicy, now: datetime,
                             detail=f"{row.kind} attempt {change['b_attempts']}: "
                                    f"{result.detail[:200]}"))
         if change["b_state"] == "sent" and row.kind == "forward" and row.message_id is not None:
-            delivered.append(row.message_id)
+            delivered.append(row)
         elif change["b_state"] == "failed":
             failed.append(row.id)
     if changes:
@@ -100,9 +100,18 @@ def _outcome(policy: RetryPolicy, now: datetime, row: Any,
 
 
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+_MESSAGE, _PAIR = Message.__table__, Pair.__table__  # type: ignore[attr-defined]
+_PARTICIPANT = Participant.__table__  # type: ignore[attr-defined]
+# With what a delivered forward needs for its pair's turn (its pair, whether it counts, the
+# sender's role), so that recording it reads nothing more.
 _BOOKKEEPING = (sa_select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.message_id, _OUTBOX.c.state,
                           _OUTBOX.c.attempts, _OUTBOX.c.claimed_by, _OUTBOX.c.first_attempt_at,
-                          _OUTBOX.c.next_attempt_at, _OUTBOX.c.sent_at, _OUTBOX.c.last_error)
+                          _OUTBOX.c.next_attempt_at, _OUTBOX.c.sent_at, _OUTBOX.c.last_error,
+                          _MESSAGE.c.pair_id.label("turn_pair"),
+                          _MESSAGE.c.auto_reply.label("turn_auto"),
+                          _PARTICIPANT.c.role.label("turn_role"))
+                .select_from(_OUTBOX.outerjoin(_MESSAGE, _MESSAGE.c.id == _OUTBOX.c.message_id)
+                             .outerjoin(_PARTICIPANT, _PARTICIPANT.c.id == _MESSAGE.c.sender_id))
                 .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True))))
 _RECORD = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
            .values(attempts=bindparam("b_attempts"), claimed_until=None,
@@ -110,33 +119,27 @@ _RECORD = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
                    last_error=bindparam("b_last_error"), next_attempt_at=bindparam("b_next")))
 
 
-def _on_delivered(session: Session, message_ids: list[int], now: datetime) -> None:
-    """Forwarded messages become DELIVERED and count as a turn of their pair: a few Core
-    statements for the whole group (one per pair), without loading the stored messages."""
-    if not message_ids:
+def _on_delivered(session: Session, rows: list[Any], now: datetime) -> None:
+    """Forwarded messages (their _BOOKKEEPING rows) become DELIVERED and count as a turn of
+    their pair: one statement for the messages and one per pair, without loading them."""
+    if not rows:
         return
     connection = session.connection()
-    connection.execute(_DELIVERED, {"ids": message_ids, "now": now})
-    # automatic mail never counts as a conversation turn
-    turns = connection.execute(_TURNS, {"ids": message_ids}).all()
-    order = {message_id: n for n, message_id in enumerate(message_ids)}
+    connection.execute(_DELIVERED, {"ids": [row.message_id for row in rows], "now": now})
+    # Each message once, in the order of its last row; automatic mail never counts as a turn.
+    last = {row.message_id: (n, row) for n, row in enumerate(rows)}
     by_pair: dict[int, list[tuple[int, str]]] = {}
-    for message_id, pair_id, role in sorted(turns, key=lambda t: order[t[0]]):
-        by_pair.setdefault(pair_id, []).append((message_id, role))
+    for _n, row in sorted(last.values(), key=lambda found: found[0]):
+        if row.turn_auto is False and row.turn_role is not None:
+            by_pair.setdefault(row.turn_pair, []).append((row.message_id, row.turn_role))
     for pair_id, delivered in sorted(by_pair.items()):
         last_id, last_role = delivered[-1]
         connection.execute(_TURN, {"pair": pair_id, "now": now, "role": last_role,
                                    "last": last_id, "n": len(delivered)})
 
 
-_MESSAGE, _PAIR = Message.__table__, Pair.__table__  # type: ignore[attr-defined]
-_PARTICIPANT = Participant.__table__  # type: ignore[attr-defined]
 _DELIVERED = (update(_MESSAGE).where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)))
               .values(state="delivered", updated_at=bindparam("now")))
-_TURNS = (sa_select(_MESSAGE.c.id, _MESSAGE.c.pair_id, _PARTICIPANT.c.role)
-          .join(_PARTICIPANT, _PARTICIPANT.c.id == _MESSAGE.c.sender_id)
-          .where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)),
-                 _MESSAGE.c.auto_reply.is_(False)))
 _TURN = (update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
          .values(last_delivered_at=bindparam("now"), last_delivered_from=bindparam("role"),
                  last_delivered_message_id=bindparam("last"),
@@ -148,7 +151,8 @@ class DeliveryWorker:
 
     Each connection's last result of a round is committed with the next round's claim (one
     transaction instead of two for every message of a lightly loaded gateway), or after
-    CARRY_SECONDS when no round comes; close() commits what is left."""
+    CARRY_SECONDS when no round comes; close() commits what is left. When results of the round
+    wait for a commit anyway, the last result joins them instead."""
 
     def __init__(self, db: Database, clock: Clock, policy: RetryPolicy,
                  transports: Sequence[Transport], instance: str,
@@ -195,7 +199,8 @@ class DeliveryWorker:
         arrive together share one commit), but a connection never has more than
         UNRECORDED_PER_CONNECTION messages sent and not yet committed: a crash between a
         smarthost's 250 and our commit re-sends at most that many per connection. The last
-        result of each connection is carried to the next claim (see the class)."""
+        result of each connection is carried to the next claim (see the class) unless results
+        of this round wait for a commit, which it then joins."""
         todo: asyncio.Queue[Claimed] = asyncio.Queue()
         for item in claimed:
             todo.put_nowait(item)
@@ -206,7 +211,9 @@ class DeliveryWorker:
             while not todo.empty():
                 item = todo.get_nowait()
                 result = await transport.send(item.envelope_from, item.recipient, item.data)
-                if todo.empty():  # this connection's last of the round: the next claim's
+                if todo.empty() and not recorder.busy:
+                    # This connection's last of the round, and no waiting group to join: the
+                    # next claim's transaction records it.
                     self._carry((item.id, result))
                     break
                 unrecorded.append(asyncio.create_task(recorder.add((item.id, result))))
@@ -247,13 +254,11 @@ class DeliveryWorker:
             log.exception("could not record %d delivery result(s)", len(carried))
 
     def _record_carried(self, session: Session, carried: list[_Carried]) -> None:
-        """record_results for carried results, each group as of the time it was carried."""
-        groups: dict[datetime, list[tuple[int, SendResult]]] = {}
-        for done_at, result in carried:
-            groups.setdefault(done_at, []).append(result)
-        for done_at, results in groups.items():
-            record_results(session, self._policy, done_at, results, self._instance,
-                           self._on_failed)
+        """record_results for carried results in one go, as of when the last of them came (a
+        group commit records its group as of one time too)."""
+        if carried:
+            record_results(session, self._policy, max(done_at for done_at, _ in carried),
+                           [result for _, result in carried], self._instance, self._on_failed)
 
     async def _record_alone(self, carried: list[_Carried]) -> None:
         """Results in their own transaction, retrying transient failures (e.g. a PostgreSQL
@@ -291,6 +296,12 @@ class _GroupCommit:
         self._commit = commit
         self._pending: list[tuple[tuple[int, SendResult], asyncio.Future[None]]] = []
         self._lock = asyncio.Lock()
+
+    @property
+    def busy(self) -> bool:
+        """Results wait for a commit that will come anyway: one added now joins them for free
+        (a commit merely under way would mean one more transaction after it)."""
+        return bool(self._pending)
 
     async def add(self, result: tuple[int, SendResult]) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()

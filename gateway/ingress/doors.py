@@ -4,8 +4,7 @@ limits, renderability, sender authentication; a bound on how many are checked at
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.config import Settings
@@ -35,12 +34,11 @@ class Doors:
         return header_refusal(raw, max_count=self._limits.max_header_count,
                               max_bytes=self._limits.max_header_bytes)
 
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        """At most [limits] max_messages_in_flight messages are checked and stored at once: the
-        rest wait here (their senders see a slower answer, the gateway keeps its memory)."""
-        async with self._in_flight:
-            yield
+    def slot(self) -> asyncio.Semaphore:
+        """`async with doors.slot():` at most [limits] max_messages_in_flight messages are
+        checked and stored at once: the rest wait here (their senders see a slower answer, the
+        gateway keeps its memory). The semaphore itself: no generator per message."""
+        return self._in_flight
 
     async def check(self, raw: bytes, routes: Sequence[Route], *, envelope_from: str,
                     ip: str | None, helo: str) -> DoorOutcome:
