@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from gateway.moderation.detectors.read_fields import ReadFields
-from gateway.moderation.detectors.slot_keys import SlotKeys, rarest
+from gateway.moderation.detectors.slot_keys import SlotKeys
 from gateway.moderation.detectors.slots import SlotsMatcher, _live_finders
 from gateway.moderation.detectors.vocabulary import words_of
-from gateway.moderation.detectors.words import compile_words, phrase_marks, phrase_words
+from gateway.moderation.detectors.words import compile_words, phrase_marks, phrase_words, rarest
 from gateway.moderation.rules import RuleSet
 from tests.unit.moderation.conftest import facts_of
 from tests.unit.moderation.test_fast_paths import _rule_texts
