@@ -1,4 +1,4 @@
-"""Which slots of a matcher can occur in a field, decided for all its slots in one pass.
+"""Which slots of a matcher, and which phrases of a slot, can occur in a field.
 
 Each phrase of a slot is filed under one key, its rarest need (words.rarest): a whole word, or for a
 phrase without whole words a word beginning ("parent" of "parent*"). A slot none of whose keys
@@ -9,6 +9,7 @@ keys present (a set intersection, then one bit per slot) replaces a call per slo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -89,3 +90,53 @@ class SlotKeys:
             for mark in fields.found(field, self._marks):
                 live |= by_mark[mark]
         return live
+
+
+def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
+                    words: frozenset[str]) -> list[str] | None:
+    """For each phrase of the slot that can occur, its longest needle (None: the slot is not
+    anchorable; []: none of its phrases can occur). A phrase missing one of its words cannot."""
+    if slot.needles is None:
+        return None if slot.gate is None or slot.gate.may_match(
+            words, fields.reading(field).text, fields.sorted_words(field)) else []
+    # the phrases whose words and pieces all occur, in phrase order: only those whose key
+    # occurs are tested (each phrase is filed under one key, so none comes twice)
+    candidates = [*slot.bare]
+    by_key = slot.by_key
+    for word in slot.key_words & words:
+        candidates += by_key[word]
+    if slot.key_pieces:
+        by_key_piece = slot.by_key_piece
+        for piece in fields.word_starts(field, slot.key_pieces):
+            candidates += by_key_piece[piece]
+    chosen = []
+    if candidates:
+        found = fields.word_starts(field, slot.all_pieces)
+        needed, pieces, searched = slot.words, slot.pieces, slot.searched
+        chosen = [slot.longest[i] for i in sorted(candidates)
+                  if needed[i] <= words and pieces[i] <= found
+                  and (not searched[i] or all(fields.contains(field, n) for n in searched[i]))]
+    return chosen + [n for n in slot.declared if fields.contains(field, n)] \
+        if slot.declared else chosen
+
+
+_FEW = 16  # more phrases than this to find one by one cost more than the slot regex saves
+
+
+def _live_finders(slot: Slot, fields: ReadFields, field: str,
+                  words: frozenset[str]) -> tuple[re.Pattern[str], ...] | None:
+    """The fast patterns of the slot's phrases that can occur: their whole words occur, their
+    stems begin words and their marks are in the text (None: too many phrases to try one by
+    one, or the slot has none)."""
+    if slot.finders is None:
+        return None
+    phrases = [*slot.free]
+    for word in slot.key_words & words:
+        phrases += (i for i in slot.by_key[word] if slot.words[i] <= words)
+    found = fields.word_starts(field, slot.stems) if slot.stems else frozenset()
+    marks = slot.marks
+    phrases = [i for i in phrases if marks[i][0] <= found
+               and all(fields.contains(field, inside) for inside in marks[i][1])]
+    finders = slot.finders
+    return tuple(finders[i] for i in sorted(phrases, key=slot.rank.__getitem__)) \
+        if len(phrases) <= _FEW else None

@@ -27,7 +27,7 @@ from typing import Any
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fields import FieldTexts
 from gateway.moderation.detectors.read_fields import ReadFields, as_read, scanned
-from gateway.moderation.detectors.slot_keys import SlotKeys
+from gateway.moderation.detectors.slot_keys import SlotKeys, _anchor_needles, _live_finders
 from gateway.moderation.detectors.words import (
     WordGate,
     compile_words,
@@ -355,56 +355,6 @@ class SlotsMatcher:
                 continue
             first += 1
         return found
-
-
-def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
-                    words: frozenset[str]) -> list[str] | None:
-    """For each phrase of the slot that can occur, its longest needle (None: the slot is not
-    anchorable; []: none of its phrases can occur). A phrase missing one of its words cannot."""
-    if slot.needles is None:
-        return None if slot.gate is None or slot.gate.may_match(
-            words, fields.reading(field).text, fields.sorted_words(field)) else []
-    # the phrases whose words and pieces all occur, in phrase order: only those whose key
-    # occurs are tested (each phrase is filed under one key, so none comes twice)
-    candidates = [*slot.bare]
-    by_key = slot.by_key
-    for word in slot.key_words & words:
-        candidates += by_key[word]
-    if slot.key_pieces:
-        by_key_piece = slot.by_key_piece
-        for piece in fields.word_starts(field, slot.key_pieces):
-            candidates += by_key_piece[piece]
-    chosen = []
-    if candidates:
-        found = fields.word_starts(field, slot.all_pieces)
-        needed, pieces, searched = slot.words, slot.pieces, slot.searched
-        chosen = [slot.longest[i] for i in sorted(candidates)
-                  if needed[i] <= words and pieces[i] <= found
-                  and (not searched[i] or all(fields.contains(field, n) for n in searched[i]))]
-    return chosen + [n for n in slot.declared if fields.contains(field, n)] \
-        if slot.declared else chosen
-
-
-_FEW = 16  # more phrases than this to find one by one cost more than the slot regex saves
-
-
-def _live_finders(slot: Slot, fields: ReadFields, field: str,
-                  words: frozenset[str]) -> tuple[re.Pattern[str], ...] | None:
-    """The fast patterns of the slot's phrases that can occur: their whole words occur, their
-    stems begin words and their marks are in the text (None: too many phrases to try one by
-    one, or the slot has none)."""
-    if slot.finders is None:
-        return None
-    phrases = [*slot.free]
-    for word in slot.key_words & words:
-        phrases += (i for i in slot.by_key[word] if slot.words[i] <= words)
-    found = fields.word_starts(field, slot.stems) if slot.stems else frozenset()
-    marks = slot.marks
-    phrases = [i for i in phrases if marks[i][0] <= found
-               and all(fields.contains(field, inside) for inside in marks[i][1])]
-    finders = slot.finders
-    return tuple(finders[i] for i in sorted(phrases, key=slot.rank.__getitem__)) \
-        if len(phrases) <= _FEW else None
 
 
 def _ranks(keys: list[int]) -> tuple[int, ...]:
