@@ -40,6 +40,23 @@ class NeedleScan:
         # "\0piece" found in "\0word\0word…": the piece begins a word (words hold no "\0")
         self._starts = _automaton(["\0" + piece for piece in self.pieces])
         self.known_pieces = frozenset(self.pieces)
+        self._covered: dict[frozenset[str], bool] = {}
+        self._held: dict[frozenset[str], bool] = {}
+
+    def covers(self, pieces: frozenset[str]) -> bool:
+        """Whether all of `pieces` are the scan's (remembered: the rules ask for the same sets
+        for every message)."""
+        covered = self._covered.get(pieces)
+        if covered is None:
+            covered = self._covered[pieces] = pieces <= self.known_pieces
+        return covered
+
+    def holds(self, needles: frozenset[str]) -> bool:
+        """Whether all of `needles` are searched by the scan (remembered, as covers)."""
+        held = self._held.get(needles)
+        if held is None:
+            held = self._held[needles] = needles <= self.known
+        return held
 
     def present(self, text: str) -> frozenset[str]:
         """Which of the needles occur in `text`."""
@@ -83,6 +100,7 @@ class ReadFields(FieldTexts):
         self._contains: dict[tuple[str, str], bool] = {}
         self._starts: dict[str, frozenset[str]] = {}
         self._word_starts: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
+        self._found: dict[tuple[str, frozenset[str]], frozenset[str]] = {}
         self._sorted_words: dict[str, list[str]] = {}
 
     def reading(self, field: str) -> Reading:
@@ -108,7 +126,7 @@ class ReadFields(FieldTexts):
         key = (field, pieces)  # slots ask again for the same pieces (cached frozenset hash)
         found = self._word_starts.get(key)
         if found is None:
-            if self._scan is None or not pieces <= self._scan.known_pieces:
+            if self._scan is None or not self._scan.covers(pieces):
                 ordered = self.sorted_words(field)
                 found = frozenset(piece for piece in pieces if _begins_one(ordered, piece))
             else:
@@ -116,6 +134,21 @@ class ReadFields(FieldTexts):
                     self._starts[field] = self._scan.starts(self.sorted_words(field))
                 found = pieces & self._starts[field]
             self._word_starts[key] = found
+        return found
+
+    def found(self, field: str, needles: frozenset[str]) -> frozenset[str]:
+        """Which of `needles` occur in the field's reading (cached, as word_starts)."""
+        key = (field, needles)
+        found = self._found.get(key)
+        if found is None:
+            if self._scan is not None and self._scan.holds(needles):
+                if field not in self._present:
+                    self._present[field] = self._scan.present(self.reading(field).text)
+                found = needles & self._present[field]
+            else:
+                text = self.reading(field).text
+                found = frozenset(needle for needle in needles if needle in text)
+            self._found[key] = found
         return found
 
     def contains(self, field: str, needle: str) -> bool:

@@ -27,7 +27,7 @@ from typing import Any
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fields import FieldTexts
 from gateway.moderation.detectors.read_fields import ReadFields, as_read, scanned
-from gateway.moderation.detectors.slot_keys import SlotKeys, rarest
+from gateway.moderation.detectors.slot_keys import SlotKeys, _anchor_needles, _live_finders
 from gateway.moderation.detectors.words import (
     WordGate,
     compile_words,
@@ -36,14 +36,17 @@ from gateway.moderation.detectors.words import (
     phrase_marks,
     phrase_needles,
     phrase_words,
+    rarest,
     word_gate,
 )
 
 REGEX_PREFIX = "re:"
 NEEDLE_PREFIX = "needle:"  # a string every match of the slot's `re:` entries contains
 _REACH = 60  # how far a phrase may extend around one of its needles
-_WHOLE_TEXT = 4_000
-_SENTENCE_ENDS = ("\n",)  # a line: "Tel-jeunes: 1 800 …. Tu peux leur écrire" stays one context  # below this many characters, windows cost more than they save
+_WHOLE_TEXT = 4_000  # below this many characters, windows cost more than they save
+# Below this many characters (a subject), a slot regex costs less than deciding not to run it.
+_DIRECT = 120
+_SENTENCE_ENDS = ("\n",)  # a line: "Tel-jeunes: 1 800 …. Tu peux leur écrire" stays one context
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ class Slot:
     # `by_word` and `by_piece`; `bare` are those needing nothing of the two.
     pieces: tuple[frozenset[str], ...] = ()
     searched: tuple[tuple[str, ...], ...] = ()
-    # Each phrase filed under ONE of its needs, its rarest (see slot_keys.rarest): the phrases worth
+    # Each phrase filed under ONE of its needs, its rarest (see words.rarest): the phrases worth
     # testing are those whose key occurs, and a slot none of whose keys occur is ruled out by
     # one set operation. Filed under every need, "you" or "je" made most phrases candidates.
     # `by_key` maps a whole word, `by_key_piece` a word beginning (phrases without words);
@@ -160,6 +163,7 @@ class _Field:
     anchors: dict[int, list[str] | None] = dataclasses.field(default_factory=dict)
     live: dict[int, tuple[re.Pattern[str], ...] | None] = dataclasses.field(default_factory=dict)
     occurs: dict[int, bool] = dataclasses.field(default_factory=dict)
+    spans: dict[int, Spans] = dataclasses.field(default_factory=dict)  # in the whole text
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,13 @@ class SlotsMatcher:
     def _keys(self) -> SlotKeys:
         return SlotKeys(self.slots, self.combos)
 
+    @functools.cached_property
+    def _orders(self) -> dict[tuple[int, ...], tuple[int, ...]]:
+        """Per combination, its slots in the order their regexes run: regex slots (no needles)
+        last, the cheap ones may already rule the stretch out."""
+        return {combo: tuple(sorted(set(combo), key=lambda i: self.slots[i].needles is None))
+                for combo in self.combos}
+
     def _find_in(self, fields: ReadFields, field: str) -> list[Finding]:
         reading = fields.reading(field)
         at = _Field(fields, field, reading.text, fields.reading_words(field))
@@ -200,10 +211,13 @@ class SlotsMatcher:
         short = len(text) <= _WHOLE_TEXT
         # the combinations where a slot has no key present are skipped before any slot is read
         keys = self._keys
-        live_slots = keys.live_short(at.words) if short else keys.live_long(fields, field, at.words)
+        live_slots = keys.live_short(fields, field, at.words) if short else keys.live_long(fields, field, at.words)
         clusters: list[tuple[int, int, Spans]] = []
         for combo, need in zip(self.combos, keys.needs, strict=True):
             if need & live_slots != need:
+                continue
+            if len(text) <= _DIRECT:  # the slot regexes cost less than any test: run them
+                clusters += self._clusters_in(combo, text, 0, len(text), at.spans)
                 continue
             if short:
                 windows = [(0, len(text))] if all(self._gate(i, at) for i in combo) else []
@@ -298,9 +312,11 @@ class SlotsMatcher:
                 found = text.find(needle, found + 1)
         return _disjoint(windows)
 
-    def _clusters_in(self, combo: tuple[int, ...], text: str, low: int,
-                     high: int) -> list[tuple[int, int, Spans]]:
-        spans: dict[int, Spans] = {}
+    def _clusters_in(self, combo: tuple[int, ...], text: str, low: int, high: int,
+                     known: dict[int, Spans] | None = None) -> list[tuple[int, int, Spans]]:
+        """Where the combination matches in text[low:high]; `known`: each slot's matches there,
+        kept for the other combinations reading the same stretch."""
+        spans: dict[int, Spans] = {} if known is None else known
 
         def spans_of(index: int) -> Spans:
             if index not in spans:
@@ -308,9 +324,7 @@ class SlotsMatcher:
                                 if m.end() > m.start()]
             return spans[index]
 
-        # regex slots (no needles) last: the cheap ones may already rule the window out
-        order = sorted(set(combo), key=lambda i: self.slots[i].needles is None)
-        if not all(spans_of(i) for i in order):
+        if not all(spans_of(i) for i in self._orders[combo]):
             return []
         return self._clusters(combo, spans_of)
 
@@ -341,56 +355,6 @@ class SlotsMatcher:
                 continue
             first += 1
         return found
-
-
-def _anchor_needles(slot: Slot, fields: ReadFields, field: str,
-                    words: frozenset[str]) -> list[str] | None:
-    """For each phrase of the slot that can occur, its longest needle (None: the slot is not
-    anchorable; []: none of its phrases can occur). A phrase missing one of its words cannot."""
-    if slot.needles is None:
-        return None if slot.gate is None or slot.gate.may_match(
-            words, fields.reading(field).text, fields.sorted_words(field)) else []
-    # the phrases whose words and pieces all occur, in phrase order: only those whose key
-    # occurs are tested (each phrase is filed under one key, so none comes twice)
-    candidates = [*slot.bare]
-    by_key = slot.by_key
-    for word in slot.key_words & words:
-        candidates += by_key[word]
-    if slot.key_pieces:
-        by_key_piece = slot.by_key_piece
-        for piece in fields.word_starts(field, slot.key_pieces):
-            candidates += by_key_piece[piece]
-    chosen = []
-    if candidates:
-        found = fields.word_starts(field, slot.all_pieces)
-        needed, pieces, searched = slot.words, slot.pieces, slot.searched
-        chosen = [slot.longest[i] for i in sorted(candidates)
-                  if needed[i] <= words and pieces[i] <= found
-                  and (not searched[i] or all(fields.contains(field, n) for n in searched[i]))]
-    return chosen + [n for n in slot.declared if fields.contains(field, n)] \
-        if slot.declared else chosen
-
-
-_FEW = 16  # more phrases than this to find one by one cost more than the slot regex saves
-
-
-def _live_finders(slot: Slot, fields: ReadFields, field: str,
-                  words: frozenset[str]) -> tuple[re.Pattern[str], ...] | None:
-    """The fast patterns of the slot's phrases that can occur: their whole words occur, their
-    stems begin words and their marks are in the text (None: too many phrases to try one by
-    one, or the slot has none)."""
-    if slot.finders is None:
-        return None
-    phrases = [*slot.free]
-    for word in slot.key_words & words:
-        phrases += (i for i in slot.by_key[word] if slot.words[i] <= words)
-    found = fields.word_starts(field, slot.stems) if slot.stems else frozenset()
-    marks = slot.marks
-    phrases = [i for i in phrases if marks[i][0] <= found
-               and all(fields.contains(field, inside) for inside in marks[i][1])]
-    finders = slot.finders
-    return tuple(finders[i] for i in sorted(phrases, key=slot.rank.__getitem__)) \
-        if len(phrases) <= _FEW else None
 
 
 def _ranks(keys: list[int]) -> tuple[int, ...]:

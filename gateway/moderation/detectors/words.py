@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gateway.moderation.detectors import Finding
 from gateway.moderation.detectors.fold import fold_phrase
+from gateway.moderation.detectors.language import ENGLISH, FRENCH
 
 # Atoms a phrase is made of: a space stands for any run of spaces, hyphens or line breaks,
 # an apostrophe may be typed as a space or left out ("l'ecole", "l ecole", "lecole"),
@@ -164,6 +165,15 @@ def _phrase_needs(phrase: str) -> tuple[frozenset[str], tuple[str, ...]]:
     return frozenset(words), tuple(substrings)
 
 
+_COMMON = FRENCH | ENGLISH  # the function words nearly every message has
+
+
+def rarest(needs: frozenset[str]) -> str:
+    """The need least likely to occur in a message: not a function word, then the longest
+    (any choice is exact: a phrase whose key is absent lacks one of its needs)."""
+    return min(needs, key=lambda need: (need in _COMMON, -len(need), need))
+
+
 @dataclass(frozen=True)
 class WordGate:
     """A cheap test run before the list's regex: can any phrase of the list match this text?"""
@@ -173,18 +183,19 @@ class WordGate:
     @functools.cached_property
     def _index(self) -> tuple[list[_Stems], dict[str, list[tuple[frozenset[str], _Stems]]],
                               frozenset[str]]:
-        """The substrings of the needs without words, and each word's needs: a text's words
-        then point at the few needs worth testing (a list may have hundreds). Each substring
-        comes with whether it is made of word characters (looked up, not searched). Last, the
-        words as a frozenset: intersected with the text's words, C walks the smaller set."""
+        """The substrings of the needs without words, and the needs with words, each filed under
+        its rarest word: a text's words then point at the few needs worth testing (a list may
+        have hundreds; filed under every word, "you" pointed at most). Each substring comes with
+        whether it is made of word characters (looked up, not searched). Last, the keys as a
+        frozenset: intersected with the text's words, C walks the smaller set."""
         def stems(substrings: tuple[str, ...]) -> _Stems:
             return tuple((s, bool(_WORD_CHARS.fullmatch(s))) for s in substrings)
 
         wordless = [stems(substrings) for need, substrings in self.needs if not need]
         by_word: dict[str, list[tuple[frozenset[str], _Stems]]] = {}
         for need, substrings in self.needs:
-            for word in need:
-                by_word.setdefault(word, []).append((need, stems(substrings)))
+            if need:
+                by_word.setdefault(rarest(need), []).append((need, stems(substrings)))
         return wordless, by_word, frozenset(by_word)
 
     def may_match(self, words: frozenset[str], folded: str,

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from gateway.moderation.detectors import slots
 from gateway.moderation.detectors.read_fields import ReadFields
-from gateway.moderation.detectors.slot_keys import SlotKeys, rarest
+from gateway.moderation.detectors.slot_keys import SlotKeys
 from gateway.moderation.detectors.slots import SlotsMatcher, _live_finders
 from gateway.moderation.detectors.vocabulary import words_of
-from gateway.moderation.detectors.words import compile_words, phrase_marks, phrase_words
+from gateway.moderation.detectors.words import compile_words, phrase_marks, phrase_words, rarest
 from gateway.moderation.rules import RuleSet
 from tests.unit.moderation.conftest import facts_of
 from tests.unit.moderation.test_fast_paths import _rule_texts
@@ -73,6 +74,19 @@ def test_skipped_combinations_hold_no_finding(shipped: RuleSet, long: bool,
             assert fast == _plain_find(monkeypatch, matcher, ReadFields(facts, shipped.scan)), text
             found += len(fast)
     assert found  # the texts do hold matches
+
+
+def test_a_subject_read_at_once_gives_what_the_tests_gave(
+        shipped: RuleSet, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Below slots._DIRECT characters the slot regexes run without gates nor fast patterns.
+    matchers = [rule.matcher for rule in shipped.rules if isinstance(rule.matcher, SlotsMatcher)]
+    texts = [t[:slots._DIRECT] for t in _mixed_texts(shipped, 36, 400, False)]
+    direct = [[m.find(ReadFields(facts_of(subject=t), shipped.scan)) for m in matchers]
+              for t in texts]
+    monkeypatch.setattr(slots, "_DIRECT", 0)
+    assert direct == [[m.find(ReadFields(facts_of(subject=t), shipped.scan)) for m in matchers]
+                      for t in texts]
+    assert any(any(found) for found in direct)
 
 
 def test_the_ordinary_mail_of_the_benchmark_passes_both_ways(
