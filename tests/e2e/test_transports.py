@@ -9,7 +9,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
@@ -68,20 +68,26 @@ async def test_the_way_of_sending_follows_the_offer(smarthost: Smarthost) -> Non
 
 
 def test_uvloop_connections_are_taken_over_too(smarthost: Smarthost) -> None:
-    uvloop = pytest.importorskip("uvloop")  # `serve` runs on it when installed
+    results, taken_over = _two_on_uvloop(lambda: transport_for(smarthost))
+    assert [r.status for r in results] == ["sent", "sent"]
+    assert taken_over == smarthost.pipelining
+    assert [m.data for m in smarthost.wait_for(2)] == [message(0), message(1)]
+
+
+def _two_on_uvloop(make: Callable[[], SmtpTransport]) -> tuple[list[SendResult], bool]:
+    """Two sends on one transport under uvloop (`serve` runs on it when installed): the
+    results, and whether the connection was taken over for pipelining."""
+    uvloop = pytest.importorskip("uvloop")
 
     async def send_two() -> tuple[list[SendResult], bool]:
-        transport = transport_for(smarthost)
+        transport = make()
         try:
             results = [await transport.send(SENDER, RECIPIENT, message(n)) for n in range(2)]
             return results, transport._replies is not None
         finally:
             await transport.close()
 
-    results, taken_over = uvloop.run(send_two())
-    assert [r.status for r in results] == ["sent", "sent"]
-    assert taken_over == smarthost.pipelining
-    assert [m.data for m in smarthost.wait_for(2)] == [message(0), message(1)]
+    return uvloop.run(send_two())  # type: ignore[no-any-return]
 
 
 async def _closed_soon(host: Smarthost) -> bool:
@@ -468,18 +474,8 @@ async def test_lines_starting_with_a_dot_arrive_whole(smarthost: Smarthost) -> N
 
 def test_uvloop_starttls_and_auth_connection_is_taken_over_too(
         tls_smarthost: Smarthost, tls_files: tuple[Path, Path]) -> None:
-    uvloop = pytest.importorskip("uvloop")
-
-    async def send_two() -> tuple[list[SendResult], bool]:
-        transport = tls_transport(tls_smarthost, tls_files[0], starttls=True, username="gw",
-                                  password="s3cret")
-        try:
-            results = [await transport.send(SENDER, RECIPIENT, message(n)) for n in range(2)]
-            return results, transport._replies is not None
-        finally:
-            await transport.close()
-
-    results, taken_over = uvloop.run(send_two())
+    results, taken_over = _two_on_uvloop(lambda: tls_transport(
+        tls_smarthost, tls_files[0], starttls=True, username="gw", password="s3cret"))
     assert [r.status for r in results] == ["sent", "sent"]
     assert taken_over == tls_smarthost.pipelining
     assert tls_smarthost.connections == 1

@@ -8,44 +8,23 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from gateway.config import Settings
 from gateway.moderation.rules import load_rules
 from gateway.relay.decide import make_moderator
 from gateway.relay.pool import LARGE_MESSAGE, CheckPool
 from gateway.relay.processor import Plan, apply_plans, plan_batch
-from gateway.store.models import Message, Outbox, Pair, Participant
-from tests.unit.conftest import NOW, Program, letter
+from gateway.store.models import Message, Outbox
+from tests.unit.conftest import NOW, Program
+from tests.unit.relay.test_processor import store_from_mentor
 
-MENTOR = "mentor@example.org"
 BODIES = [
     "Bonjour Léa, voici le plan de la semaine pour ton stage.",
     "Appelle-moi au 514-555-0199 ce soir.",  # the test rules hold phone numbers
     "SIGNALER il me demande des photos",  # a report: never forwarded
     "Hello, here is the list of schools we talked about.\n\n> Le mardi, Léa a écrit :\n> merci",
 ]
-
-
-def store(program: Program, body: str, *, headers: str = "") -> int:
-    alias_local = program.pair.mentee_alias.split("@")[0]
-    raw = letter(f"Marie Mentor <{MENTOR}>", program.pair.mentee_alias, body)
-    if headers:
-        raw = headers.encode() + raw
-
-    def insert(session: Session) -> int:
-        pair = session.get(Pair, program.pair.id)
-        mentor = session.exec(select(Participant).where(Participant.email == MENTOR)).one()
-        assert pair is not None and mentor.id is not None
-        message = Message(pair_id=pair.id or 0, sender_id=mentor.id, recipient_id=pair.mentee_id,
-                          direction="mentor_to_mentee", envelope_from=MENTOR,
-                          dedup_key=f"{alias_local}:{len(raw)}:{body[:30]}", raw=raw,
-                          size=len(raw), received_at=NOW, updated_at=NOW, subject="Bonjour")
-        session.add(message)
-        session.flush()
-        return message.id or 0
-
-    return program.db.transaction(insert)
 
 
 def pool_settings(program: Program, offload_from: int = 1) -> Settings:
@@ -79,8 +58,8 @@ def pool(program: Program) -> CheckPool:
 def test_a_batch_checked_in_a_worker_gets_the_same_plans_as_here(program: Program,
                                                                  pool: CheckPool) -> None:
     for body in BODIES:
-        store(program, body)
-    store(program, "Je suis absent jusqu'à lundi.", headers="Auto-Submitted: auto-replied\r\n")
+        store_from_mentor(program, body)
+    store_from_mentor(program, "Je suis absent jusqu'à lundi.", headers="Auto-Submitted: auto-replied\r\n")
     here = plans_with(program, program.settings, None)
     there = plans_with(program, pool_settings(program), pool)
     assert pool.offloaded == 1, "the batch went to the worker"
@@ -91,7 +70,7 @@ def test_a_batch_checked_in_a_worker_gets_the_same_plans_as_here(program: Progra
 
 
 def test_plans_from_a_worker_are_written_like_any_other(program: Program, pool: CheckPool) -> None:
-    ids = [store(program, body) for body in BODIES]
+    ids = [store_from_mentor(program, body) for body in BODIES]
     plans = plans_with(program, pool_settings(program), pool)
     assert all(plan.parsed is None for plan in plans)  # nothing parsed crossed back
     program.db.transaction(lambda s: apply_plans(s, program.settings, plans, NOW,
@@ -108,7 +87,7 @@ def test_plans_from_a_worker_are_written_like_any_other(program: Program, pool: 
 
 def test_a_killed_worker_costs_nothing_but_a_restart(program: Program, pool: CheckPool) -> None:
     """The batch is checked in the gateway's process instead; the next one gets a new worker."""
-    store(program, BODIES[0])
+    store_from_mentor(program, BODIES[0])
     [pid] = pool.warm()
     os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
@@ -127,10 +106,10 @@ def test_small_batches_stay_here_and_a_large_message_goes(program: Program) -> N
     settings = pool_settings(program, offload_from=8)
     checker = CheckPool(settings, make_moderator(load_rules(Path(settings.gateway.rules_dir))))
     try:
-        store(program, BODIES[0])
+        store_from_mentor(program, BODIES[0])
         plans_with(program, settings, checker)
         assert checker.offloaded == 0
-        store(program, "Voici le document.\n" + "Une ligne de texte ordinaire.\n" * (
+        store_from_mentor(program, "Voici le document.\n" + "Une ligne de texte ordinaire.\n" * (
             LARGE_MESSAGE // 28))
         plans = plans_with(program, settings, checker)
         assert checker.offloaded == 1 and len(plans) == 2
@@ -141,7 +120,7 @@ def test_small_batches_stay_here_and_a_large_message_goes(program: Program) -> N
 def test_no_workers_means_everything_here(program: Program) -> None:
     settings = program.settings.replace(processing={"workers": 0, "offload_from": 1})
     checker = CheckPool(settings, make_moderator(load_rules(Path(settings.gateway.rules_dir))))
-    store(program, BODIES[0])
+    store_from_mentor(program, BODIES[0])
     plans_with(program, settings, checker)
     assert checker.offloaded == 0 and checker.warm() == []
 

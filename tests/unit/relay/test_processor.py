@@ -20,9 +20,10 @@ from tests.unit.conftest import NOW, Program, letter
 MENTOR = "mentor@example.org"
 
 
-def store_from_mentor(program: Program, body: str) -> int:
+def store_from_mentor(program: Program, body: str, *, headers: str = "") -> int:
+    """A RECEIVED message from the mentor; `headers` are put before the letter's own."""
     alias_local = program.pair.mentee_alias.split("@")[0]
-    raw = letter(f"Marie Mentor <{MENTOR}>", program.pair.mentee_alias, body)
+    raw = headers.encode() + letter(f"Marie Mentor <{MENTOR}>", program.pair.mentee_alias, body)
 
     def insert(session: Session) -> int:
         pair = session.get(Pair, program.pair.id)
@@ -30,7 +31,7 @@ def store_from_mentor(program: Program, body: str) -> int:
         assert pair is not None and mentor.id is not None
         message = Message(pair_id=pair.id or 0, sender_id=mentor.id, recipient_id=pair.mentee_id,
                           direction="mentor_to_mentee", envelope_from=MENTOR,
-                          dedup_key=f"{alias_local}:{body[:20]}", raw=raw, size=len(raw),
+                          dedup_key=f"{alias_local}:{len(raw)}:{body[:30]}", raw=raw, size=len(raw),
                           received_at=NOW, updated_at=NOW, subject="Bonjour")
         session.add(message)
         session.flush()
