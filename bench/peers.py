@@ -56,18 +56,21 @@ class Result:
     p50_ms: float | None
     p99_ms: float | None
     delivered: int
+    parts: dict[str, float] | None = None  # CPU ms per message by part, when the system has parts
 
 
 # ---- CPU from /proc ---------------------------------------------------------------------------
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, user+system seconds of the process and its reaped children)."""
+def _stat(pid: int, *, children: bool = True) -> tuple[int, float] | None:
+    """(parent pid, user+system seconds of the process and, by default, its reaped children)."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = raw[raw.rindex(")") + 2:].split()
     utime, stime, cutime, cstime = (int(f) for f in fields[11:15])
+    if not children:
+        cutime = cstime = 0
     return int(fields[1]), (utime + stime + cutime + cstime) / TICK
 
 
@@ -86,6 +89,12 @@ def tree_cpu(root: int) -> float:
                 members.add(pid)
                 frontier.append(pid)
     return sum(stats[pid][1] for pid in members if pid in stats)
+
+
+def own_cpu(pid: int) -> float:
+    """CPU seconds of one process alone (without its children)."""
+    found = _stat(pid, children=False)
+    return found[1] if found else 0.0
 
 
 def _socket_ports(pid: int) -> set[int]:
@@ -155,14 +164,18 @@ def wait_arrivals(dump: Path, count: int, timeout: float = 600) -> None:
 
 
 def measure(args: argparse.Namespace, work: Path, port: int | str, to: str, sender: str, rate: float | None,
-            cpu: Callable[[], float], dump: Path | None) -> Result:
-    """Send the load to a ready system, wait for the arrivals, and measure the CPU in between."""
+            cpu: Callable[[], float | dict[str, float]], dump: Path | None) -> Result:
+    """Send the load to a ready system, wait for the arrivals, and measure the CPU in between.
+    `cpu` returns seconds, or seconds by part (the total is their sum)."""
     load = argparse.Namespace(**{**vars(args), "rate": rate})
-    before = cpu()
+    before_parts = _parts(cpu())
     sent = loadgen(port, work / "load.json", load, sender, to)
     if dump is not None:
         wait_arrivals(dump, args.count)
-    after = cpu()
+    after_parts = _parts(cpu())
+    before, after = sum(before_parts.values()), sum(after_parts.values())
+    parts = ({name: 1000 * (after_parts[name] - before_parts.get(name, 0.0)) / args.count
+              for name in after_parts} if len(after_parts) > 1 else None)
     if dump is None:
         return Result(args.count / (sent["finished"] - sent["started"]),
                       1000 * (after - before) / args.count, None, None, args.count)
@@ -172,7 +185,11 @@ def measure(args: argparse.Namespace, work: Path, port: int | str, to: str, send
     return Result(len(arrived) / (max(arrived.values()) - sent["started"]),
                   1000 * (after - before) / max(1, len(arrived)),
                   1000 * statistics.median(latencies),
-                  1000 * latencies[int(0.99 * (len(latencies) - 1))], len(arrived))
+                  1000 * latencies[int(0.99 * (len(latencies) - 1))], len(arrived), parts)
+
+
+def _parts(cpu: float | dict[str, float]) -> dict[str, float]:
+    return cpu if isinstance(cpu, dict) else {"all": cpu}
 
 
 # ---- the three systems -----------------------------------------------------------------------
@@ -269,12 +286,14 @@ def run_gateway(args: argparse.Namespace, work: Path, rate: float | None) -> Res
                 wait_workers(work / f"gateway{number}.log")
             backends: list[int] = []
 
-            def cpu() -> float:
+            def cpu() -> dict[str, float]:
                 # The pool opens connections as the load needs them: look again each time.
                 if args.database_url:
                     backends[:] = sorted(set(backends).union(
                         *(backend_pids(db_url, g.pid) for g in gateways)))
-                return sum(tree_cpu(g.pid) for g in gateways) + sum(tree_cpu(p) for p in backends)
+                serve = sum(own_cpu(g.pid) for g in gateways)
+                return {"serve": serve, "workers": sum(tree_cpu(g.pid) for g in gateways) - serve,
+                        "database": sum(tree_cpu(p) for p in backends)}
 
             return measure(args, work, ",".join(map(str, ports)), alias, sender, rate, cpu, dump)
         finally:
@@ -369,6 +388,9 @@ def main() -> None:
                 results.setdefault((name, load), []).append(result)
                 latency = (f"p50 {result.p50_ms:6.0f} ms  p99 {result.p99_ms:6.0f} ms"
                            if result.p50_ms is not None else "")
+                if result.parts:
+                    latency += "  (" + " + ".join(f"{part} {ms:.2f}" for part, ms in
+                                                 result.parts.items()) + " ms)"
                 print(f"round {round_ + 1}  {LABELS[name]:22} {load:9} "
                       f"{'' if rate is None else f'(at {rate:.0f}/s) '}{result.rate:7.0f} msg/s  "
                       f"{result.cpu_ms:6.2f} ms CPU/msg  {latency}  "
