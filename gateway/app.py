@@ -102,10 +102,12 @@ class App:
         transports: Sequence[Transport] | None = None,
         components: Sequence[Component] = (),
         background: bool = True,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         check_settings(settings)  # the CLI checked them with file and line; direct callers too
         self.settings = settings
         self.clock = clock or SystemClock()
+        self._sleep = sleep  # the processor's gathering wait (tests pass their own)
         self.instance = settings.gateway.instance_name or f"{socket.gethostname()}:{os.getpid()}"
         # Fail closed: an invalid rule stops the gateway before it accepts anything.
         self.rules = load_rules(Path(settings.gateway.rules_dir))
@@ -237,16 +239,18 @@ class App:
             pass
 
     async def _process_loop(self) -> None:
-        await self._loop(self.process_once, self._process_wake, RECEIVED_BATCH)
+        await self._loop(self.process_once, self._process_wake, RECEIVED_BATCH,
+                         gather=self.settings.processing.gather_ms / 1000)
 
     async def _deliver_loop(self) -> None:
         await self._loop(self.delivery.run_once, self._deliver_wake, OUTBOX_BATCH)
 
     async def _loop(self, step: Callable[[], Awaitable[int]], wake: asyncio.Event,
-                    full: int) -> None:
+                    full: int, *, gather: float = 0.0) -> None:
         """Run `step` when woken (or by a slowing poll). The wake-up is cleared before the step
         looks for work, so one that comes during the step runs it again; only a full batch
-        looks again at once: an empty look costs a transaction per message at low load."""
+        looks again at once: an empty look costs a transaction per message at low load.
+        Once woken, it waits `gather` seconds first, for the work that follows to join."""
         poll = IDLE_POLL_SECONDS
         while not self.stopping.is_set():
             wake.clear()
@@ -262,6 +266,8 @@ class App:
             try:
                 await asyncio.wait_for(wake.wait(), poll)
                 poll = IDLE_POLL_SECONDS  # told about work: poll briskly again
+                if gather and not self.stopping.is_set():
+                    await self._sleep(gather)
             except TimeoutError:
                 poll = poll if done else min(2 * poll, IDLE_POLL_MAX_SECONDS)
 

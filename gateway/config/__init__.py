@@ -202,11 +202,14 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
         if getattr(settings.limits, key) < 1:
             raise ConfigError(_where(path, text, "limits", key) + f"'limits.{key}' must be >= 1")
     if settings.smtp.max_recipients < 1:
-        raise ConfigError(_where(path, text, "smtp", "max_recipients") + "must be >= 1")
-    if not 0 <= settings.processing.workers <= 64:
-        raise ConfigError(_where(path, text, "processing", "workers") + "must be from 0 to 64")
+        raise ConfigError(_where(path, text, "smtp", "max_recipients") + "smtp.max_recipients must be >= 1")
+    for key, low, high in (("workers", 0, 64), ("gather_ms", 0, 1000)):
+        if not low <= getattr(settings.processing, key) <= high:
+            raise ConfigError(_where(path, text, "processing", key)
+                              + f"processing.{key} must be from {low} to {high}")
     if settings.processing.offload_from < 1:
-        raise ConfigError(_where(path, text, "processing", "offload_from") + "must be >= 1")
+        raise ConfigError(_where(path, text, "processing", "offload_from")
+                          + "processing.offload_from must be >= 1")
 
 
 def _check_authentication(path: Path, text: str, auth: AuthenticationSettings) -> None:
