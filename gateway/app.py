@@ -263,10 +263,12 @@ class App:
                 poll = IDLE_POLL_SECONDS
                 if done >= full:
                     continue
+            # Work that came during the step has formed its batch already: no waiting then.
+            idle = not wake.is_set()
             try:
                 await asyncio.wait_for(wake.wait(), poll)
                 poll = IDLE_POLL_SECONDS  # told about work: poll briskly again
-                if gather and not self.stopping.is_set():
+                if gather and idle and not self.stopping.is_set():
                     await self._sleep(gather)
             except TimeoutError:
                 poll = poll if done else min(2 * poll, IDLE_POLL_MAX_SECONDS)
