@@ -60,8 +60,8 @@ async def one_round(config: Path, sender: str, alias: str, count: int, batch: in
     try:
         started = time.process_time()
         for _ in range(count):
-            route = await app.db.read(lambda s: resolve_route(s, domain=domain, rcpt=alias,
-                                                              envelope_from=sender))
+            route = await app.db.read_rows(lambda c: resolve_route(c, domain=domain, rcpt=alias,
+                                                                   envelope_from=sender))
         rcpt = time.process_time() - started
         assert isinstance(route, Route), route
         items = [Incoming(route, message(offset + n, sender, alias, 5120), sender,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, select
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from gateway.mail.alias import normalize_address, split_address
@@ -61,11 +62,13 @@ def _route_query() -> Select[Any]:
 _ROUTE = _route_query()
 
 
-def resolve_route(session: Session, *, domain: str, rcpt: str, envelope_from: str) -> Route | Refusal:
+def resolve_route(session: Session | Connection, *, domain: str, rcpt: str,
+                  envelope_from: str) -> Route | Refusal:
     local, addr_domain = split_address(rcpt)
     if addr_domain != domain:
         return Refusal(RELAY_DENIED)
-    row = session.connection().execute(_ROUTE, {"local": local}).first()
+    connection = session.connection() if isinstance(session, Session) else session
+    row = connection.execute(_ROUTE, {"local": local}).first()
     if row is None:
         return Refusal(NO_SUCH_ALIAS)
     recipient_id, pair_id, pair_state, mentor_id, sender_id, sender_email, minor = row

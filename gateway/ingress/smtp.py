@@ -171,8 +171,8 @@ class GatewayHandler:
             if getattr(envelope, "special", None):
                 return "452 4.5.3 Please send this message separately"
             sender = envelope.mail_from or ""
-            route = await self._db.read(
-                lambda s: resolve_route(s, domain=self._domain, rcpt=rcpt, envelope_from=sender)
+            route = await self._db.read_rows(
+                lambda c: resolve_route(c, domain=self._domain, rcpt=rcpt, envelope_from=sender)
             )
         except Exception:
             log.exception("RCPT lookup failed")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -98,6 +98,16 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._reader, functools.partial(self.transaction, fn, read_only=True))
+
+    async def read_rows(self, fn: Callable[[Connection], T]) -> T:
+        """A read of Core statements only, without an ORM session: the RCPT look-up runs once
+        per recipient, and a session's bookkeeping cost more than the query itself."""
+        def run() -> T:
+            with self._read_engine.connect() as connection:
+                return fn(connection)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reader, run)
 
     def close(self) -> None:
         self._writer.shutdown(wait=True)
