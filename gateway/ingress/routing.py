@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, bindparam, case, select
-from sqlalchemy.engine import Connection
-from sqlmodel import Session
 
 from gateway.mail.alias import normalize_address, split_address
+from gateway.store.db import Executes, connection_of
 from gateway.store.models import Alias, Pair, Participant
 
 RELAY_DENIED = "550 5.7.1 Relaying denied: this gateway only accepts mail for its own addresses"
@@ -62,13 +61,12 @@ def _route_query() -> Select[Any]:
 _ROUTE = _route_query()
 
 
-def resolve_route(session: Session | Connection, *, domain: str, rcpt: str,
+def resolve_route(session: Executes, *, domain: str, rcpt: str,
                   envelope_from: str) -> Route | Refusal:
     local, addr_domain = split_address(rcpt)
     if addr_domain != domain:
         return Refusal(RELAY_DENIED)
-    connection = session.connection() if isinstance(session, Session) else session
-    row = connection.execute(_ROUTE, {"local": local}).first()
+    row = connection_of(session).execute(_ROUTE, {"local": local}).first()
     if row is None:
         return Refusal(NO_SUCH_ALIAS)
     recipient_id, pair_id, pair_state, mentor_id, sender_id, sender_email, minor = row

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select
-from sqlmodel import Session
+from sqlalchemy.engine import Connection
 
 from gateway.clock import Clock
 from gateway.ingress.routing import Route
@@ -101,7 +101,7 @@ class IngestWriter:
             while not self._queue.empty() and len(batch) < MAX_BATCH:
                 batch.append(self._queue.get_nowait())
             try:
-                results = await self._db.write(lambda s, b=batch: self._insert(s, b))  # type: ignore[misc]
+                results = await self._db.write_rows(lambda c, b=batch: self._insert(c, b))  # type: ignore[misc]
             except Exception as exc:  # the clients get 451 and will retry
                 log.exception("could not store %d message(s)", len(batch))
                 for pending in batch:
@@ -113,15 +113,15 @@ class IngestWriter:
                     pending.done.set_result(result)
             self._on_stored()
 
-    def _insert(self, session: Session, batch: list[_Pending]) -> list[tuple[int, bool]]:
+    def _insert(self, connection: Connection, batch: list[_Pending]) -> list[tuple[int, bool]]:
         """One dedup query and one multi-row insert (Core, ids returned) for the whole batch."""
         now = self._clock.now()
         keys = [pending.item.dedup_key for pending in batch]
-        seen: dict[str, int] = dict(session.connection().execute(
+        seen: dict[str, int] = dict(connection.execute(
             _SEEN, {"keys": sorted(set(keys)), "since": now - DEDUP_WINDOW}).all())
         fresh: dict[str, dict[str, object]] = {}
         rates = RateCounter.load(
-            session, self._limits, now, sender_ids={p.item.route.sender_id for p in batch},
+            connection, self._limits, now, sender_ids={p.item.route.sender_id for p in batch},
             pair_ids={p.item.route.pair_id for p in batch}) if self._limits else None
         for pending, key in zip(batch, keys, strict=True):
             if key not in seen and key not in fresh:
@@ -131,7 +131,7 @@ class IngestWriter:
                 if passed and self._limits:
                     hits.append(flood_hit(passed, self._limits))
                 fresh[key] = _message_row(pending.item, key, now, hits)
-        ids = dict(zip(fresh, session.connection().execute(
+        ids = dict(zip(fresh, connection.execute(
             _INSERT, list(fresh.values())).scalars().all(), strict=True)) if fresh else {}
         results: list[tuple[int, bool]] = []
         events: list[dict[str, object]] = []
@@ -146,7 +146,7 @@ class IngestWriter:
                                     subject_id=message_id, action="receive", to_state="received",
                                     detail=f"pair {pending.item.route.pair_id}"))
                 results.append((message_id, False))
-        record_many(session, events)
+        record_many(connection, events)
         return results
 
 

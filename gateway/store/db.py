@@ -16,6 +16,13 @@ from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
+# What Core statements run on: an ORM session's connection, or a bare connection (hot paths
+# that need no ORM object skip the session's bookkeeping).
+Executes = Session | Connection
+
+
+def connection_of(where: Executes) -> Connection:
+    return where.connection() if isinstance(where, Session) else where
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -98,6 +105,16 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
             self._reader, functools.partial(self.transaction, fn, read_only=True))
+
+    async def write_rows(self, fn: Callable[[Connection], T]) -> T:
+        """A write of Core statements only, on a bare connection (the same single writer and,
+        on SQLite, the same write lock from the start): the ingest commit, once per batch."""
+        def run() -> T:
+            with self.engine.begin() as connection:
+                return fn(connection)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, run)
 
     async def read_rows(self, fn: Callable[[Connection], T]) -> T:
         """A read of Core statements only, without an ORM session: the RCPT look-up runs once

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, bindparam, func, select
-from sqlmodel import Session
 
+from gateway.store.db import Executes, connection_of
 from gateway.store.models import Message
 
 HOUR = timedelta(hours=1)
@@ -32,9 +32,9 @@ class RateCounter:
     _pairs: dict[int, int]
 
     @classmethod
-    def load(cls, session: Session, limits: RateLimits, now: datetime, *,
+    def load(cls, session: Executes, limits: RateLimits, now: datetime, *,
              sender_ids: set[int], pair_ids: set[int]) -> RateCounter:
-        connection = session.connection()
+        connection = connection_of(session)
 
         def counts(query: Select[Any], ids: set[int], since: datetime) -> dict[int, int]:
             rows = connection.execute(query, {"ids": sorted(ids), "since": since}).all() \
