@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import select
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -47,9 +49,39 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, *, sqlite_reads_only: bool = False) -> Engine:
+def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    # An idle connection has nothing to read unless the server closed it (a restart or a
+    # terminated backend sends its FATAL and EOF): found with a poll instead of pre-ping's
+    # SELECT 1, a round trip per transaction for client and server. The pool replaces it.
+    poll = select.poll()
+    poll.register(dbapi_connection.fileno(), select.POLLIN)
+    if dbapi_connection.closed or poll.poll(0):
+        raise DisconnectionError("the server closed this connection")
+
+
+def _read_only_session(dbapi_connection: Any, _record: Any) -> None:
+    # Reads run without BEGIN/COMMIT (autocommit: two round trips less); in READ COMMITTED
+    # each statement had its own snapshot anyway. A write there must fail, not commit alone.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET SESSION default_transaction_read_only = on")
+    cursor.close()
+
+
+def _postgres_engine(url: str, *, read_only: bool) -> Engine:
+    # The reads' pool serves the 4 reader threads; the writes' the writers and the rest.
+    engine = create_engine(url, pool_size=4 if read_only else 8, max_overflow=4,
+                           isolation_level="AUTOCOMMIT" if read_only else None)
+    event.listen(engine, "checkout", _closed_by_server)
+    if read_only:
+        event.listen(engine, "connect", _read_only_session)
+    return engine
+
+
+def make_engine(url: str, *, sqlite_reads_only: bool = False, postgres_reads_only: bool = False) -> Engine:
     """An engine for `url`. On SQLite every transaction holds the write lock from its start,
-    except on an engine made with `sqlite_reads_only` (read-only work: many readers at once)."""
+    except on an engine made with `sqlite_reads_only` (read-only work: many readers at once).
+    On PostgreSQL, `postgres_reads_only` makes one whose statements cannot write, each its own
+    transaction."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -62,7 +94,7 @@ def make_engine(url: str, *, sqlite_reads_only: bool = False) -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg"))
-    return create_engine(url, pool_size=8, max_overflow=4, pool_pre_ping=True)
+    return _postgres_engine(url, read_only=postgres_reads_only)
 
 
 def make_null_pool_engine(url: str) -> Engine:
@@ -76,7 +108,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
-        self._read_engine = make_engine(url, sqlite_reads_only=True) if self.is_sqlite else self.engine
+        self._read_engine = make_engine(url, sqlite_reads_only=True, postgres_reads_only=True)
         self._writer = ThreadPoolExecutor(1 if self.is_sqlite else 4, thread_name_prefix="db-w")
         self._reader = ThreadPoolExecutor(4, thread_name_prefix="db-r")
 
