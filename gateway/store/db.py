@@ -69,8 +69,12 @@ def _read_only_session(dbapi_connection: Any, _record: Any) -> None:
 
 def _postgres_engine(url: str, *, read_only: bool) -> Engine:
     # The reads' pool serves the 4 reader threads; the writes' the writers and the rest.
+    # Statements are prepared on the server at their first use (psycopg's default: the sixth):
+    # the backend parses and plans each hot statement once per connection instead of five
+    # times on each of up to 12 connections, for each length of an IN list.
     engine = create_engine(url, pool_size=4 if read_only else 8, max_overflow=4,
-                           isolation_level="AUTOCOMMIT" if read_only else None)
+                           isolation_level="AUTOCOMMIT" if read_only else None,
+                           connect_args={"prepare_threshold": 0})
     event.listen(engine, "checkout", _closed_by_server)
     if read_only:
         event.listen(engine, "connect", _read_only_session)
