@@ -170,7 +170,12 @@ def _still_received(session: Session, settings: Settings, plans: list[Plan], *,
     if any(plan.message is None or plan.people is None for plan in plans):
         messages = claim_received(session, postgres=postgres, ids=[p.message_id for p in plans])
         return messages, load_people_many(session, settings, messages)
-    still = still_received(session, [plan.message_id for plan in plans], postgres=postgres)
+    if postgres and all(plan.message in session for plan in plans):
+        # Claimed by this very transaction (FOR UPDATE, plan and write in one): nobody else
+        # can have moved them, so no query to ask again (a round trip per batch).
+        still = {plan.message_id for plan in plans}
+    else:
+        still = still_received(session, [plan.message_id for plan in plans], postgres=postgres)
     messages, people = [], {}
     for plan in plans:
         if plan.message_id in still:
