@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select, union_all
 
 from gateway.store.db import Executes, connection_of
 from gateway.store.models import Message
@@ -34,15 +33,14 @@ class RateCounter:
     @classmethod
     def load(cls, session: Executes, limits: RateLimits, now: datetime, *,
              sender_ids: set[int], pair_ids: set[int]) -> RateCounter:
-        connection = connection_of(session)
-
-        def counts(query: Select[Any], ids: set[int], since: datetime) -> dict[int, int]:
-            rows = connection.execute(query, {"ids": sorted(ids), "since": since}).all() \
-                if ids else []
-            return {int(key): int(count) for key, count in rows}
-
-        return cls(limits, now, counts(_BY_SENDER, sender_ids, now - HOUR),
-                   counts(_BY_PAIR, pair_ids, now - DAY))
+        """Both counts in one statement (a round trip less for every stored batch)."""
+        counts: dict[str, dict[int, int]] = {"sender": {}, "pair": {}}
+        if sender_ids or pair_ids:
+            for kind, key, count in connection_of(session).execute(_COUNTS, {
+                    "senders": sorted(sender_ids), "hour_ago": now - HOUR,
+                    "pairs": sorted(pair_ids), "day_ago": now - DAY}):
+                counts[kind][int(key)] = int(count)
+        return cls(limits, now, counts["sender"], counts["pair"])
 
     def add(self, sender_id: int, pair_id: int) -> str | None:
         """Count one more message; which limit it passes ("participant", "pair") or None."""
@@ -57,14 +55,15 @@ class RateCounter:
 
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
 # Built once: building a statement costs about as much as running it on SQLite.
-_BY_SENDER = (select(_MESSAGE.c.sender_id, func.count())
-              .where(_MESSAGE.c.sender_id.in_(bindparam("ids", expanding=True)),
-                     _MESSAGE.c.received_at > bindparam("since"))
-              .group_by(_MESSAGE.c.sender_id))
-_BY_PAIR = (select(_MESSAGE.c.pair_id, func.count())
-            .where(_MESSAGE.c.pair_id.in_(bindparam("ids", expanding=True)),
-                   _MESSAGE.c.received_at > bindparam("since"))
-            .group_by(_MESSAGE.c.pair_id))
+_COUNTS = union_all(
+    select(literal("sender").label("kind"), _MESSAGE.c.sender_id, func.count())
+    .where(_MESSAGE.c.sender_id.in_(bindparam("senders", expanding=True)),
+           _MESSAGE.c.received_at > bindparam("hour_ago"))
+    .group_by(_MESSAGE.c.sender_id),
+    select(literal("pair").label("kind"), _MESSAGE.c.pair_id, func.count())
+    .where(_MESSAGE.c.pair_id.in_(bindparam("pairs", expanding=True)),
+           _MESSAGE.c.received_at > bindparam("day_ago"))
+    .group_by(_MESSAGE.c.pair_id))
 
 
 def flood_hit(which: str, limits: RateLimits) -> dict[str, object]:
