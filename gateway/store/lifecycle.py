@@ -84,33 +84,30 @@ def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
 
     Core statements, no ORM objects: this runs once per delivery round on the hot path."""
     values = {"now": now, "limit": limit, "instance": instance, "until": now + LEASE}
-    if postgres:  # one statement: the rows locked (skipping others' locks), leased, returned
-        leased = sorted(session.connection().execute(_CLAIM_DUE, values).all(),
-                        key=lambda row: (row.next_attempt_at, row.id))
-        return [Claimed(row.id, row.envelope_from, row.recipient, row.data) for row in leased]
-    rows = session.connection().execute(_DUE, values).all()
-    if rows:
-        session.connection().execute(_LEASE, {**values, "ids": [row.id for row in rows]})
-    return [Claimed(row.id, row.envelope_from, row.recipient, row.data) for row in rows]
+    # One statement: the due rows (on PostgreSQL locked, skipping others' locks; SQLite's
+    # transaction holds the write lock already) leased and returned, then put back in due order.
+    leased = sorted(session.connection().execute(
+        _CLAIM_DUE if postgres else _CLAIM_DUE_SQLITE, values).all(),
+        key=lambda row: (row.next_attempt_at, row.id))
+    return [Claimed(row.id, row.envelope_from, row.recipient, row.data) for row in leased]
 
 
 _OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 _IS_DUE = or_(and_(_OUTBOX.c.state.in_(("queued", "deferred")),
                    _OUTBOX.c.next_attempt_at <= bindparam("now")),
               and_(_OUTBOX.c.state == "sending", _OUTBOX.c.claimed_until < bindparam("now")))
-_DUE = (sa_select(_OUTBOX.c.id, _OUTBOX.c.envelope_from, _OUTBOX.c.recipient, _OUTBOX.c.data)
-        .where(_IS_DUE)
-        .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id).limit(bindparam("limit")))
 _LEASED = {"state": "sending", "claimed_by": bindparam("instance"),
            "claimed_until": bindparam("until"),
            "first_attempt_at": func.coalesce(_OUTBOX.c.first_attempt_at, bindparam("now"))}
-_LEASE = update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True))).values(_LEASED)
-_DUE_LOCKED = (sa_select(_OUTBOX.c.id).where(_IS_DUE)
-               .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id).limit(bindparam("limit"))
-               .with_for_update(skip_locked=True).cte("due"))
+_DUE_IDS = (sa_select(_OUTBOX.c.id).where(_IS_DUE)
+            .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id).limit(bindparam("limit")))
+_CLAIMED = (_OUTBOX.c.id, _OUTBOX.c.envelope_from, _OUTBOX.c.recipient, _OUTBOX.c.data,
+            _OUTBOX.c.next_attempt_at)
+_DUE_LOCKED = _DUE_IDS.with_for_update(skip_locked=True).cte("due")
 _CLAIM_DUE = (update(_OUTBOX).where(_OUTBOX.c.id == _DUE_LOCKED.c.id).values(_LEASED)
-              .returning(_OUTBOX.c.id, _OUTBOX.c.envelope_from, _OUTBOX.c.recipient,
-                         _OUTBOX.c.data, _OUTBOX.c.next_attempt_at))
+              .returning(*_CLAIMED))
+_CLAIM_DUE_SQLITE = (update(_OUTBOX).where(_OUTBOX.c.id.in_(_DUE_IDS.scalar_subquery()))
+                     .values(_LEASED).returning(*_CLAIMED))
 
 
 def release_own_claims(session: Session, is_ours: Callable[[str | None], bool] | None) -> int:
