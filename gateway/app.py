@@ -250,7 +250,8 @@ class App:
         """Run `step` when woken (or by a slowing poll). The wake-up is cleared before the step
         looks for work, so one that comes during the step runs it again; only a full batch
         looks again at once: an empty look costs a transaction per message at low load.
-        Once woken, it waits `gather` seconds first, for the work that follows to join."""
+        Woken after a step that was not full, it waits `gather` seconds first, for the work
+        that follows to join."""
         poll = IDLE_POLL_SECONDS
         while not self.stopping.is_set():
             wake.clear()
@@ -263,12 +264,12 @@ class App:
                 poll = IDLE_POLL_SECONDS
                 if done >= full:
                     continue
-            # Work that came during the step has formed its batch already: no waiting then.
-            idle = not wake.is_set()
             try:
                 await asyncio.wait_for(wake.wait(), poll)
                 poll = IDLE_POLL_SECONDS  # told about work: poll briskly again
-                if gather and idle and not self.stopping.is_set():
+                # Even when mail came during the step: at a moderate rate that is one message,
+                # and looking at once would take the messages one at a time again.
+                if gather and not self.stopping.is_set():
                     await self._sleep(gather)
             except TimeoutError:
                 poll = poll if done else min(2 * poll, IDLE_POLL_MAX_SECONDS)

@@ -103,3 +103,41 @@ async def test_without_a_wait_each_message_goes_at_once(program: Program,
     assert waits == []
     assert batches[:2] == [1, 1]
     assert states == ["queued", "queued"]
+
+
+async def test_mail_that_came_during_a_step_waits_for_the_next_too(program: Program,
+                                                                    clock: MovableClock) -> None:
+    """At a moderate rate one message comes while a batch is checked: taken at once, every
+    message would go alone again."""
+    waits: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:  # while the processor waits after the first batch, a third message
+            await _send(app, program, "Troisième message : la liste des écoles.")
+
+    app, batches, handled = _gateway(program, clock, 15, sleep)
+    first_check = app.checker.check_jobs
+
+    def checking(jobs: list[Job]) -> list[Checked]:
+        if not batches:  # the first batch is being checked: a second message is stored
+            asyncio.run_coroutine_threadsafe(
+                _send(app, program, "Et voici la suite du plan."), loop).result(30)
+        return first_check(jobs)
+
+    app.checker.check_jobs = checking  # type: ignore[method-assign]
+    await app.start()
+    try:
+        await _send(app, program, "Bonjour Léa, voici le plan de la semaine.")
+        for _ in range(2):
+            await asyncio.wait_for(handled.wait(), 30)
+            handled.clear()
+            if sum(batches) >= 3:
+                break
+        states = await _states(app)
+    finally:
+        await app.stop()
+    assert len(waits) >= 2 and all(wait == 0.015 for wait in waits)
+    assert batches[:2] == [1, 2], batches  # the second and third message went together
+    assert states == ["queued", "queued", "queued"]
