@@ -52,13 +52,15 @@ def message(number: int, sender: str, to: str, size: int) -> bytes:
     return (head + "\r\n".join(lines) + "\r\n").encode()
 
 
-async def worker(port: int, numbers: list[int], sender: str, to: str, size: int,
+async def worker(port: int, numbers: list[int], senders: list[str], tos: list[str], size: int,
                  accepted: dict[int, float], start: float, rate: float | None) -> None:
     client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
     await client.connect()
     for number in numbers:
         if rate:  # message n is due at start + n / rate, whichever connection sends it
             await asyncio.sleep(max(0.0, start + number / rate - time.time()))
+        # message n goes from the n-th sender (in turn) to its own recipient
+        sender, to = senders[number % len(senders)], tos[number % len(tos)]
         await client.sendmail(sender, [to], message(number, sender, to, size))
         accepted[number] = time.time()
     await client.quit()
@@ -71,7 +73,8 @@ async def main() -> None:
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--size", type=int, default=5120)
-    parser.add_argument("--sender", default="sender@example.org")
+    parser.add_argument("--sender", default="sender@example.org",
+                        help="one address, or several separated by commas, each with its --to")
     parser.add_argument("--to", default="sink@example.org")
     parser.add_argument("--rate", type=float, default=None, help="messages per second in all")
     parser.add_argument("--out", required=True)
@@ -80,7 +83,9 @@ async def main() -> None:
     shares = [list(range(i, args.count, args.connections)) for i in range(args.connections)]
     ports = [int(port) for port in str(args.port).split(",")]
     started = time.time()
-    await asyncio.gather(*(worker(ports[i % len(ports)], share, args.sender, args.to, args.size,
+    senders, tos = args.sender.split(","), args.to.split(",")
+    assert len(senders) == len(tos), "as many senders as recipients"
+    await asyncio.gather(*(worker(ports[i % len(ports)], share, senders, tos, args.size,
                                   accepted, started, args.rate)
                            for i, share in enumerate(shares)))
     with open(args.out, "w") as out:

@@ -273,7 +273,8 @@ def run_gateway(args: argparse.Namespace, work: Path, rate: float | None) -> Res
     with private_schema(args), c_sink(work) as (sink_port, dump):
         db_url = args.database_url or f"sqlite:///{work / 'gateway.db'}"
         ports = [free_port() for _ in range(args.instances)]
-        config, sender, alias = prepare_gateway(work, db_url, sink_port, ports[0], True)
+        config, sender, alias = prepare_gateway(work, db_url, sink_port, ports[0], True,
+                                                args.pairs)
         gateways: list[subprocess.Popen[bytes]] = []
         try:
             for number, port in enumerate(ports):
@@ -355,6 +356,10 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="gateway database (default: SQLite)")
     parser.add_argument("--instances", type=int, default=1,
                         help="gateway processes sharing the database (PostgreSQL)")
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="the gateway's load spread over this many pairs, each writing in "
+                             "turn (1: one pair sends everything; its flood counts then read "
+                             "every message of the run, and two instances queue on its row)")
     parser.add_argument("--idle", type=float, default=None, metavar="SECONDS",
                         help="only measure the CPU of an idle `serve` over SECONDS")
     args = parser.parse_args()
@@ -374,7 +379,8 @@ def main() -> None:
     database = "PostgreSQL" if args.database_url else "SQLite"
     print(f"{args.count} x {args.size} B over {args.connections} reused connections, {args.rounds} "
           f"round(s), gateway on {database} with the shipped rules"
-          f"{f', {args.instances} instances' if args.instances > 1 else ''}; load average "
+          f"{f', {args.instances} instances' if args.instances > 1 else ''}"
+          f"{f', {args.pairs} pairs' if args.pairs > 1 else ''}; load average "
           f"{os.getloadavg()[0]:.1f}")
     results: dict[tuple[str, str], list[Result]] = {}
     for round_ in range(args.rounds):

@@ -79,7 +79,9 @@ def baseline(args: argparse.Namespace, work: Path) -> float:
 
 
 def prepare_gateway(work: Path, db_url: str, sink_port: int, smtp_port: int,
-                    shipped_rules: bool) -> tuple[Path, str, str]:
+                    shipped_rules: bool, pairs: int = 1) -> tuple[Path, str, str]:
+    """The config, then the sender and the alias it writes to; with `pairs` > 1, that many
+    pairs, their senders and aliases each joined by commas (bench/loadgen.py takes turns)."""
     from gateway.cli_commands.base import with_db
     from gateway.config import load_settings
     from gateway.program import service
@@ -118,20 +120,24 @@ per_pair_day = 100000000
     settings = load_settings(config)
     clock_now = time.time()
 
-    def setup(s: object) -> service.PairView:
+    def setup(s: object) -> list[tuple[str, str]]:
         from datetime import UTC, datetime
 
         now = datetime.fromtimestamp(clock_now, UTC)
-        service.add_participant(s, email="mentor@example.org", name="Mentor", role="mentor", now=now)  # type: ignore[arg-type]
-        service.add_participant(s, email="mentee@example.org", name="Mentee", role="mentee", now=now)  # type: ignore[arg-type]
-        view = service.create_pair(s, settings, mentor="mentor@example.org",  # type: ignore[arg-type]
-                                   mentee="mentee@example.org", now=now)
-        pair = s.get(Pair, view.id)  # type: ignore[attr-defined]
-        pair.forwarded_count = 1  # an established conversation: the first-message hold is behind it
-        return view
+        made = []
+        for n in range(pairs):
+            suffix = "" if pairs == 1 else str(n)
+            mentor, mentee = f"mentor{suffix}@example.org", f"mentee{suffix}@example.org"
+            service.add_participant(s, email=mentor, name="Mentor", role="mentor", now=now)  # type: ignore[arg-type]
+            service.add_participant(s, email=mentee, name="Mentee", role="mentee", now=now)  # type: ignore[arg-type]
+            view = service.create_pair(s, settings, mentor=mentor, mentee=mentee, now=now)  # type: ignore[arg-type]
+            pair = s.get(Pair, view.id)  # type: ignore[attr-defined]
+            pair.forwarded_count = 1  # an established conversation: the first-message hold is behind it
+            made.append((mentee, view.mentor_alias))
+        return made
 
-    view = with_db(settings, setup)
-    return config, "mentee@example.org", view.mentor_alias
+    made = with_db(settings, setup)
+    return config, ",".join(m for m, _ in made), ",".join(a for _, a in made)
 
 
 def delivered_count(db_url: str) -> int:

@@ -132,10 +132,12 @@ def _on_delivered(session: Session, rows: list[Any], now: datetime) -> None:
     for _n, row in sorted(last.values(), key=lambda found: found[0]):
         if row.turn_auto is False and row.turn_role is not None:
             by_pair.setdefault(row.turn_pair, []).append((row.message_id, row.turn_role))
-    for pair_id, delivered in sorted(by_pair.items()):
-        last_id, last_role = delivered[-1]
-        connection.execute(_TURN, {"pair": pair_id, "now": now, "role": last_role,
-                                   "last": last_id, "n": len(delivered)})
+    # One executemany for the pairs (on PostgreSQL one round trip instead of one per pair: a
+    # batch of a busy program's mail has as many pairs as messages).
+    turns = [{"pair": pair_id, "now": now, "role": delivered[-1][1], "last": delivered[-1][0],
+              "n": len(delivered)} for pair_id, delivered in sorted(by_pair.items())]
+    if turns:
+        connection.execute(_TURN, turns)
 
 
 _DELIVERED = (update(_MESSAGE).where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)))

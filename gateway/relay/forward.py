@@ -253,8 +253,10 @@ def queue_forward(
                              gateway_id=gateway_id))
     message.gateway_message_id = gateway_id
     # An atomic increment (instances sharing PostgreSQL may forward in the same pair at once);
-    # the loaded row gets the new count without being marked for an UPDATE of its own.
-    session.connection().execute(_FORWARDED, {"pair": people.pair.id})
+    # the loaded row gets the new count without being marked for an UPDATE of its own. In a
+    # batch (audit_later), record_queued counts the batch's forwards per pair in one statement.
+    if audit_later is None:
+        session.connection().execute(_FORWARDED, {"pair": people.pair.id})
     set_committed_value(people.pair, "forwarded_count", people.pair.forwarded_count + 1)
     return enqueue(
         session, kind="forward", envelope_from=bounce_address(settings),

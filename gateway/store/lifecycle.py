@@ -12,7 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from gateway.store.audit import event, record, record_many
-from gateway.store.models import Message, Outbox
+from gateway.store.models import Message, Outbox, Pair
 
 RECEIVED_BATCH = 50
 OUTBOX_BATCH = 64
@@ -167,6 +167,9 @@ _NEW_ROW: dict[str, object] = {
     "state": "queued", "attempts": 0, "first_attempt_at": None, "claimed_by": None,
     "claimed_until": None, "sent_at": None, "last_error": None}
 _INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+_PAIR = Pair.__table__  # type: ignore[attr-defined]
+_FORWARDED_BY = (update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
+                 .values(forwarded_count=_PAIR.c.forwarded_count + bindparam("n")))
 
 
 def record_queued(session: Session, rows: Later, now: datetime,
@@ -174,6 +177,13 @@ def record_queued(session: Session, rows: Later, now: datetime,
     """Write the outbox rows enqueue(audit_later=...) left out and their audit events, with
     `events` (set_state's of the same batch), after one flush of the batch's ORM changes."""
     session.flush()
+    forwards: dict[object, int] = {}  # the batch's forwards per pair (queue_forward left them)
+    for values, _actor in rows:
+        if values["kind"] == "forward":
+            forwards[values["pair_id"]] = forwards.get(values["pair_id"], 0) + 1
+    if forwards:  # one executemany: on PostgreSQL one round trip, not one per pair
+        session.connection().execute(_FORWARDED_BY, [
+            {"pair": pair_id, "n": n} for pair_id, n in sorted(forwards.items(), key=str)])
     ids = session.connection().execute(
         _INSERT_OUTBOX, [values for values, _actor in rows]).scalars().all() if rows else []
     record_many(session, [*(events or ()), *(

@@ -160,3 +160,25 @@ def test_a_message_the_rewrite_gives_up_on_is_held_not_replaced(program: Program
     assert held.state == "held" and '"unrenderable"' in (held.hits_json or "")
     assert outbox(program, "forward") == []
     assert [row.recipient for row in outbox(program, "notice")] == [MENTOR]
+
+
+def _forwarded(program: Program) -> int:
+    def read(session: Session) -> int:
+        pair = session.get(Pair, program.pair.id)
+        assert pair is not None
+        return pair.forwarded_count
+
+    return program.db.transaction(read)
+
+
+def test_a_batch_counts_each_forward_of_its_pair_once(program: Program) -> None:
+    """forwarded_count (the first-message hold reads it) grows by the batch's forwards."""
+    before = _forwarded(program)
+    for body in ("Bonjour Léa, voici le plan.", "Et la suite du plan.", "Et la fin du plan."):
+        store_from_mentor(program, body)
+    relay(program)
+    after = _forwarded(program)
+    queued = program.db.transaction(lambda s: len(s.exec(
+        select(Outbox).where(Outbox.kind == "forward")).all()))
+    assert queued == 3
+    assert after == before + 3
