@@ -1,7 +1,8 @@
 """Peers: the same load against a bare aiosmtpd sink, Postfix as a durable relay, and the gateway.
 
     .venv/bin/python bench/peers.py [--count 1000] [--rounds 3] [--size 5120] [--connections 4]
-        [--systems sink,postfix,gateway] [--database-url URL] [--half-rate R]
+        [--systems sink,postfix,gateway] [--database-url URL] [--half-rate R] [--instances N]
+        [--pairs N]
 
 Each round runs every system saturated, then at a fixed half rate (half of that system's own
 saturated end-to-end rate in this round, or `--half-rate`), one after the other, so that systems
