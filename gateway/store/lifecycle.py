@@ -177,13 +177,14 @@ def record_queued(session: Session, rows: Later, now: datetime,
     """Write the outbox rows enqueue(audit_later=...) left out and their audit events, with
     `events` (set_state's of the same batch), after one flush of the batch's ORM changes."""
     session.flush()
-    forwards: dict[object, int] = {}  # the batch's forwards per pair (queue_forward left them)
+    forwards: dict[int, int] = {}  # the batch's forwards per pair (queue_forward left them)
     for values, _actor in rows:
-        if values["kind"] == "forward":
+        if values["kind"] == "forward" and isinstance(values["pair_id"], int):
             forwards[values["pair_id"]] = forwards.get(values["pair_id"], 0) + 1
-    if forwards:  # one executemany: on PostgreSQL one round trip, not one per pair
+    if forwards:  # one executemany: on PostgreSQL one round trip, not one per pair; in the
+        # order of the pairs' ids, as delivery's turns, so two instances lock them alike
         session.connection().execute(_FORWARDED_BY, [
-            {"pair": pair_id, "n": n} for pair_id, n in sorted(forwards.items(), key=str)])
+            {"pair": pair_id, "n": n} for pair_id, n in sorted(forwards.items())])
     ids = session.connection().execute(
         _INSERT_OUTBOX, [values for values, _actor in rows]).scalars().all() if rows else []
     record_many(session, [*(events or ()), *(
