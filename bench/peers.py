@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/peers.py [--count 1000] [--rounds 3] [--size 5120] [--connections 4]
         [--systems sink,postfix,gateway] [--database-url URL] [--half-rate R] [--instances N]
-        [--pairs N]
+        [--pairs N] [--wait SECONDS]
 
 Each round runs every system saturated, then at a fixed half rate (half of that system's own
 saturated end-to-end rate in this round, or `--half-rate`), one after the other, so that systems
@@ -172,7 +172,7 @@ def measure(args: argparse.Namespace, work: Path, port: int | str, to: str, send
     before_parts = _parts(cpu())
     sent = loadgen(port, work / "load.json", load, sender, to)
     if dump is not None:
-        wait_arrivals(dump, args.count)
+        wait_arrivals(dump, args.count, args.wait)
     after_parts = _parts(cpu())
     before, after = sum(before_parts.values()), sum(after_parts.values())
     parts = ({name: 1000 * (after_parts[name] - before_parts.get(name, 0.0)) / args.count
@@ -303,6 +303,20 @@ def run_gateway(args: argparse.Namespace, work: Path, rate: float | None) -> Res
                 gateway.send_signal(signal.SIGTERM)
             for gateway in gateways:
                 gateway.wait(timeout=60)
+            for number in range(len(gateways)):
+                report_problems(work / f"gateway{number}.log")
+
+
+PROBLEM = re.compile(r" (WARNING|ERROR|CRITICAL) ")
+
+
+def report_problems(log: Path, shown: int = 5) -> None:
+    """A run whose gateway logged warnings or errors says so (a held-up message leaves its
+    cause there, and the log goes with the run's temporary folder)."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if PROBLEM.search(line)]
+    if lines:
+        print(f"  {log.name}: {len(lines)} warning/error line(s); the first {min(shown, len(lines))}:",
+              *(f"    {line[:300]}" for line in lines[:shown]), sep="\n", file=sys.stderr)
 
 
 def wait_workers(log: Path, timeout: float = 60.0) -> None:
@@ -361,6 +375,8 @@ def main() -> None:
                         help="the gateway's load spread over this many pairs, each writing in "
                              "turn (1: one pair sends everything; its flood counts then read "
                              "every message of the run, and two instances queue on its row)")
+    parser.add_argument("--wait", type=float, default=600, metavar="SECONDS",
+                        help="how long to wait for the last arrivals (default 600)")
     parser.add_argument("--idle", type=float, default=None, metavar="SECONDS",
                         help="only measure the CPU of an idle `serve` over SECONDS")
     args = parser.parse_args()

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, case, update
 from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
@@ -140,6 +140,11 @@ def _on_delivered(session: Session, rows: list[Any], now: datetime) -> None:
         connection.execute(_TURN, turns)
 
 
+_RELEASE = (update(_OUTBOX)
+            .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+                   _OUTBOX.c.state == "sending", _OUTBOX.c.claimed_by == bindparam("instance"))
+            .values(state=case((_OUTBOX.c.attempts > 0, "deferred"), else_="queued"),
+                    claimed_until=None))
 _DELIVERED = (update(_MESSAGE).where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)))
               .values(state="delivered", updated_at=bindparam("now")))
 _TURN = (update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
@@ -210,20 +215,46 @@ class DeliveryWorker:
 
         async def sender(transport: Transport) -> None:
             unrecorded: collections.deque[asyncio.Task[None]] = collections.deque()
-            while not todo.empty():
-                item = todo.get_nowait()
-                result = await transport.send(item.envelope_from, item.recipient, item.data)
-                if todo.empty() and not recorder.busy:
-                    # This connection's last of the round, and no waiting group to join: the
-                    # next claim's transaction records it.
-                    self._carry((item.id, result))
-                    break
-                unrecorded.append(asyncio.create_task(recorder.add((item.id, result))))
-                if len(unrecorded) >= UNRECORDED_PER_CONNECTION:
-                    await unrecorded.popleft()
-            await asyncio.gather(*unrecorded)
+            try:
+                while not todo.empty():
+                    item = todo.get_nowait()
+                    result = await transport.send(item.envelope_from, item.recipient, item.data)
+                    if todo.empty() and not recorder.busy:
+                        # This connection's last of the round, and no waiting group to join: the
+                        # next claim's transaction records it.
+                        self._carry((item.id, result))
+                        break
+                    unrecorded.append(asyncio.create_task(recorder.add((item.id, result))))
+                    if len(unrecorded) >= UNRECORDED_PER_CONNECTION:
+                        await unrecorded.popleft()  # raises when the store refused the group
+            finally:  # whatever happened, this connection's commits under way end first
+                await asyncio.gather(*unrecorded, return_exceptions=True)
 
-        await asyncio.gather(*(sender(t) for t in self._transports))
+        outcomes = await asyncio.gather(*(sender(t) for t in self._transports),
+                                        return_exceptions=True)
+        failed = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if failed:
+            # Every connection stopped sending (the store refuses to record, or a send broke):
+            # what none of them took goes back to the queue now rather than when its
+            # 10-minute lease runs out; results sent but not recorded are carried (_record).
+            unsent = []
+            while not todo.empty():
+                unsent.append(todo.get_nowait().id)
+            await self._release(unsent)
+            raise failed[0]
+
+    async def _release(self, ids: list[int]) -> None:
+        """Claimed rows not sent give their lease back (best effort: else it runs out)."""
+        if not ids:
+            return
+        try:
+            await self._db.write(lambda s: s.connection().execute(
+                _RELEASE, {"ids": ids, "instance": self._instance}))
+        except Exception:
+            log.exception("could not give back %d unsent row(s); they are sent when their "
+                          "lease runs out", len(ids))
+        else:
+            log.warning("gave back %d unsent row(s) to the queue", len(ids))
 
     def _carry(self, result: tuple[int, SendResult]) -> None:
         # Recorded as of now (its sent_at, its next attempt), whenever it is committed.
@@ -272,6 +303,9 @@ class DeliveryWorker:
                 return
             except Exception:
                 if attempt == RECORD_ATTEMPTS:
+                    # Still leased to us: the next claim's transaction tries again, rather
+                    # than sending them a second time once the lease runs out.
+                    self._carried.extend(carried)
                     raise
                 log.warning("could not record %d delivery result(s) (attempt %d); retrying",
                             len(carried), attempt, exc_info=True)
