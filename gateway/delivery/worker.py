@@ -20,6 +20,7 @@ from gateway.store.audit import event, record_many
 from gateway.store.db import Database
 from gateway.store.lifecycle import Claimed, claim_due
 from gateway.store.models import Message, Outbox, Pair, Participant
+from gateway.store.raw import Raw
 
 log = logging.getLogger("gateway.delivery")
 # 1 would be the narrowest window, but then each connection waits for a commit (behind
@@ -43,8 +44,8 @@ def record_results(session: Session, policy: RetryPolicy, now: datetime,
                    on_failed: OnFailed | None = None) -> None:
     """The group's rows read in one query without their stored bytes, and written back with
     one executemany UPDATE and one audit insert (Core: no ORM objects on the hot path)."""
-    rows = {row.id: row for row in session.connection().execute(
-        _BOOKKEEPING, {"ids": [outbox_id for outbox_id, _result in results]}).all()}
+    rows = {row.id: row for row in _BOOKKEEPING.rows(
+        session, {"ids": [outbox_id for outbox_id, _result in results]})}
     delivered: list[Any] = []
     failed: list[int] = []
     changes: list[dict[str, object]] = []
@@ -65,7 +66,7 @@ def record_results(session: Session, policy: RetryPolicy, now: datetime,
         elif change["b_state"] == "failed":
             failed.append(row.id)
     if changes:
-        session.connection().execute(_RECORD, changes)
+        _RECORD.many(session, changes)
     record_many(session, events)
     _on_delivered(session, delivered, now)
     for outbox_id in failed:
@@ -104,19 +105,19 @@ _MESSAGE, _PAIR = Message.__table__, Pair.__table__  # type: ignore[attr-defined
 _PARTICIPANT = Participant.__table__  # type: ignore[attr-defined]
 # With what a delivered forward needs for its pair's turn (its pair, whether it counts, the
 # sender's role), so that recording it reads nothing more.
-_BOOKKEEPING = (sa_select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.message_id, _OUTBOX.c.state,
-                          _OUTBOX.c.attempts, _OUTBOX.c.claimed_by, _OUTBOX.c.first_attempt_at,
-                          _OUTBOX.c.next_attempt_at, _OUTBOX.c.sent_at, _OUTBOX.c.last_error,
-                          _MESSAGE.c.pair_id.label("turn_pair"),
-                          _MESSAGE.c.auto_reply.label("turn_auto"),
-                          _PARTICIPANT.c.role.label("turn_role"))
-                .select_from(_OUTBOX.outerjoin(_MESSAGE, _MESSAGE.c.id == _OUTBOX.c.message_id)
-                             .outerjoin(_PARTICIPANT, _PARTICIPANT.c.id == _MESSAGE.c.sender_id))
-                .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True))))
-_RECORD = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
-           .values(attempts=bindparam("b_attempts"), claimed_until=None,
-                   state=bindparam("b_state"), sent_at=bindparam("b_sent_at"),
-                   last_error=bindparam("b_last_error"), next_attempt_at=bindparam("b_next")))
+_BOOKKEEPING = Raw(sa_select(_OUTBOX.c.id, _OUTBOX.c.kind, _OUTBOX.c.message_id, _OUTBOX.c.state,
+                              _OUTBOX.c.attempts, _OUTBOX.c.claimed_by, _OUTBOX.c.first_attempt_at,
+                              _OUTBOX.c.next_attempt_at, _OUTBOX.c.sent_at, _OUTBOX.c.last_error,
+                              _MESSAGE.c.pair_id.label("turn_pair"),
+                              _MESSAGE.c.auto_reply.label("turn_auto"),
+                              _PARTICIPANT.c.role.label("turn_role"))
+                    .select_from(_OUTBOX.outerjoin(_MESSAGE, _MESSAGE.c.id == _OUTBOX.c.message_id)
+                                 .outerjoin(_PARTICIPANT, _PARTICIPANT.c.id == _MESSAGE.c.sender_id))
+                    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True))))
+_RECORD = Raw(update(_OUTBOX).where(_OUTBOX.c.id == bindparam("b_id"))
+               .values(attempts=bindparam("b_attempts"), claimed_until=None,
+                       state=bindparam("b_state"), sent_at=bindparam("b_sent_at"),
+                       last_error=bindparam("b_last_error"), next_attempt_at=bindparam("b_next")))
 
 
 def _on_delivered(session: Session, rows: list[Any], now: datetime) -> None:
@@ -124,8 +125,7 @@ def _on_delivered(session: Session, rows: list[Any], now: datetime) -> None:
     their pair: one statement for the messages and one per pair, without loading them."""
     if not rows:
         return
-    connection = session.connection()
-    connection.execute(_DELIVERED, {"ids": [row.message_id for row in rows], "now": now})
+    _DELIVERED.rows(session, {"ids": [row.message_id for row in rows], "now": now})
     # Each message once, in the order of its last row; automatic mail never counts as a turn.
     last = {row.message_id: (n, row) for n, row in enumerate(rows)}
     by_pair: dict[int, list[tuple[int, str]]] = {}
@@ -137,7 +137,7 @@ def _on_delivered(session: Session, rows: list[Any], now: datetime) -> None:
     turns = [{"pair": pair_id, "now": now, "role": delivered[-1][1], "last": delivered[-1][0],
               "n": len(delivered)} for pair_id, delivered in sorted(by_pair.items())]
     if turns:
-        connection.execute(_TURN, turns)
+        _TURN.many(session, turns)
 
 
 _RELEASE = (update(_OUTBOX)
@@ -145,12 +145,12 @@ _RELEASE = (update(_OUTBOX)
                    _OUTBOX.c.state == "sending", _OUTBOX.c.claimed_by == bindparam("instance"))
             .values(state=case((_OUTBOX.c.attempts > 0, "deferred"), else_="queued"),
                     claimed_until=None))
-_DELIVERED = (update(_MESSAGE).where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)))
-              .values(state="delivered", updated_at=bindparam("now")))
-_TURN = (update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
-         .values(last_delivered_at=bindparam("now"), last_delivered_from=bindparam("role"),
-                 last_delivered_message_id=bindparam("last"),
-                 delivered_count=_PAIR.c.delivered_count + bindparam("n")))
+_DELIVERED = Raw(update(_MESSAGE).where(_MESSAGE.c.id.in_(bindparam("ids", expanding=True)))
+                  .values(state="delivered", updated_at=bindparam("now")))
+_TURN = Raw(update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
+             .values(last_delivered_at=bindparam("now"), last_delivered_from=bindparam("role"),
+                     last_delivered_message_id=bindparam("last"),
+                     delivered_count=_PAIR.c.delivered_count + bindparam("n")))
 
 
 class DeliveryWorker:

@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import Select, bindparam, case, select
 
 from gateway.mail.alias import normalize_address, split_address
-from gateway.store.db import Executes, connection_of
+from gateway.store.db import Executes
 from gateway.store.models import Alias, Pair, Participant
+from gateway.store.raw import Raw
 
 RELAY_DENIED = "550 5.7.1 Relaying denied: this gateway only accepts mail for its own addresses"
 NO_SUCH_ALIAS = "550 5.1.1 No such mentoring address here (it may have been closed)"
@@ -58,7 +59,7 @@ def _route_query() -> Select[Any]:
             .where(alias.c.local_part == bindparam("local")))
 
 
-_ROUTE = _route_query()
+_ROUTE = Raw(_route_query())
 
 
 def resolve_route(session: Executes, *, domain: str, rcpt: str,
@@ -66,10 +67,10 @@ def resolve_route(session: Executes, *, domain: str, rcpt: str,
     local, addr_domain = split_address(rcpt)
     if addr_domain != domain:
         return Refusal(RELAY_DENIED)
-    row = connection_of(session).execute(_ROUTE, {"local": local}).first()
-    if row is None:
+    rows = _ROUTE.rows(session, {"local": local})
+    if not rows:
         return Refusal(NO_SUCH_ALIAS)
-    recipient_id, pair_id, pair_state, mentor_id, sender_id, sender_email, minor = row
+    recipient_id, pair_id, pair_state, mentor_id, sender_id, sender_email, minor = rows[0]
     if pair_state == "closed":
         return Refusal(NO_SUCH_ALIAS)
     if sender_email is None or sender_email != normalize_address(envelope_from or ""):

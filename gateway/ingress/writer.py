@@ -19,6 +19,7 @@ from gateway.store.audit import event, record_many
 from gateway.store.db import Database
 from gateway.store.models import Message
 from gateway.store.rates import RateCounter, RateLimits, flood_hit
+from gateway.store.raw import Raw, insert_returning_ids
 
 log = logging.getLogger("gateway.ingress")
 DEDUP_WINDOW = timedelta(hours=24)
@@ -117,8 +118,8 @@ class IngestWriter:
         """One dedup query and one multi-row insert (Core, ids returned) for the whole batch."""
         now = self._clock.now()
         keys = [pending.item.dedup_key for pending in batch]
-        seen: dict[str, int] = dict(connection.execute(
-            _SEEN, {"keys": sorted(set(keys)), "since": now - DEDUP_WINDOW}).all())
+        seen: dict[str, int] = dict(_SEEN.rows(  # type: ignore[arg-type]
+            connection, {"keys": sorted(set(keys)), "since": now - DEDUP_WINDOW}))
         fresh: dict[str, dict[str, object]] = {}
         rates = RateCounter.load(
             connection, self._limits, now, sender_ids={p.item.route.sender_id for p in batch},
@@ -131,8 +132,8 @@ class IngestWriter:
                 if passed and self._limits:
                     hits.append(flood_hit(passed, self._limits))
                 fresh[key] = _message_row(pending.item, key, now, hits)
-        ids = dict(zip(fresh, connection.execute(
-            _INSERT, list(fresh.values())).scalars().all(), strict=True)) if fresh else {}
+        ids = dict(zip(fresh, insert_returning_ids(connection, _INSERT, _INSERT_ONE,
+                                                   list(fresh.values())), strict=True))
         results: list[tuple[int, bool]] = []
         events: list[dict[str, object]] = []
         for pending, key in zip(batch, keys, strict=True):
@@ -151,12 +152,13 @@ class IngestWriter:
 
 
 _MESSAGES = Message.__table__  # type: ignore[attr-defined]
-_SEEN = (select(_MESSAGES.c.dedup_key, func.min(_MESSAGES.c.id))
-         .where(_MESSAGES.c.dedup_key.in_(bindparam("keys", expanding=True)),
-                _MESSAGES.c.received_at > bindparam("since"))
-         .group_by(_MESSAGES.c.dedup_key))
-# executemany with RETURNING, ids in the order of the rows (SQLite >= 3.35, PostgreSQL)
+_SEEN = Raw(select(_MESSAGES.c.dedup_key, func.min(_MESSAGES.c.id))
+            .where(_MESSAGES.c.dedup_key.in_(bindparam("keys", expanding=True)),
+                   _MESSAGES.c.received_at > bindparam("since"))
+            .group_by(_MESSAGES.c.dedup_key))
+# executemany with RETURNING, ids in the order of the rows (PostgreSQL; SQLite row by row)
 _INSERT = insert(_MESSAGES).returning(_MESSAGES.c.id, sort_by_parameter_order=True)
+_INSERT_ONE = Raw(insert(_MESSAGES).returning(_MESSAGES.c.id))
 
 
 def _message_row(item: Incoming, key: str, now: datetime,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
+from typing import Any
 
 from sqlalchemy import bindparam, update
 from sqlalchemy import select as sa_select
@@ -27,6 +28,7 @@ from gateway.reminders.unsubscribe import OWN_LINKS_WORD, own_unsubscribe_links
 from gateway.safeguarding.footer import footer_html, footer_text
 from gateway.store.lifecycle import Later, enqueue
 from gateway.store.models import Alias, Message, MessageIdMap, Outbox, Pair, Participant
+from gateway.store.raw import Raw
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,7 @@ def load_people_many(session: Session, settings: Settings,
     persons = {p.id: p for p in session.execute(_PERSONS, {"ids": sorted(people_ids)}).scalars()}
     aliases: dict[tuple[int, int | None], str] = {
         (pair_id, participant_id): local_part for pair_id, participant_id, local_part
-        in session.connection().execute(_ALIASES, {"ids": sorted(pair_ids)})}
+        in _ALIASES.rows(session, {"ids": sorted(pair_ids)})}
     domain = settings.gateway.domain
     found: dict[int, PairPeople] = {}
     for message in messages:
@@ -86,16 +88,16 @@ def load_people_many(session: Session, settings: Settings,
 _PAIRS = select(Pair).where(col(Pair.id).in_(bindparam("ids", expanding=True)))
 _PERSONS = select(Participant).where(col(Participant.id).in_(bindparam("ids", expanding=True)))
 _ALIAS = Alias.__table__  # type: ignore[attr-defined]
-_ALIASES = (sa_select(_ALIAS.c.pair_id, _ALIAS.c.participant_id, _ALIAS.c.local_part)
-            .where(_ALIAS.c.pair_id.in_(bindparam("ids", expanding=True))))
+_ALIASES = Raw(sa_select(_ALIAS.c.pair_id, _ALIAS.c.participant_id, _ALIAS.c.local_part)
+                .where(_ALIAS.c.pair_id.in_(bindparam("ids", expanding=True))))
 _MAP = MessageIdMap.__table__  # type: ignore[attr-defined]
-_ORIGINAL_OF = (sa_select(_MAP.c.original_id).limit(1)
-                .where(_MAP.c.pair_id == bindparam("pair"), _MAP.c.gateway_id == bindparam("ref"),
-                       _MAP.c.sender_id == bindparam("sender")))
-_GATEWAY_ID_OF = (sa_select(_MAP.c.gateway_id).limit(1)
-                  .where(_MAP.c.pair_id == bindparam("pair"),
-                         _MAP.c.original_id == bindparam("ref"),
-                         _MAP.c.sender_id == bindparam("sender")))
+_ORIGINAL_OF = Raw(sa_select(_MAP.c.original_id).limit(1)
+                    .where(_MAP.c.pair_id == bindparam("pair"), _MAP.c.gateway_id == bindparam("ref"),
+                           _MAP.c.sender_id == bindparam("sender")))
+_GATEWAY_ID_OF = Raw(sa_select(_MAP.c.gateway_id).limit(1)
+                      .where(_MAP.c.pair_id == bindparam("pair"),
+                             _MAP.c.original_id == bindparam("ref"),
+                             _MAP.c.sender_id == bindparam("sender")))
 
 
 _PAIR = Pair.__table__  # type: ignore[attr-defined]
@@ -115,16 +117,19 @@ def translate_references(
     translated: list[str] = []
     if refs:
         session.flush()  # a message of the same batch forwarded just before may be the one replied to
-    connection = session.connection()
     for ref in refs:
-        mapped = connection.execute(_ORIGINAL_OF, {"pair": pair_id, "ref": ref,
-                                                   "sender": recipient_id}).scalar()
+        mapped = _first(_ORIGINAL_OF.rows(session, {"pair": pair_id, "ref": ref,
+                                                     "sender": recipient_id}))
         if mapped is None:
-            mapped = connection.execute(_GATEWAY_ID_OF, {"pair": pair_id, "ref": ref,
-                                                         "sender": sender_id}).scalar()
+            mapped = _first(_GATEWAY_ID_OF.rows(session, {"pair": pair_id, "ref": ref,
+                                                           "sender": sender_id}))
         if mapped is not None and mapped not in translated:
             translated.append(mapped)
     return translated
+
+
+def _first(rows: list[Any]) -> str | None:
+    return rows[0][0] if rows else None
 
 
 @dataclass(frozen=True)

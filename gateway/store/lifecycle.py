@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 
 from gateway.store.audit import event, record, record_many
 from gateway.store.models import Message, Outbox, Pair
+from gateway.store.raw import Raw, insert_returning_ids
 
 RECEIVED_BATCH = 50
 OUTBOX_BATCH = 64
@@ -57,8 +58,8 @@ def claim_received(session: Session, *, postgres: bool, limit: int = RECEIVED_BA
 
 def still_received(session: Session, ids: list[int], *, postgres: bool) -> set[int]:
     """Which of `ids` are still RECEIVED (locked on PostgreSQL, skipping rows another holds)."""
-    query = _STILL_RECEIVED.with_for_update(skip_locked=True) if postgres else _STILL_RECEIVED
-    return set(session.connection().execute(query, {"ids": ids}).scalars())
+    query = _STILL_RECEIVED_LOCKED if postgres else _STILL_RECEIVED
+    return {row.id for row in query.rows(session, {"ids": ids})}
 
 
 # Built once (the relay's hot path): building a statement costs about as much as running it.
@@ -66,8 +67,9 @@ _RECEIVED = (sa_select(Message).where(col(Message.state) == "received")
              .order_by(col(Message.id)).limit(bindparam("limit")))
 _RECEIVED_AMONG = _RECEIVED.where(col(Message.id).in_(bindparam("ids", expanding=True)))
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
-_STILL_RECEIVED = sa_select(_MESSAGE.c.id).where(
+_STILL = sa_select(_MESSAGE.c.id).where(
     _MESSAGE.c.state == "received", _MESSAGE.c.id.in_(bindparam("ids", expanding=True)))
+_STILL_RECEIVED, _STILL_RECEIVED_LOCKED = Raw(_STILL), Raw(_STILL.with_for_update(skip_locked=True))
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,7 @@ def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
     values = {"now": now, "limit": limit, "instance": instance, "until": now + LEASE}
     # One statement: the due rows (on PostgreSQL locked, skipping others' locks; SQLite's
     # transaction holds the write lock already) leased and returned, then put back in due order.
-    leased = sorted(session.connection().execute(
-        _CLAIM_DUE if postgres else _CLAIM_DUE_SQLITE, values).all(),
+    leased = sorted((_CLAIM_DUE if postgres else _CLAIM_DUE_SQLITE).rows(session, values),
         key=lambda row: (row.next_attempt_at, row.id))
     return [Claimed(row.id, row.envelope_from, row.recipient, row.data) for row in leased]
 
@@ -104,10 +105,10 @@ _DUE_IDS = (sa_select(_OUTBOX.c.id).where(_IS_DUE)
 _CLAIMED = (_OUTBOX.c.id, _OUTBOX.c.envelope_from, _OUTBOX.c.recipient, _OUTBOX.c.data,
             _OUTBOX.c.next_attempt_at)
 _DUE_LOCKED = _DUE_IDS.with_for_update(skip_locked=True).cte("due")
-_CLAIM_DUE = (update(_OUTBOX).where(_OUTBOX.c.id == _DUE_LOCKED.c.id).values(_LEASED)
-              .returning(*_CLAIMED))
-_CLAIM_DUE_SQLITE = (update(_OUTBOX).where(_OUTBOX.c.id.in_(_DUE_IDS.scalar_subquery()))
-                     .values(_LEASED).returning(*_CLAIMED))
+_CLAIM_DUE = Raw(update(_OUTBOX).where(_OUTBOX.c.id == _DUE_LOCKED.c.id).values(_LEASED)
+                 .returning(*_CLAIMED))
+_CLAIM_DUE_SQLITE = Raw(update(_OUTBOX).where(_OUTBOX.c.id.in_(_DUE_IDS.scalar_subquery()))
+                        .values(_LEASED).returning(*_CLAIMED))
 
 
 def release_own_claims(session: Session, is_ours: Callable[[str | None], bool] | None) -> int:
@@ -167,9 +168,10 @@ _NEW_ROW: dict[str, object] = {
     "state": "queued", "attempts": 0, "first_attempt_at": None, "claimed_by": None,
     "claimed_until": None, "sent_at": None, "last_error": None}
 _INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+_INSERT_OUTBOX_ONE = Raw(insert(_OUTBOX).returning(_OUTBOX.c.id))
 _PAIR = Pair.__table__  # type: ignore[attr-defined]
-_FORWARDED_BY = (update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
-                 .values(forwarded_count=_PAIR.c.forwarded_count + bindparam("n")))
+_FORWARDED_BY = Raw(update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
+                        .values(forwarded_count=_PAIR.c.forwarded_count + bindparam("n")))
 
 
 def record_queued(session: Session, rows: Later, now: datetime,
@@ -183,10 +185,10 @@ def record_queued(session: Session, rows: Later, now: datetime,
             forwards[values["pair_id"]] = forwards.get(values["pair_id"], 0) + 1
     if forwards:  # one executemany: on PostgreSQL one round trip, not one per pair; in the
         # order of the pairs' ids, as delivery's turns, so two instances lock them alike
-        session.connection().execute(_FORWARDED_BY, [
+        _FORWARDED_BY.many(session, [
             {"pair": pair_id, "n": n} for pair_id, n in sorted(forwards.items())])
-    ids = session.connection().execute(
-        _INSERT_OUTBOX, [values for values, _actor in rows]).scalars().all() if rows else []
+    ids = insert_returning_ids(session, _INSERT_OUTBOX, _INSERT_OUTBOX_ONE,
+                               [values for values, _actor in rows])
     record_many(session, [*(events or ()), *(
         event(at=now, actor=actor, subject_type="outbox", subject_id=outbox_id,
               action=f"queue_{values['kind']}", to_state="queued")
