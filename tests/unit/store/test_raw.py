@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, insert, select, text
@@ -66,10 +67,14 @@ def test_rows_read_are_sqlalchemys_rows(db: Database) -> None:
         return [row.id for row in rows if row is not None and row.id is not None]
 
     ids = db.transaction(setup)
+    def both(chosen: list[int]) -> tuple[list[Any], list[Any]]:
+        raw = db.transaction(lambda s: _BOOKKEEPING.rows(s, {"ids": chosen}))
+        core = db.transaction(lambda s: list(s.connection().execute(
+            _BOOKKEEPING.statement, {"ids": chosen}).all()))
+        return raw, core
+
     for chosen in (ids, ids[:1], ids[1:], ids):  # IN lists of several lengths, each its own SQL
-        raw = db.transaction(lambda s, c=chosen: _BOOKKEEPING.rows(s, {"ids": c}))
-        core = db.transaction(lambda s, c=chosen: s.connection().execute(
-            _BOOKKEEPING.statement, {"ids": c}).all())
+        raw, core = both(chosen)
         assert sorted(tuple(r) for r in raw) == sorted(tuple(r) for r in core)
         assert {r.id for r in raw} == set(chosen)  # columns by name, as a Row's
         assert all(isinstance(r.next_attempt_at, datetime) for r in raw)
@@ -85,8 +90,8 @@ def test_inserted_ids_come_back_in_the_order_of_the_rows(db: Database) -> None:
     one = Raw(insert(_ORG).returning(_ORG.c.id))
     many = insert(_ORG).returning(_ORG.c.id, sort_by_parameter_order=True)
     ids = db.transaction(lambda s: insert_returning_ids(s, many, one, rows))
-    stored = dict(db.transaction(lambda s: s.connection().execute(
-        select(_ORG.c.id, _ORG.c.name)).all()))
+    stored: dict[int, str] = dict(db.transaction(lambda s: [tuple(row) for row in s.connection()
+                                                           .execute(select(_ORG.c.id, _ORG.c.name))]))
     assert [stored[i] for i in ids] == names
 
 
