@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import functools
 import select
+import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.pool import NullPool
 from sqlmodel import Session, create_engine
 
@@ -43,10 +44,16 @@ def _own_transactions(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
 
-def _begin_immediate(connection: Any) -> None:
+def _begin_immediate(connection: Connection) -> None:
     # Take the write lock when the transaction starts (waiting up to busy_timeout for it), so
     # what it reads stays true until it commits. SQLite has one writer at a time anyway.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Straight on the driver: through exec_driver_sql it cost ~40 % of an empty transaction.
+    driver = connection.connection.driver_connection
+    try:
+        driver.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+    except sqlite3.Error as error:  # e.g. still locked after busy_timeout: SQLAlchemy's error
+        raise DBAPIError.instance("BEGIN IMMEDIATE", (), error, sqlite3.Error,
+                                  dialect=connection.dialect) from error
 
 
 def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -7,10 +7,13 @@ could be changed by another process before it wrote: a read-modify-write lost th
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
 
 from gateway.store.db import Database
@@ -61,3 +64,29 @@ def test_read_modify_write_from_two_processes_keeps_both_updates(tmp_path: Path)
     assert errors == []
     [name] = cli_db.transaction(lambda s: [o.name for o in s.exec(select(Organization))])
     assert name == "École + CLI + serve"
+
+
+def test_a_writer_that_cannot_get_the_lock_gets_sqlalchemys_error_and_the_next_one_works(
+        tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE runs on the driver: its 'database is locked' is still SQLAlchemy's
+    OperationalError (what the callers and the SMTP door's 451 expect), and the connection
+    goes back to the pool usable."""
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    db = Database(url)
+    migrate(db.engine)
+    holder = sqlite3.connect(tmp_path / "gateway.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing
+    try:
+        with db.engine.connect() as connection:
+            driver = connection.connection.driver_connection
+            assert driver is not None
+            driver.execute("PRAGMA busy_timeout = 50")  # not 30 s, for the test
+            with pytest.raises(OperationalError, match="database is locked"):
+                connection.begin()
+    finally:
+        holder.rollback()
+        holder.close()
+    db.transaction(lambda s: s.add(Organization(name="École", created_at=NOW)))
+    assert [o.name for o in db.transaction(lambda s: s.exec(select(Organization)).all())] == \
+        ["École"]
+    db.close()
