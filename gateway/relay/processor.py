@@ -35,6 +35,7 @@ from gateway.store.lifecycle import (
     claim_received,
     record_queued,
     set_state,
+    set_state_written,
     still_received,
 )
 from gateway.store.models import Message
@@ -196,7 +197,8 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
                 events: list[dict[str, object]] | None = None) -> None:
     """`events`: where the state changes' audit rows go, for the caller to write at once."""
     people = people or load_people(session, settings, message)
-    message.auto_reply = plan.auto_reply
+    if message.auto_reply != plan.auto_reply:  # the same value would still make it dirty
+        message.auto_reply = plan.auto_reply
     if plan.report and on_report is not None:
         # Whatever the rules say: a report pauses the pair and reaches staff, never the partner.
         set_state(session, message, "reported", now, detail="report by keyword", events=events)
@@ -236,7 +238,12 @@ def process_one(session: Session, settings: Settings, plan: Plan, message: Messa
     else:
         queue_forward(session, settings, message, people, now, parsed=plan.parsed, refs=plan.refs,
                       audit_later=audit_later, prepared=plan.prepared)
-        set_state(session, message, "queued", now, hits=_stored(hits), verdict=verdict, events=events)
+        if audit_later is not None and events is not None:  # a batch: its row written at once
+            set_state_written(session, message, "queued", now, hits=_stored(hits),
+                              verdict=verdict, events=events)
+        else:
+            set_state(session, message, "queued", now, hits=_stored(hits), verdict=verdict,
+                      events=events)
 
 
 def _stored(hits: tuple[Hit, ...]) -> list[dict[str, object]]:

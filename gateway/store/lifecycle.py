@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, bindparam, func, insert, or_, update
 from sqlalchemy import select as sa_select
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from gateway.store.audit import event, record, record_many
@@ -47,6 +48,25 @@ def set_state(session: Session, message: Message, state: str, now: datetime, *,
                         action=state, from_state=before, to_state=state, detail=detail))
 
 
+def set_state_written(session: Session, message: Message, state: str, now: datetime, *,
+                      hits: Sequence[Mapping[str, object]], verdict: str,
+                      events: list[dict[str, object]]) -> None:
+    """set_state for a message whose row is written here and now (one statement), its loaded
+    object given the new values as committed: nothing left for the ORM's flush, whose unit of
+    work cost ~1 ms per message (the relay's forward path). Its gateway_message_id is written
+    too (queue_forward set it the same way)."""
+    before = message.state
+    values = {"state": state, "updated_at": now, "verdict": verdict,
+              "hits_json": json.dumps(list(hits), ensure_ascii=False),
+              "gateway_message_id": message.gateway_message_id}
+    _WRITE_STATE.rows(session, {"message": message.id, **values})
+    for name, value in values.items():
+        set_committed_value(message, name, value)
+    events.append(event(at=now, actor="system", subject_type="message", subject_id=message.id,
+                        action=state, from_state=before, to_state=state,
+                        detail=", ".join(str(h["rule"]) for h in hits) or None))
+
+
 def claim_received(session: Session, *, postgres: bool, limit: int = RECEIVED_BATCH,
                    ids: list[int] | None = None) -> list[Message]:
     """The oldest RECEIVED messages (locked, skipping rows another instance holds, on PostgreSQL)."""
@@ -67,6 +87,9 @@ _RECEIVED = (sa_select(Message).where(col(Message.state) == "received")
              .order_by(col(Message.id)).limit(bindparam("limit")))
 _RECEIVED_AMONG = _RECEIVED.where(col(Message.id).in_(bindparam("ids", expanding=True)))
 _MESSAGE = Message.__table__  # type: ignore[attr-defined]
+_WRITE_STATE = Raw(update(_MESSAGE).where(_MESSAGE.c.id == bindparam("message")).values(
+    state=bindparam("state"), updated_at=bindparam("updated_at"), verdict=bindparam("verdict"),
+    hits_json=bindparam("hits_json"), gateway_message_id=bindparam("gateway_message_id")))
 _STILL = sa_select(_MESSAGE.c.id).where(
     _MESSAGE.c.state == "received", _MESSAGE.c.id.in_(bindparam("ids", expanding=True)))
 _STILL_RECEIVED, _STILL_RECEIVED_LOCKED = Raw(_STILL), Raw(_STILL.with_for_update(skip_locked=True))

@@ -182,3 +182,45 @@ def test_a_batch_counts_each_forward_of_its_pair_once(program: Program) -> None:
         select(Outbox).where(Outbox.kind == "forward")).all()))
     assert queued == 3
     assert after == before + 3
+
+
+def _store_raw(program: Program, raw: bytes, original_id: str) -> int:
+    def insert(session: Session) -> int:
+        pair = session.get(Pair, program.pair.id)
+        mentor = session.exec(select(Participant).where(Participant.email == MENTOR)).one()
+        assert pair is not None and mentor.id is not None
+        message = Message(pair_id=pair.id or 0, sender_id=mentor.id, recipient_id=pair.mentee_id,
+                          direction="mentor_to_mentee", envelope_from=MENTOR,
+                          original_message_id=original_id, dedup_key=original_id, raw=raw,
+                          size=len(raw), received_at=NOW, updated_at=NOW, subject="Bonjour")
+        session.add(message)
+        session.flush()
+        return message.id or 0
+
+    return program.db.transaction(insert)
+
+
+def test_a_batch_stores_each_forward_and_threads_replies_within_it(program: Program) -> None:
+    """The batch's forwards are written without the ORM's flush: each row still ends QUEUED
+    with its verdict, its automatic-reply mark and the Message-ID its forward carries, and a
+    reply to a message of the same batch is threaded to that message's forward."""
+    sender = f"Marie Mentor <{MENTOR}>"
+    to = program.pair.mentee_alias
+    first = _store_raw(program, letter(sender, to, "Voici le plan pour jeudi."),
+                       "<a1@client.example.org>")
+    auto = _store_raw(program, b"Auto-Submitted: auto-replied\r\n"
+                      + letter(sender, to, "Je suis absente cette semaine."),
+                      "<a2@client.example.org>")
+    reply = _store_raw(program, b"In-Reply-To: <a1@client.example.org>\r\n"
+                       + letter(sender, to, "Et voici la suite du plan."),
+                       "<a3@client.example.org>")
+    assert relay(program) == 3
+    rows = {mid: message(program, mid) for mid in (first, auto, reply)}
+    assert {row.state for row in rows.values()} == {"queued"}
+    assert all(row.verdict in ("pass", "flag") and row.hits_json is not None
+               for row in rows.values())
+    assert [rows[mid].auto_reply for mid in (first, auto, reply)] == [False, True, False]
+    forwards = {f.message_id: f.data.decode() for f in outbox(program, "forward")}
+    for mid, row in rows.items():
+        assert row.gateway_message_id and f"Message-ID: {row.gateway_message_id}" in forwards[mid]
+    assert f"In-Reply-To: {rows[first].gateway_message_id}" in forwards[reply]
