@@ -244,9 +244,10 @@ class ProcessingSettings:
     # Worker processes that check busy batches on other cores; 0 = all in the serve process.
     workers: int = 1
     # A batch of at least this many messages (or holding one of 1 MiB or more) goes to them:
-    # messages are waiting. Up to three are checked in the serve process, where the trip (pickling,
-    # the pool's threads and pipes) would cost more CPU than it saves.
-    offload_from: int = 4
+    # messages are waiting. A lone message is checked in the serve process, where the trip
+    # (pickling, the pool's threads and pipes) would cost more CPU than it saves; 4 saved 6 %
+    # of the CPU at half load but put 20 ms on the p99 (the checks hold serve's GIL).
+    offload_from: int = 2
     # Woken after a step that was not a full batch, the processor waits this long for more
     # messages, so that they are checked and written together: at a moderate rate every message
     # otherwise pays its own transactions (bench/peers.py at 170 msg/s: 5.2-5.8 ms of CPU per
