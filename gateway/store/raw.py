@@ -58,6 +58,8 @@ class Raw:
             return
         connection = connection_of(where)
         plan = self._plan(connection.dialect, rows[0])
+        if len(rows) > 1 and _is_insert(self.statement) and connection.dialect.name != "sqlite":
+            plan = None  # SQLAlchemy sends one multi-row INSERT: the server parses it once
         bound = [plan.bind(row) for row in rows] if plan is not None and not plan.expanding \
             else [None]
         done = [b for b in bound if b is not None]
