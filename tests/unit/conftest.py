@@ -14,6 +14,7 @@ from sqlmodel import Session
 from gateway.config import Settings
 from gateway.program.service import PairView, add_organization, add_participant, create_pair
 from gateway.store.db import Database
+from gateway.store.lifecycle import enqueue
 from gateway.store.migrate import migrate
 from tests.conftest import make_settings
 
@@ -34,6 +35,26 @@ class Program:
     db: Database
     settings: Settings
     pair: PairView
+
+
+@pytest.fixture
+def migrated_db(db_url: str) -> Iterator[Database]:
+    """An empty migrated database (SQLite, then PostgreSQL)."""
+    database = Database(db_url)
+    migrate(database.engine)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+def queue_notices(db: Database, now: datetime, count: int) -> None:
+    """`count` notices in the outbox, due `now`, to p0@example.org, p1@example.org..."""
+    def add(session: Session) -> None:
+        for n in range(count):
+            enqueue(session, kind="notice", envelope_from="", recipient=f"p{n}@example.org",
+                    data=b"Subject: x\r\n\r\nhi\r\n", now=now)
+    db.transaction(add)
 
 
 @pytest.fixture

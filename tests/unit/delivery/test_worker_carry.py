@@ -17,9 +17,9 @@ from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transports import SendResult
 from gateway.delivery.worker import DeliveryWorker
 from gateway.store.db import Database
-from gateway.store.lifecycle import enqueue
 from gateway.store.migrate import migrate
 from gateway.store.models import Outbox
+from tests.unit.conftest import queue_notices
 
 POLICY = RetryPolicy.from_config(["1m"], "1d")
 
@@ -49,14 +49,6 @@ def db(tmp_path: Path) -> Iterator[Database]:
         database.close()
 
 
-def _queue(db: Database, clock: MovableClock, count: int) -> None:
-    def add(session: Session) -> None:
-        for n in range(count):
-            enqueue(session, kind="notice", envelope_from="", recipient=f"p{n}@example.org",
-                    data=b"Subject: x\r\n\r\nhi\r\n", now=clock.now())
-    db.transaction(add)
-
-
 def _rows(db: Database) -> list[tuple[str, int, object, object]]:
     def read(session: Session) -> list[tuple[str, int, object, object]]:
         rows = session.exec(select(Outbox).order_by(col(Outbox.id))).all()
@@ -68,7 +60,7 @@ async def test_the_last_result_is_committed_with_the_next_claim(db: Database) ->
     clock = MovableClock()
     transport = Answers(SendResult("sent", "250 a"), SendResult("temporary", "451 later"))
     worker = DeliveryWorker(db, clock, POLICY, [transport], "me")
-    _queue(db, clock, 2)
+    queue_notices(db, clock.now(), 2)
     sent_at = clock.now()
     assert await worker.run_once() == 2
     assert [row[0] for row in _rows(db)] == ["sent", "sending"]  # the last one is carried
@@ -84,14 +76,14 @@ async def test_a_carried_result_is_committed_by_the_timer_and_at_close(
     monkeypatch.setattr(worker_module, "CARRY_SECONDS", 0.05)
     clock = MovableClock()
     worker = DeliveryWorker(db, clock, POLICY, [Answers()], "me")
-    _queue(db, clock, 1)
+    queue_notices(db, clock.now(), 1)
     assert await worker.run_once() == 1
     assert [row[0] for row in _rows(db)] == ["sending"]
     await asyncio.sleep(0.3)
     assert [row[0] for row in _rows(db)] == ["sent"]
 
     monkeypatch.setattr(worker_module, "CARRY_SECONDS", 3600)
-    _queue(db, clock, 1)
+    queue_notices(db, clock.now(), 1)
     assert await worker.run_once() == 1
     assert [row[0] for row in _rows(db)] == ["sent", "sending"]
     await worker.close()
@@ -103,7 +95,7 @@ async def test_rounds_end_as_committing_at_once(db: Database, tmp_path: Path) ->
     clock = MovableClock()
     transports = [Answers(*[SendResult("temporary", "451 later")] * 3) for _ in range(3)]
     worker = DeliveryWorker(db, clock, POLICY, transports, "me")
-    _queue(db, clock, 25)
+    queue_notices(db, clock.now(), 25)
     while await worker.run_once():
         pass
     rows = _rows(db)

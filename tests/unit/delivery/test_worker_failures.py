@@ -4,13 +4,12 @@ for the 10-minute lease, and nothing the smarthost took is sent twice."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from gateway.clock import MovableClock
 from gateway.delivery import worker as worker_module
@@ -18,9 +17,9 @@ from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transports import SendResult
 from gateway.delivery.worker import DeliveryWorker
 from gateway.store.db import Database
-from gateway.store.lifecycle import LEASE, enqueue
-from gateway.store.migrate import migrate
+from gateway.store.lifecycle import LEASE
 from gateway.store.models import Outbox
+from tests.unit.conftest import queue_notices
 
 POLICY = RetryPolicy.from_config(["1m"], "1d")
 
@@ -42,31 +41,13 @@ class Counting:
         return None
 
 
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:  # SQLite and PostgreSQL (tests/conftest.py)
-    database = Database(db_url)
-    migrate(database.engine)
-    try:
-        yield database
-    finally:
-        database.close()
-
-
-def _queue(db: Database, clock: MovableClock, count: int) -> None:
-    def add(session: Session) -> None:
-        for n in range(count):
-            enqueue(session, kind="notice", envelope_from="", recipient=f"p{n}@example.org",
-                    data=b"Subject: x\r\n\r\nhi\r\n", now=clock.now())
-    db.transaction(add)
-
-
 def _states(db: Database) -> list[str]:
     return db.transaction(lambda s: [row.state for row in s.exec(
         select(Outbox).order_by(col(Outbox.id))).all()])
 
 
 async def test_a_round_whose_results_cannot_be_recorded_loses_and_repeats_nothing(
-        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+        migrated_db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(worker_module, "RECORD_RETRY_SECONDS", 0)
     real = worker_module.record_results
     broken = [True]
@@ -79,39 +60,39 @@ async def test_a_round_whose_results_cannot_be_recorded_loses_and_repeats_nothin
     monkeypatch.setattr(worker_module, "record_results", record)
     clock = MovableClock()
     transport = Counting()
-    worker = DeliveryWorker(db, clock, POLICY, [transport], "me")
-    _queue(db, clock, 6)
+    worker = DeliveryWorker(migrated_db, clock, POLICY, [transport], "me")
+    queue_notices(migrated_db, clock.now(), 6)
     with pytest.raises(OperationalError):
         await worker.run_once()
     # two sent before the connection stopped (its window of unrecorded results); the four
     # it never sent are due again now, not in 10 minutes
     assert len(transport.sends) == 2
-    assert _states(db) == ["sending", "sending", "queued", "queued", "queued", "queued"]
+    assert _states(migrated_db) == ["sending", "sending", "queued", "queued", "queued", "queued"]
 
     broken[0] = False
     clock.advance(timedelta(seconds=1))
     while await worker.run_once():
         pass
     await worker.close()
-    assert _states(db) == ["sent"] * 6
+    assert _states(migrated_db) == ["sent"] * 6
     assert sorted(transport.sends) == sorted(f"p{n}@example.org" for n in range(6))  # once each
 
 
-async def test_a_transport_that_raises_gives_the_rest_of_the_round_back(db: Database) -> None:
+async def test_a_transport_that_raises_gives_the_rest_of_the_round_back(migrated_db: Database) -> None:
     clock = MovableClock()
     transport = Counting(broken=2)
-    worker = DeliveryWorker(db, clock, POLICY, [transport], "me")
-    _queue(db, clock, 5)
+    worker = DeliveryWorker(migrated_db, clock, POLICY, [transport], "me")
+    queue_notices(migrated_db, clock.now(), 5)
     with pytest.raises(ConnectionResetError):
         await worker.run_once()
     # the first is recorded; the second may or may not have reached the smarthost, so it keeps
     # its lease (sent again when it runs out); the other three are due again at once
-    assert _states(db) == ["sent", "sending", "queued", "queued", "queued"]
+    assert _states(migrated_db) == ["sent", "sending", "queued", "queued", "queued"]
     transport.broken = None
     assert await worker.run_once() == 3
     await worker.close()
-    assert _states(db) == ["sent", "sending", "sent", "sent", "sent"]
+    assert _states(migrated_db) == ["sent", "sending", "sent", "sent", "sent"]
     clock.advance(LEASE + timedelta(seconds=1))
     assert await worker.run_once() == 1
     await worker.close()
-    assert _states(db) == ["sent"] * 5
+    assert _states(migrated_db) == ["sent"] * 5

@@ -24,20 +24,7 @@ def store_from_mentor(program: Program, body: str, *, headers: str = "") -> int:
     """A RECEIVED message from the mentor; `headers` are put before the letter's own."""
     alias_local = program.pair.mentee_alias.split("@")[0]
     raw = headers.encode() + letter(f"Marie Mentor <{MENTOR}>", program.pair.mentee_alias, body)
-
-    def insert(session: Session) -> int:
-        pair = session.get(Pair, program.pair.id)
-        mentor = session.exec(select(Participant).where(Participant.email == MENTOR)).one()
-        assert pair is not None and mentor.id is not None
-        message = Message(pair_id=pair.id or 0, sender_id=mentor.id, recipient_id=pair.mentee_id,
-                          direction="mentor_to_mentee", envelope_from=MENTOR,
-                          dedup_key=f"{alias_local}:{len(raw)}:{body[:30]}", raw=raw, size=len(raw),
-                          received_at=NOW, updated_at=NOW, subject="Bonjour")
-        session.add(message)
-        session.flush()
-        return message.id or 0
-
-    return program.db.transaction(insert)
+    return _store_raw(program, raw, None, dedup_key=f"{alias_local}:{len(raw)}:{body[:30]}")
 
 
 def relay(program: Program, moderate: Moderate | None = None, on_held: OnHeld | None = None) -> int:
@@ -184,14 +171,16 @@ def test_a_batch_counts_each_forward_of_its_pair_once(program: Program) -> None:
     assert after == before + 3
 
 
-def _store_raw(program: Program, raw: bytes, original_id: str) -> int:
+def _store_raw(program: Program, raw: bytes, original_id: str | None, *,
+               dedup_key: str | None = None) -> int:
     def insert(session: Session) -> int:
         pair = session.get(Pair, program.pair.id)
         mentor = session.exec(select(Participant).where(Participant.email == MENTOR)).one()
         assert pair is not None and mentor.id is not None
         message = Message(pair_id=pair.id or 0, sender_id=mentor.id, recipient_id=pair.mentee_id,
                           direction="mentor_to_mentee", envelope_from=MENTOR,
-                          original_message_id=original_id, dedup_key=original_id, raw=raw,
+                          original_message_id=original_id, dedup_key=dedup_key or str(original_id),
+                          raw=raw,
                           size=len(raw), received_at=NOW, updated_at=NOW, subject="Bonjour")
         session.add(message)
         session.flush()

@@ -3,7 +3,6 @@ would, on SQLite and PostgreSQL: the same rows, the same stored values, the same
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ from sqlmodel import Session
 from gateway.delivery.worker import _BOOKKEEPING
 from gateway.store.db import Database
 from gateway.store.lifecycle import enqueue, still_received
-from gateway.store.migrate import migrate
 from gateway.store.models import AuditEvent, Organization
 from gateway.store.raw import Raw, insert_returning_ids
 
@@ -25,22 +23,13 @@ _AUDIT = AuditEvent.__table__  # type: ignore[attr-defined]
 _ORG = Organization.__table__  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    migrate(database.engine)
-    try:
-        yield database
-    finally:
-        database.close()
-
-
 def _event(actor: str, at: datetime = AT, detail: str | None = None) -> dict[str, object]:
     return {"at": at, "actor": actor, "subject_type": "message", "subject_id": 7,
             "action": "receive", "from_state": None, "to_state": "received", "detail": detail}
 
 
-def test_values_are_stored_as_sqlalchemy_stores_them(db: Database) -> None:
+def test_values_are_stored_as_sqlalchemy_stores_them(migrated_db: Database) -> None:
+    db = migrated_db
     events = [_event("raw", AT, "é ünïcode"), _event("raw", AT + timedelta(microseconds=5))]
 
     def write(session: Session) -> None:
@@ -60,7 +49,8 @@ def test_values_are_stored_as_sqlalchemy_stores_them(db: Database) -> None:
     assert sorted(later) == ["core", "raw"]
 
 
-def test_rows_read_are_sqlalchemys_rows(db: Database) -> None:
+def test_rows_read_are_sqlalchemys_rows(migrated_db: Database) -> None:
+    db = migrated_db
     def setup(session: Session) -> list[int]:
         rows = [enqueue(session, kind="notice", envelope_from="", recipient=f"p{n}@example.org",
                         data=bytes([n, 0, 255]), now=AT + timedelta(seconds=n)) for n in range(3)]
@@ -80,11 +70,13 @@ def test_rows_read_are_sqlalchemys_rows(db: Database) -> None:
         assert all(isinstance(r.next_attempt_at, datetime) for r in raw)
 
 
-def test_an_empty_in_list_matches_nothing(db: Database) -> None:
+def test_an_empty_in_list_matches_nothing(migrated_db: Database) -> None:
+    db = migrated_db
     assert db.transaction(lambda s: still_received(s, [], postgres=not db.is_sqlite)) == set()
 
 
-def test_inserted_ids_come_back_in_the_order_of_the_rows(db: Database) -> None:
+def test_inserted_ids_come_back_in_the_order_of_the_rows(migrated_db: Database) -> None:
+    db = migrated_db
     names = [f"org {n}" for n in (3, 1, 2)]
     rows = [{"name": name, "created_at": AT} for name in names]
     one = Raw(insert(_ORG).returning(_ORG.c.id))
@@ -95,7 +87,8 @@ def test_inserted_ids_come_back_in_the_order_of_the_rows(db: Database) -> None:
     assert [stored[i] for i in ids] == names
 
 
-def test_errors_are_sqlalchemys_and_the_next_transaction_works(db: Database) -> None:
+def test_errors_are_sqlalchemys_and_the_next_transaction_works(migrated_db: Database) -> None:
+    db = migrated_db
     by_id = Raw(insert(_AUDIT).values(id=bindparam("id")))
     db.transaction(lambda s: by_id.many(s, [{**_event("first"), "id": 1}]))
     with pytest.raises(IntegrityError):
