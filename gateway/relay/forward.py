@@ -26,6 +26,7 @@ from gateway.mail.threading import new_message_id, reference_ids
 from gateway.notices import bounce_address, queue_program_mail
 from gateway.reminders.unsubscribe import OWN_LINKS_WORD, own_unsubscribe_links
 from gateway.safeguarding.footer import footer_html, footer_text
+from gateway.store.deferred import defer, write_deferred
 from gateway.store.lifecycle import Later, enqueue
 from gateway.store.models import Alias, Message, MessageIdMap, Outbox, Pair, Participant
 from gateway.store.raw import Raw
@@ -116,8 +117,9 @@ def translate_references(
     a client's Message-ID can embed its owner's real address.
     """
     translated: list[str] = []
-    if refs:
-        session.flush()  # a message of the same batch forwarded just before may be the one replied to
+    if refs:  # a message of the same batch forwarded just before may be the one replied to
+        write_deferred(session)
+        session.flush()
     for ref in refs:
         mapped = _first(_ORIGINAL_OF.rows(session, {"pair": pair_id, "ref": ref,
                                                      "sender": recipient_id}))
@@ -259,9 +261,9 @@ def queue_forward(
     if audit_later is None:
         session.add(MessageIdMap(**id_map))  # type: ignore[arg-type]  # the model's columns
         message.gateway_message_id = gateway_id
-    else:  # a batch's forward writes its rows at once, without the ORM's unit of work (its
-        # flush cost ~1 ms per message): set_state_written stores the message's new values
-        _INSERT_ID_MAP.many(session, [id_map])
+    else:  # a batch's forward writes its rows with the batch's, without the ORM's unit of
+        # work (its flush cost ~1 ms per message): set_state_written stores the message's values
+        defer(session, _INSERT_ID_MAP, id_map)
         set_committed_value(message, "gateway_message_id", gateway_id)
     # An atomic increment (instances sharing PostgreSQL may forward in the same pair at once);
     # the loaded row gets the new count without being marked for an UPDATE of its own. In a

@@ -13,6 +13,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
 
 from gateway.store.audit import event, record, record_many
+from gateway.store.deferred import defer, write_deferred
 from gateway.store.models import Message, Outbox, Pair
 from gateway.store.raw import Raw, insert_returning_ids
 
@@ -51,15 +52,15 @@ def set_state(session: Session, message: Message, state: str, now: datetime, *,
 def set_state_written(session: Session, message: Message, state: str, now: datetime, *,
                       hits: Sequence[Mapping[str, object]], verdict: str,
                       events: list[dict[str, object]]) -> None:
-    """set_state for a message whose row is written here and now (one statement), its loaded
-    object given the new values as committed: nothing left for the ORM's flush, whose unit of
-    work cost ~1 ms per message (the relay's forward path). Its gateway_message_id is written
-    too (queue_forward set it the same way)."""
+    """set_state for a message whose row is written with its batch's (store/deferred.py: one
+    executemany), its loaded object given the new values as committed: nothing left for the
+    ORM's flush, whose unit of work cost ~1 ms per message (the relay's forward path). Its
+    gateway_message_id is written too (queue_forward set it the same way)."""
     before = message.state
     values = {"state": state, "updated_at": now, "verdict": verdict,
               "hits_json": json.dumps(list(hits), ensure_ascii=False),
               "gateway_message_id": message.gateway_message_id}
-    _WRITE_STATE.rows(session, {"message": message.id, **values})
+    defer(session, _WRITE_STATE, {"message": message.id, **values})
     for name, value in values.items():
         set_committed_value(message, name, value)
     events.append(event(at=now, actor="system", subject_type="message", subject_id=message.id,
@@ -200,7 +201,9 @@ _FORWARDED_BY = Raw(update(_PAIR).where(_PAIR.c.id == bindparam("pair"))
 def record_queued(session: Session, rows: Later, now: datetime,
                   events: list[dict[str, object]] | None = None) -> None:
     """Write the outbox rows enqueue(audit_later=...) left out and their audit events, with
-    `events` (set_state's of the same batch), after one flush of the batch's ORM changes."""
+    `events` (set_state's of the same batch), after the batch's held rows (store/deferred.py)
+    and one flush of its ORM changes."""
+    write_deferred(session)
     session.flush()
     forwards: dict[int, int] = {}  # the batch's forwards per pair (queue_forward left them)
     for values, _actor in rows:

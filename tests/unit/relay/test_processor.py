@@ -213,3 +213,34 @@ def test_a_batch_stores_each_forward_and_threads_replies_within_it(program: Prog
     for mid, row in rows.items():
         assert row.gateway_message_id and f"Message-ID: {row.gateway_message_id}" in forwards[mid]
     assert f"In-Reply-To: {rows[first].gateway_message_id}" in forwards[reply]
+
+
+def test_of_two_automatic_replies_in_one_batch_only_the_first_is_forwarded(
+        program: Program) -> None:
+    """The first one's forward is held back to be written with its batch's: the second still
+    finds it and is set aside (one automatic reply a day per sender and pair)."""
+    sender = f"Marie Mentor <{MENTOR}>"
+    to = program.pair.mentee_alias
+    first, second = (_store_raw(program, b"Auto-Submitted: auto-replied\r\n"
+                                + letter(sender, to, f"Je suis absente ({n})."),
+                                f"<away{n}@client.example.org>") for n in (1, 2))
+    assert relay(program) == 2
+    assert message(program, first).state == "queued"
+    assert (message(program, second).state, message(program, second).verdict) == \
+        ("rejected", "reject")
+    assert "auto_reply_repeat" in (message(program, second).hits_json or "")
+    assert [f.message_id for f in outbox(program, "forward")] == [first]
+
+
+def test_a_reply_to_the_message_just_before_it_in_its_batch_is_threaded(program: Program) -> None:
+    """Nothing else in the batch reads the store in between: the thread look-up itself writes
+    the first forward's held-back rows before it reads."""
+    sender = f"Marie Mentor <{MENTOR}>"
+    to = program.pair.mentee_alias
+    first = _store_raw(program, letter(sender, to, "Le plan pour jeudi."), "<t1@client.example.org>")
+    reply = _store_raw(program, b"References: <t1@client.example.org>\r\n"
+                       + letter(sender, to, "La suite du plan."), "<t2@client.example.org>")
+    assert relay(program) == 2
+    forwards = {f.message_id: f.data.decode() for f in outbox(program, "forward")}
+    gateway_id = message(program, first).gateway_message_id
+    assert gateway_id and f"References: {gateway_id}" in forwards[reply]
