@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, func, literal, select, union_all
+from sqlalchemy import ARRAY, Integer, String, bindparam, column, text
+from sqlalchemy.types import TypeEngine
 
-from gateway.store.db import Executes
+from gateway.store.db import Executes, connection_of
 from gateway.store.models import Message
 from gateway.store.raw import Raw
 
@@ -34,12 +37,18 @@ class RateCounter:
     @classmethod
     def load(cls, session: Executes, limits: RateLimits, now: datetime, *,
              sender_ids: set[int], pair_ids: set[int]) -> RateCounter:
-        """Both counts in one statement (a round trip less for every stored batch)."""
+        """Both counts in one statement (a round trip less for every stored batch), each
+        counted up to its limit plus one."""
         counts: dict[str, dict[int, int]] = {"sender": {}, "pair": {}}
         if sender_ids or pair_ids:
-            for kind, key, count in _COUNTS.rows(session, {
-                    "senders": sorted(sender_ids), "hour_ago": now - HOUR,
-                    "pairs": sorted(pair_ids), "day_ago": now - DAY}):
+            sqlite = connection_of(session).dialect.name == "sqlite"
+            senders, pairs = sorted(sender_ids), sorted(pair_ids)
+            for kind, key, count in (_COUNTS_SQLITE if sqlite else _COUNTS_POSTGRES).rows(session, {
+                    "senders": json.dumps(senders) if sqlite else senders,
+                    "pairs": json.dumps(pairs) if sqlite else pairs,
+                    "hour_ago": now - HOUR, "day_ago": now - DAY,
+                    "sender_cap": limits.per_participant_hour + 1,
+                    "pair_cap": limits.per_pair_day + 1}):
                 counts[kind][int(key)] = int(count)
         return cls(limits, now, counts["sender"], counts["pair"])
 
@@ -54,17 +63,33 @@ class RateCounter:
         return None
 
 
-_MESSAGE = Message.__table__  # type: ignore[attr-defined]
-# Built once: building a statement costs about as much as running it on SQLite.
-_COUNTS = Raw(union_all(
-    select(literal("sender").label("kind"), _MESSAGE.c.sender_id, func.count())
-    .where(_MESSAGE.c.sender_id.in_(bindparam("senders", expanding=True)),
-           _MESSAGE.c.received_at > bindparam("hour_ago"))
-    .group_by(_MESSAGE.c.sender_id),
-    select(literal("pair").label("kind"), _MESSAGE.c.pair_id, func.count())
-    .where(_MESSAGE.c.pair_id.in_(bindparam("pairs", expanding=True)),
-           _MESSAGE.c.received_at > bindparam("day_ago"))
-    .group_by(_MESSAGE.c.pair_id)))
+_RECEIVED_AT = Message.__table__.c.received_at.type  # type: ignore[attr-defined]
+# Each count stops at its limit plus one: past the limit the exact number changes nothing, and
+# a flood must not make every later message of its sender cost more (an uncapped count read
+# all of a sender's rows of the hour: 1.6 ms per message on PostgreSQL after 1,500 of them).
+# One scalar subquery per sender and pair, on the (sender_id | pair_id, received_at) indexes;
+# the ids come as one array (PostgreSQL) or JSON list (SQLite), not an IN list per length.
+_CAPPED = """
+SELECT 'sender' AS kind, s.{id} AS key, (SELECT count(*) FROM (SELECT 1 FROM message
+    WHERE message.sender_id = s.{id} AND message.received_at > :hour_ago LIMIT :sender_cap)
+    AS m) AS count FROM {senders}
+UNION ALL
+SELECT 'pair' AS kind, p.{id} AS key, (SELECT count(*) FROM (SELECT 1 FROM message
+    WHERE message.pair_id = p.{id} AND message.received_at > :day_ago LIMIT :pair_cap)
+    AS m) AS count FROM {pairs}"""
+
+
+def _counts(ids: str, senders: str, pairs: str, id_type: TypeEngine[Any]) -> Raw:
+    return Raw(text(_CAPPED.format(id=ids, senders=senders, pairs=pairs)).bindparams(
+        bindparam("hour_ago", type_=_RECEIVED_AT), bindparam("day_ago", type_=_RECEIVED_AT),
+        bindparam("sender_cap", type_=Integer()), bindparam("pair_cap", type_=Integer()),
+        bindparam("senders", type_=id_type), bindparam("pairs", type_=id_type),
+    ).columns(column("kind", String()), column("key", Integer()), column("count", Integer())))
+
+
+_COUNTS_POSTGRES = _counts("id", "unnest(CAST(:senders AS INTEGER[])) AS s(id)",
+                           "unnest(CAST(:pairs AS INTEGER[])) AS p(id)", ARRAY(Integer()))
+_COUNTS_SQLITE = _counts("value", "json_each(:senders) AS s", "json_each(:pairs) AS p", String())
 
 
 def flood_hit(which: str, limits: RateLimits) -> dict[str, object]:
