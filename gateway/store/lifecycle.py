@@ -6,8 +6,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, update
+from sqlalchemy import CTE, ColumnElement, and_, bindparam, func, insert, or_, union_all, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col
@@ -106,7 +107,9 @@ class Claimed:
 
 def claim_due(session: Session, now: datetime, instance: str, *, postgres: bool,
               limit: int = OUTBOX_BATCH) -> list[Claimed]:
-    """Outbox rows due now (or whose sender's lease ran out) become SENDING, leased to `instance`.
+    """Outbox rows due now (or whose sender's lease ran out) become SENDING, leased to `instance`:
+    up to `limit` of them (on PostgreSQL up to `limit` of each kind: queued, deferred, lease
+    run out), in due order.
 
     Core statements, no ORM objects: this runs once per delivery round on the hot path."""
     values = {"now": now, "limit": limit, "instance": instance, "until": now + LEASE}
@@ -128,7 +131,25 @@ _DUE_IDS = (sa_select(_OUTBOX.c.id).where(_IS_DUE)
             .order_by(_OUTBOX.c.next_attempt_at, _OUTBOX.c.id).limit(bindparam("limit")))
 _CLAIMED = (_OUTBOX.c.id, _OUTBOX.c.envelope_from, _OUTBOX.c.recipient, _OUTBOX.c.data,
             _OUTBOX.c.next_attempt_at)
-_DUE_LOCKED = _DUE_IDS.with_for_update(skip_locked=True).cte("due")
+
+
+def _due_by_index(name: str, where: ColumnElement[bool], order: ColumnElement[Any]) -> CTE:
+    return (sa_select(_OUTBOX.c.id, _OUTBOX.c.next_attempt_at).where(where).order_by(order)
+            .limit(bindparam("limit")).with_for_update(skip_locked=True).cte(name))
+
+
+# On PostgreSQL each kind of due row is its own ordered index scan, up to `limit` of each. One
+# query with an OR took a bitmap scan, which visits every index entry of rows updated since
+# the last vacuum (an outbox row passes through three states) on every claim: ~430 buffers and
+# 0.8 ms per claim after 1,500 messages. A plain index scan marks dead entries as it meets
+# them, so the next claim skips them. Every row a branch locks is claimed (a row locked and
+# left would be hidden from other instances until this transaction ends).
+_BRANCHES = [_due_by_index("due_" + state, and_(
+    _OUTBOX.c.state == state, _OUTBOX.c.next_attempt_at <= bindparam("now")),
+    _OUTBOX.c.next_attempt_at) for state in ("queued", "deferred")] + [_due_by_index(
+        "due_sending", and_(_OUTBOX.c.state == "sending",
+                            _OUTBOX.c.claimed_until < bindparam("now")), _OUTBOX.c.claimed_until)]
+_DUE_LOCKED = union_all(*(sa_select(branch.c.id) for branch in _BRANCHES)).cte("due")
 _CLAIM_DUE = Raw(update(_OUTBOX).where(_OUTBOX.c.id == _DUE_LOCKED.c.id).values(_LEASED)
                  .returning(*_CLAIMED))
 _CLAIM_DUE_SQLITE = Raw(update(_OUTBOX).where(_OUTBOX.c.id.in_(_DUE_IDS.scalar_subquery()))

@@ -160,6 +160,7 @@ class Outbox(SQLModel, table=True):
     """Everything that leaves the gateway: forwards, introductions, notices, reminders."""
 
     __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),
+                      Index("ix_outbox_state_claimed", "state", "claimed_until"),
                       Index("ix_outbox_recipient_created", "recipient", "created_at"))
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=20)  # forward | introduction | notice | reminder | moderation
