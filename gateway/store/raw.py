@@ -187,10 +187,11 @@ def insert_returning_ids(where: Executes, many: Executable, one: Raw,
                          rows: Sequence[Params]) -> list[int]:
     """The ids of rows inserted, in their order. On SQLite one raw insert per row (each costs
     less than SQLAlchemy's multi-row statement takes to build); elsewhere `many` (an insert
-    returning ids sorted by parameter order): one round trip to the server, not one per row."""
+    returning ids sorted by parameter order): one round trip to the server, not one per row.
+    A single row is always the raw insert (at a low rate every batch is one message)."""
     if not rows:
         return []
     connection = connection_of(where)
-    if connection.dialect.name == "sqlite":
+    if connection.dialect.name == "sqlite" or len(rows) == 1:
         return [one.rows(connection, row)[0][0] for row in rows]
     return list(connection.execute(many, [dict(row) for row in rows]).scalars().all())
