@@ -66,6 +66,9 @@ class Raw:
         if len(done) < len(rows):
             connection.execute(self.statement, [dict(row) for row in rows])
             return
+        if len(done) == 1:  # psycopg's executemany enters pipeline mode: costly for one row
+            _run(connection, done[0][0], done[0][1], many=False)
+            return
         _run(connection, done[0][0], [args for _sql, args in done], many=True)
 
     def _plan(self, dialect: Dialect, params: Params) -> _Plan | None:
