@@ -193,31 +193,40 @@ class App:
         postgres = not self.db.is_sqlite
         moderate, check_jobs = self.moderate, self.checker.check_jobs
 
+        ride = self.delivery.ride()
+
         def apply(session: Session, plans: list[Plan]) -> tuple[int, list[Handled]]:
             now = self.clock.now()
             count = apply_plans(session, self.settings, plans, now, postgres=postgres,
                                 on_held=self._on_held, on_report=self._on_report)
             session.flush()  # read back in the same transaction: one transaction less per round
-            return count, handled_messages(session, [plan.message_id for plan in plans], now)
+            handled = handled_messages(session, [plan.message_id for plan in plans], now)
+            # Delivery's claim (and its last results) in this transaction too: the forwards
+            # just queued are claimed here, and the delivery round only sends them.
+            ride.run(session, now)
+            return count, handled
 
-        if postgres:
-            # One transaction whose claim locks the batch (SKIP LOCKED) through the rules: other
-            # instances take other messages instead of moderating the same ones for nothing.
-            def both(session: Session) -> tuple[int, list[Handled]]:
-                plans = plan_batch(session, moderate, self.settings, lock=True,
-                                   check_jobs=check_jobs)
-                return apply(session, plans) if plans else (0, [])
+        try:
+            if postgres:
+                # One transaction whose claim locks the batch (SKIP LOCKED) through the rules:
+                # other instances take other messages instead of moderating the same ones.
+                def both(session: Session) -> tuple[int, list[Handled]]:
+                    plans = plan_batch(session, moderate, self.settings, lock=True,
+                                       check_jobs=check_jobs)
+                    return apply(session, plans) if plans else (0, [])
 
-            count, handled = await self.db.write(both)
-        else:
-            # Moderate in a read transaction, then write the outcome: the single writer keeps
-            # storing incoming mail while the rules run.
-            plans = await self.db.read(lambda s: plan_batch(s, moderate, self.settings,
-                                                            check_jobs=check_jobs))
-            if not plans:
-                return 0
-            count, handled = await self.db.write(lambda s: apply(s, plans))
-        if count:
+                count, handled = await self.db.write(both)
+            else:
+                # Moderate in a read transaction, then write the outcome: the single writer
+                # keeps storing incoming mail while the rules run.
+                plans = await self.db.read(lambda s: plan_batch(s, moderate, self.settings,
+                                                                check_jobs=check_jobs))
+                count, handled = await self.db.write(lambda s: apply(s, plans)) if plans \
+                    else (0, [])
+        except BaseException:
+            ride.undo()
+            raise
+        if ride.done() or count:
             self._deliver_wake.set()
         self.metrics.record(handled)
         return count

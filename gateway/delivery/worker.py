@@ -171,12 +171,25 @@ class DeliveryWorker:
         self._transports = list(transports)
         self._instance = instance
         self._carried: list[_Carried] = []  # sent, not yet committed
+        self._handed: list[Claimed] = []  # claimed in another transaction (Ride), to send
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
+
+    def ride(self) -> Ride:
+        """The carried results and the next claim, for another write transaction to take along
+        (the relay's, which just queued forwards): a transaction less per message at a low
+        rate, where each round is one message. Ride.run goes in that transaction; after its
+        commit Ride.done hands the claimed rows to the next round, after a failure Ride.undo
+        gives the results back."""
+        return Ride(self, self._take_carried())
 
     async def run_once(self) -> int:
         """Commit the carried results and claim in one transaction, then send and record;
         returns how many rows were attempted."""
+        handed, self._handed = self._handed, []
+        if handed:  # claimed in the relay's transaction (Ride): only the sending is left
+            await self._send_and_record(handed)
+            return len(handed)
         now = self._clock.now()
         postgres = not self._db.is_sqlite
         carried = self._take_carried()
@@ -270,6 +283,12 @@ class DeliveryWorker:
             self._flush_timer = None
         return carried
 
+    def _give_back(self, carried: list[_Carried]) -> None:
+        self._carried[:0] = carried
+        if self._carried and self._flush_timer is None:
+            self._flush_timer = asyncio.get_running_loop().call_later(
+                CARRY_SECONDS, self._flush_soon)
+
     def _flush_soon(self) -> None:
         self._flush_timer = None
         task = asyncio.create_task(self._flush())
@@ -323,6 +342,34 @@ class DeliveryWorker:
         await self._flush()
         for transport in self._transports:
             await transport.close()
+
+
+class Ride:
+    """A delivery claim taken along by another write transaction (DeliveryWorker.ride)."""
+
+    def __init__(self, worker: DeliveryWorker, carried: list[_Carried]) -> None:
+        self._worker, self._carried = worker, carried
+        self._claimed: list[Claimed] | None = None  # None: not run (the transaction had no use)
+
+    def run(self, session: Session, now: datetime) -> None:
+        """In the transaction (its thread): record the carried results, claim what is due."""
+        worker = self._worker
+        worker._record_carried(session, self._carried)
+        self._claimed = claim_due(session, now, worker._instance,
+                                  postgres=not worker._db.is_sqlite)
+
+    def done(self) -> int:
+        """After the commit: the next round sends the claimed rows; how many. Not run, the
+        results are given back."""
+        if self._claimed is None:
+            self.undo()
+            return 0
+        self._worker._handed.extend(self._claimed)
+        return len(self._claimed)
+
+    def undo(self) -> None:
+        """After a failed transaction: nothing was claimed, the results are still to record."""
+        self._worker._give_back(self._carried)
 
 
 class _GroupCommit:

@@ -30,13 +30,15 @@ async def _send(app: App, program: Program, body: str) -> None:
 
 
 def _gateway(program: Program, clock: MovableClock, gather_ms: int,
-             sleep: Callable[[float], Awaitable[None]]) -> tuple[App, list[int], asyncio.Event]:
+             sleep: Callable[[float], Awaitable[None]]
+             ) -> tuple[App, list[int], asyncio.Event, asyncio.Event]:
     """An app whose processor runs in the background, telling the sizes of the batches it
-    checks and when it has handled something."""
+    checks, when it has handled something, and when it has first looked (found nothing: a
+    test sends after that, else that first look may race it)."""
     settings = program.settings.replace(processing={"workers": 0, "gather_ms": gather_ms})
     app = App(settings, clock=clock, sleep=sleep, transports=[])
     batches: list[int] = []
-    handled = asyncio.Event()
+    handled, looked = asyncio.Event(), asyncio.Event()
     check_jobs, process_once = app.checker.check_jobs, app.process_once
 
     def counting(jobs: list[Job]) -> list[Checked]:
@@ -45,13 +47,14 @@ def _gateway(program: Program, clock: MovableClock, gather_ms: int,
 
     async def telling() -> int:
         done = await process_once()
+        looked.set()
         if done:
             handled.set()
         return done
 
     app.checker.check_jobs = counting  # type: ignore[method-assign]
     app.process_once = telling  # type: ignore[method-assign]
-    return app, batches, handled
+    return app, batches, handled, looked
 
 
 async def _states(app: App) -> list[str]:
@@ -69,8 +72,9 @@ async def test_a_message_arriving_during_the_wait_joins_the_batch(program: Progr
             arrivals.append(asyncio.create_task(_send(app, program, "Et voici la suite du plan.")))
             await arrivals[0]
 
-    app, batches, handled = _gateway(program, clock, 15, sleep)
+    app, batches, handled, looked = _gateway(program, clock, 15, sleep)
     await app.start()
+    await asyncio.wait_for(looked.wait(), 30)
     try:
         await _send(app, program, "Bonjour Léa, voici le plan de la semaine.")
         await asyncio.wait_for(handled.wait(), 30)
@@ -89,8 +93,9 @@ async def test_without_a_wait_each_message_goes_at_once(program: Program,
     async def sleep(seconds: float) -> None:
         waits.append(seconds)
 
-    app, batches, handled = _gateway(program, clock, 0, sleep)
+    app, batches, handled, looked = _gateway(program, clock, 0, sleep)
     await app.start()
+    await asyncio.wait_for(looked.wait(), 30)
     try:
         await _send(app, program, "Bonjour Léa, voici le plan de la semaine.")
         await asyncio.wait_for(handled.wait(), 30)
@@ -117,7 +122,7 @@ async def test_mail_that_came_during_a_step_waits_for_the_next_too(program: Prog
         if len(waits) == 2:  # while the processor waits after the first batch, a third message
             await _send(app, program, "Troisième message : la liste des écoles.")
 
-    app, batches, handled = _gateway(program, clock, 15, sleep)
+    app, batches, handled, looked = _gateway(program, clock, 15, sleep)
     first_check = app.checker.check_jobs
 
     def checking(jobs: list[Job]) -> list[Checked]:
@@ -128,6 +133,7 @@ async def test_mail_that_came_during_a_step_waits_for_the_next_too(program: Prog
 
     app.checker.check_jobs = checking  # type: ignore[method-assign]
     await app.start()
+    await asyncio.wait_for(looked.wait(), 30)
     try:
         await _send(app, program, "Bonjour Léa, voici le plan de la semaine.")
         for _ in range(2):
