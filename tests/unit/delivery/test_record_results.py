@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlmodel import Session, col, select
 
+from gateway.delivery.results import record_results
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.transports import SendResult
-from gateway.delivery.worker import record_results
 from gateway.store.lifecycle import claim_due, enqueue
 from gateway.store.models import Message, Outbox, Pair, Participant
 from tests.unit.conftest import NOW, Program

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from gateway.delivery.worker import _BOOKKEEPING
+from gateway.delivery.results import _BOOKKEEPING
 from gateway.store.db import Database
 from gateway.store.lifecycle import enqueue, still_received
 from gateway.store.models import AuditEvent, Organization
