@@ -193,7 +193,7 @@ class App:
         postgres = not self.db.is_sqlite
         moderate, check_jobs = self.moderate, self.checker.check_jobs
 
-        ride = self.delivery.ride()
+        ride = self.delivery.ride() if postgres else None
 
         def apply(session: Session, plans: list[Plan]) -> tuple[int, list[Handled]]:
             now = self.clock.now()
@@ -203,6 +203,7 @@ class App:
             handled = handled_messages(session, [plan.message_id for plan in plans], now)
             # Delivery's claim (and its last results) in this transaction too: the forwards
             # just queued are claimed here, and the delivery round only sends them.
+            assert ride is not None
             ride.run(session, now)
             return count, handled
 
@@ -221,12 +222,16 @@ class App:
                 # keeps storing incoming mail while the rules run.
                 plans = await self.db.read(lambda s: plan_batch(s, moderate, self.settings,
                                                                 check_jobs=check_jobs))
+                # Taken only now: delivery holds back its sends while a ride has its results
+                # (DeliveryWorker.ride), so not through the rules as well.
+                ride = self.delivery.ride() if plans else None
                 count, handled = await self.db.write(lambda s: apply(s, plans)) if plans \
                     else (0, [])
         except BaseException:
-            ride.undo()
+            if ride is not None:
+                ride.undo()
             raise
-        if ride.done() or count:
+        if (ride is not None and ride.done()) or count:
             self._deliver_wake.set()
         self.metrics.record(handled)
         return count

@@ -28,6 +28,9 @@ RECORD_RETRY_SECONDS = 0.2
 # How long a connection's last result of a round waits for the next round's claim to share its
 # transaction; a gateway receiving a message every 20-50 ms saves one transaction per message.
 CARRY_SECONDS = 0.1
+# A round waits this long at most for rides holding results to end (they end with their
+# transaction); past it, the bound on unrecorded sends gives way to sending at all.
+RIDE_WAIT_SECONDS = 10.0
 
 
 # A result sent but not yet committed, and when it came (what it is recorded as of).
@@ -61,22 +64,66 @@ class DeliveryWorker:
         self._handed: list[Claimed] = []  # claimed in another transaction (Ride), to send
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushes: set[asyncio.Task[None]] = set()
+        self._riding = 0  # rides holding results not yet committed
+        self._rides_over = asyncio.Event()
+        self._rides_over.set()
 
     def ride(self) -> Ride:
         """The carried results and the next claim, for another write transaction to take along
         (the relay's, which just queued forwards): a transaction less per message at a low
         rate, where each round is one message. Ride.run goes in that transaction; after its
         commit Ride.done hands the claimed rows to the next round, after a failure Ride.undo
-        gives the results back."""
-        return Ride(self, self._take_carried())
+        gives the results back. While a ride holds results, no round sends: those results
+        are sent and not yet recorded, and count against UNRECORDED_PER_CONNECTION."""
+        carried = self._take_carried()
+        if carried:
+            self._results_held()
+        return Ride(self, carried)
+
+    def _results_held(self) -> None:
+        self._riding += 1
+        self._rides_over.clear()
+
+    def _ride_ended(self) -> None:
+        self._riding -= 1
+        if not self._riding:
+            self._rides_over.set()
+
+    async def _wait_for_rides(self) -> None:
+        if self._rides_over.is_set():
+            return
+        try:
+            await asyncio.wait_for(self._rides_over.wait(), RIDE_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("a ride kept delivery results for %ss; sending anyway",
+                        RIDE_WAIT_SECONDS)
 
     async def run_once(self) -> int:
         """Commit the carried results and claim in one transaction, then send and record;
         returns how many rows were attempted."""
+        await self._wait_for_rides()
         handed, self._handed = self._handed, []
-        if handed:  # claimed in the relay's transaction (Ride): only the sending is left
+        if handed and not self._carried:
+            # Claimed in the relay's transaction (Ride), which recorded what was carried then:
+            # only the sending is left.
             await self._send_and_record(handed)
             return len(handed)
+        # Results carried since (a round that ended after the ride was taken) are committed
+        # before anything more is sent: a kill must never find more than a connection's
+        # UNRECORDED_PER_CONNECTION sent and unrecorded, so carried results never pile up.
+        try:
+            claimed = await self._record_and_claim()
+        except Exception:
+            await self._release([item.id for item in handed])
+            raise
+        claimed = handed + claimed
+        if not claimed:
+            return 0
+        await self._send_and_record(claimed)
+        return len(claimed)
+
+    async def _record_and_claim(self) -> list[Claimed]:
+        """The carried results and a claim, in one transaction when it can."""
         now = self._clock.now()
         postgres = not self._db.is_sqlite
         carried = self._take_carried()
@@ -86,7 +133,7 @@ class DeliveryWorker:
             return claim_due(session, now, self._instance, postgres=postgres)
 
         try:
-            claimed = await self._db.write(record_and_claim)
+            return await self._db.write(record_and_claim)
         except Exception:
             if not carried:
                 raise
@@ -94,12 +141,8 @@ class DeliveryWorker:
             log.warning("could not record %d delivery result(s) with a claim; alone now",
                         len(carried), exc_info=True)
             await self._record_alone(carried)
-            claimed = await self._db.write(
+            return await self._db.write(
                 lambda s: claim_due(s, now, self._instance, postgres=postgres))
-        if not claimed:
-            return 0
-        await self._send_and_record(claimed)
-        return len(claimed)
 
     async def _send_and_record(self, claimed: list[Claimed]) -> None:
         """Send on every connection; results are committed while sending goes on (results that
@@ -187,10 +230,13 @@ class DeliveryWorker:
         carried = self._take_carried()
         if not carried:
             return
+        self._results_held()  # outside a round, as a ride's: rounds wait for the commit
         try:
             await self._record_alone(carried)
         except Exception:  # the lease runs out and they are sent again: logged, not lost
             log.exception("could not record %d delivery result(s)", len(carried))
+        finally:
+            self._ride_ended()
 
     def _record_carried(self, session: Session, carried: list[_Carried]) -> None:
         """record_results for carried results in one go, as of when the last of them came (a
@@ -237,6 +283,7 @@ class Ride:
     def __init__(self, worker: DeliveryWorker, carried: list[_Carried]) -> None:
         self._worker, self._carried = worker, carried
         self._claimed: list[Claimed] | None = None  # None: not run (the transaction had no use)
+        self._open = bool(carried)  # holds results: the worker's rounds wait for its end
 
     def run(self, session: Session, now: datetime) -> None:
         """In the transaction (its thread): record the carried results, claim what is due."""
@@ -251,12 +298,19 @@ class Ride:
         if self._claimed is None:
             self.undo()
             return 0
+        self._end()
         self._worker._handed.extend(self._claimed)
         return len(self._claimed)
 
     def undo(self) -> None:
         """After a failed transaction: nothing was claimed, the results are still to record."""
+        self._end()
         self._worker._give_back(self._carried)
+
+    def _end(self) -> None:
+        if self._open:
+            self._open = False
+            self._worker._ride_ended()
 
 
 class _GroupCommit:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -95,3 +96,70 @@ async def test_the_relays_write_claims_the_forward_it_queued(program: Program,
         await app.stop()
     assert app.db.transaction(lambda s: [r.state for r in s.exec(
         select(Outbox).where(col(Outbox.kind) == "forward"))]) == ["sent"]
+
+
+class Witness(Answers):
+    """Answers 250 and notes, at each send, which rows the store already says were sent."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self.db = db
+        self.recorded_before: list[list[str]] = []
+
+    async def send(self, envelope_from: str, recipient: str, data: bytes) -> SendResult:
+        self.recorded_before.append([state for state, _ in states(self.db)])
+        return await super().send(envelope_from, recipient, data)
+
+
+async def test_results_carried_after_the_ride_was_taken_are_recorded_before_its_rows_are_sent(
+        migrated_db: Database) -> None:
+    """A round that ends while the relay's transaction runs carries its result past the ride:
+    the next send waits for it to be recorded, or a kill would re-send more than the bound."""
+    clock = MovableClock()
+    transport = Witness(migrated_db)
+    worker = DeliveryWorker(migrated_db, clock, POLICY, [transport], "me")
+    queue_notices(migrated_db, clock.now(), 1)
+    first = worker.ride()
+    migrated_db.transaction(lambda s: first.run(s, clock.now()))
+    assert first.done() == 1
+    second = worker.ride()  # taken while the first row is still to send: nothing carried yet
+    assert await worker.run_once() == 1  # sends the first row; its result is carried
+
+    queue_notices(migrated_db, clock.now(), 1)  # as the relay's write would queue a forward
+    migrated_db.transaction(lambda s: second.run(s, clock.now()))
+    assert second.done() == 1
+    assert await worker.run_once() == 1
+    assert transport.recorded_before == [["sending"], ["sent", "sending"]]
+    await worker.close()
+    assert [state for state, _ in states(migrated_db)] == ["sent", "sent"]
+
+
+async def test_no_round_sends_while_a_ride_holds_results(migrated_db: Database) -> None:
+    """The ride's results are sent and not yet recorded: sending more before its transaction
+    ends would let a kill re-send more than a connection's bound."""
+    clock = MovableClock()
+    transport = Witness(migrated_db)
+    worker = DeliveryWorker(migrated_db, clock, POLICY, [transport], "me")
+    queue_notices(migrated_db, clock.now(), 1)
+    assert await worker.run_once() == 1  # its result is carried
+    ride = worker.ride()  # the relay's transaction begins with it
+    queue_notices(migrated_db, clock.now(), 1)  # due, for a round of delivery's own
+    round_ = asyncio.create_task(worker.run_once())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert transport.sent == 1 and not round_.done()  # waits for the ride
+    migrated_db.transaction(lambda s: ride.run(s, clock.now()))
+    assert ride.done() == 1
+    assert await round_ == 1
+    assert transport.recorded_before == [["sending"], ["sent", "sending"]]
+    await worker.close()
+
+
+async def test_a_ride_that_holds_nothing_holds_no_round_back(migrated_db: Database) -> None:
+    clock = MovableClock()
+    worker = DeliveryWorker(migrated_db, clock, POLICY, [Answers()], "me")
+    ride = worker.ride()  # nothing carried
+    queue_notices(migrated_db, clock.now(), 1)
+    assert await asyncio.wait_for(worker.run_once(), 5) == 1
+    assert ride.done() == 0
+    await worker.close()
