@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway.moderation.detectors import emails
 from gateway.moderation.rules import RuleSet
 from tests.unit.moderation.conftest import ALIASES, decide, hits_of
 
@@ -69,6 +70,26 @@ def test_email_addresses_even_disguised_are_held(shipped: RuleSet, text: str,
 def test_the_pairs_own_aliases_and_plain_at_words_are_not_contact_details(
         shipped: RuleSet, text: str) -> None:
     assert hits_of(shipped, "contact_details", text) == []
+
+
+def test_an_address_after_many_at_words_is_still_found(shipped: RuleSet) -> None:
+    """A long letter says "at home." often; the address after them is read all the same."""
+    text = "I was at home. " * 300 + "write to jo at gmail dot com please"
+    assert "jo at gmail dot com" in hits_of(shipped, "contact_details", text)
+
+
+@pytest.mark.parametrize("filler", ["at. ", "jo at x. ", "(a) b. "])
+def test_more_at_forms_than_can_be_read_hold_the_message(shipped: RuleSet, filler: str) -> None:
+    """Each "at" form followed by a word and a dot costs the full address pattern: past
+    MAX_AT_FORMS the text is not read on (a megabyte of them took half a minute of a checking
+    worker, every message behind it waiting) and the message is held for a moderator."""
+    text = filler * (emails.MAX_AT_FORMS + 50)
+    decision = decide(shipped, text)
+    assert decision.verdict == "hold"
+    evidence = [h.evidence for h in decision.hits if h.rule == "contact_details"]
+    assert evidence and all(len(e) < 200 for e in evidence)  # a window, not the whole text
+    # the hold is the budget's: the same filler read through in full holds no address
+    assert hits_of(shipped, "contact_details", filler * (emails.MAX_AT_FORMS - 50)) == []
 
 
 @pytest.mark.parametrize(("text", "evidence"), [
