@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
@@ -76,10 +77,7 @@ def _is_phone(digits: str, plus: bool) -> bool:
         national = digits[2:] if not plus else digits
         if not 8 <= len(national) <= _MAX_DIGITS:
             return False
-        try:
-            return phonenumbers.is_possible_number(phonenumbers.parse("+" + national))
-        except phonenumbers.NumberParseException:
-            return False
+        return _possible_international(national)
     if len(digits) == 11 and digits[0] == "1":
         digits = digits[1:]
     if len(digits) != 10:
@@ -88,6 +86,19 @@ def _is_phone(digits: str, plus: bool) -> bool:
                       and digits[:3] not in _TOLL_FREE)
     french = digits[0] == "0" and digits[1] in "123456789"
     return north_american or french
+
+
+@functools.lru_cache(maxsize=4096)
+def _possible_international(number: str) -> bool:
+    """`number` after the "+" (or "00") is a possible phone number. A run is tried from each of
+    its digits and at each length (a line of "0"s asked phonenumbers about 80,000 times for
+    20 KB: 48 µs a character), so the answers are kept, and no country code starts with 0."""
+    if number.startswith("0"):
+        return False
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse("+" + number))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def _longest_phone_from(run: list[_Piece], first: int) -> int | None:

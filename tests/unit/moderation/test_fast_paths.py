@@ -13,9 +13,10 @@ import random
 import re
 import time
 
+import phonenumbers
 import pytest
 
-from gateway.moderation.detectors import emails, number_runs, reading
+from gateway.moderation.detectors import emails, number_runs, phone, reading
 from gateway.moderation.detectors.fold import fold
 from gateway.moderation.detectors.matchers import WordsMatcher
 from gateway.moderation.detectors.read_fields import NeedleScan, ReadFields
@@ -196,4 +197,26 @@ def test_the_fast_paths_stay_linear_on_long_repetitive_texts(text: str) -> None:
     emails._candidates(text)
     list(reading._singles(" " + text))
     number_runs.stretches(text, frozenset(), 24)
+    assert time.thread_time() - started < 1.0
+
+
+def test_international_numbers_are_judged_as_phonenumbers_judges_them() -> None:
+    rng = random.Random(17)
+    numbers = ["0" * 9, "0123456789", "33612345678", "15145551234", "4420794601", "999999999"]
+    numbers += ["".join(rng.choice("0123456789") for _ in range(rng.randint(8, 15)))
+                for _ in range(300)]
+    for number in numbers:
+        try:
+            expected = phonenumbers.is_possible_number(phonenumbers.parse("+" + number))
+        except phonenumbers.NumberParseException:
+            expected = False
+        assert phone._possible_international(number) == expected, number
+
+
+@pytest.mark.parametrize("text", ["0\n" * 20_000, "00 " * 13_000, "+0 0 " * 8_000])
+def test_phone_runs_stay_cheap_on_long_repetitive_texts(text: str) -> None:
+    # A line of "0"s asked phonenumbers about 80,000 times for 20 KB (two seconds for 40 KB):
+    # every digit starts a try at every length.
+    started = time.thread_time()
+    phone.find_phones("text", text, text)
     assert time.thread_time() - started < 1.0
