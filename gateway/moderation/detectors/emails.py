@@ -6,7 +6,7 @@ import heapq
 import re
 from collections.abc import Iterable, Iterator
 
-from gateway.moderation.detectors import Finding
+from gateway.moderation.detectors import Finding, Taken
 
 _PLAIN = re.compile(
     r"(?<![\w.%+-])[a-z0-9][a-z0-9._%+-]{0,63}@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,24}(?![\w-])")
@@ -44,12 +44,12 @@ def find_emails(field: str, text: str, folded: str, allowed: Iterable[str] = ())
     """Email addresses in `text`, except the `allowed` ones (the pair's own aliases)."""
     allowed_set = {address.lower() for address in allowed}
     findings: list[Finding] = []
-    taken: list[tuple[int, int]] = []
+    taken = Taken()
     backwards = _reversed(folded) if "@" in folded else []
     for start, end in _candidates(folded) + backwards:
-        if any(s < end and start < e for s, e in taken):
+        if taken.overlaps(start, end):
             continue
-        taken.append((start, end))
+        taken.add(start, end)
         if canonical(folded[start:end]) in allowed_set:
             continue
         findings.append(Finding(field, start, end, text[start:end]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.moderation.detectors import Finding
+from gateway.moderation.detectors import Finding, Taken
 from gateway.moderation.detectors.vocabulary import words_of
 
 _PLATFORMS = (
@@ -89,7 +89,9 @@ def find_handles(field: str, text: str, folded: str,
         window_start, window_end = max(0, mention.start() - _BEFORE), mention.end() + _AFTER
         spans += [m.span() for m in _HANDLES.finditer(folded, window_start, window_end)]
     kept: list[tuple[int, int]] = []
+    taken = Taken()
     for start, end in sorted(set(spans)):
-        if not any(s < end and start < e for s, e in kept):
+        if not taken.overlaps(start, end):
             kept.append((start, end))
+            taken.add(start, end)
     return [Finding(field, start, end, text[start:end]) for start, end in kept]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.moderation.detectors import Finding
+from gateway.moderation.detectors import Finding, Taken
 from gateway.moderation.detectors.attachments import content_type_matches, extension_matches
 from gateway.moderation.detectors.emails import find_emails
 from gateway.moderation.detectors.fields import FieldTexts
@@ -160,8 +160,9 @@ class PiiMatcher:
                 here += PII_DETECTORS[name](field, text, folded, fields)
             reading = read_fields.reading(field)
             if reading.changed:  # "５１４", "s n a p", "mon 👻 c jojo": read again, normalized
+                taken = Taken((h.start, h.end) for h in here)
                 here += [f for f in self._in_reading(read_fields, field, reading)
-                         if not any(h.start < f.end and f.start < h.end for h in here)]
+                         if not taken.overlaps(f.start, f.end)]
             found += here
         return found
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from gateway.moderation.detectors import Finding
+from gateway.moderation.detectors import Finding, Taken
 from gateway.moderation.detectors.vocabulary import words_of
 
 _NUMBER = r"\d(?<![\w.,]\d)\d{0,4}(?:\s?(?:bis|ter|[a-dA-D]))?(?:\s*,)?\s+"
@@ -72,9 +72,11 @@ def find_street_addresses(field: str, text: str, folded: str,
             continue
         spans += [m.span() for m in pattern.finditer(folded if on_folded else text)]
     kept: list[tuple[int, int]] = []
+    taken = Taken()
     for start, end in sorted(spans):
         if _public_place(folded, start):
             continue
-        if not any(s < end and start < e for s, e in kept):
+        if not taken.overlaps(start, end):
             kept.append((start, end))
+            taken.add(start, end)
     return [Finding(field, start, end, text[start:end]) for start, end in kept]

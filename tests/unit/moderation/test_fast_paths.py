@@ -16,7 +16,8 @@ import time
 import phonenumbers
 import pytest
 
-from gateway.moderation.detectors import emails, number_runs, phone, reading
+from gateway.moderation.chain import evaluate
+from gateway.moderation.detectors import Taken, emails, number_runs, phone, reading
 from gateway.moderation.detectors.fold import fold
 from gateway.moderation.detectors.matchers import WordsMatcher
 from gateway.moderation.detectors.read_fields import NeedleScan, ReadFields
@@ -220,3 +221,27 @@ def test_phone_runs_stay_cheap_on_long_repetitive_texts(text: str) -> None:
     started = time.thread_time()
     phone.find_phones("text", text, text)
     assert time.thread_time() - started < 1.0
+
+
+def test_taken_answers_as_a_scan_of_every_kept_span() -> None:
+    rng = random.Random(23)
+    for _ in range(300):
+        taken, kept = Taken(), []
+        for _ in range(rng.randint(0, 40)):
+            start = rng.randint(0, 60)
+            end = start + rng.choice([0, 1, 2, 5, 12])
+            scan = any(s < end and start < e for s, e in kept)
+            assert taken.overlaps(start, end) == scan, (kept, start, end)
+            if rng.random() < 0.7:  # kept whether it overlaps or not, in any order
+                taken.add(start, end)
+                kept.append((start, end))
+        assert Taken(kept).overlaps(10, 20) == any(s < 20 and e > 10 for s, e in kept)
+
+
+@pytest.mark.parametrize("unit", ["@chez>", ">@at", "a@b.co ", "@jo ", "12 rue x "])
+def test_many_candidates_are_kept_or_dropped_in_linear_time(shipped: RuleSet, unit: str) -> None:
+    # Each candidate was compared with every span kept before it: 80 KB of "@chez>" took 11 s.
+    text = unit * (80_000 // len(unit))
+    started = time.thread_time()
+    evaluate(shipped, facts_of(text))
+    assert time.thread_time() - started < 3.0
