@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import re
 from typing import NamedTuple
 
@@ -101,14 +103,30 @@ def _possible_international(number: str) -> bool:
         return False
 
 
-def _longest_phone_from(run: list[_Piece], first: int) -> int | None:
+def _longest_phone_from(run: list[_Piece], first: int, ends: list[int],
+                        joined: str) -> int | None:
+    """The last piece of the longest phone number starting at `first` (`joined`: the run's
+    digits, `ends[i]` the length of run[:i + 1]'s, so that a national number, 10 or 11 digits,
+    is found without walking: a run of single digits walked every length from every digit)."""
+    plus = run[first].plus
+    before = ends[first - 1] if first else 0
+    if not plus and not joined.startswith("00", before):
+        for size in (11, 10):
+            last = bisect.bisect_right(ends, before + size, first) - 1
+            if last >= first and ends[last] == before + size and _is_phone(
+                    joined[before:before + size], plus):
+                return last
+        return None
+    national = before if plus else before + 2  # after the "+" or the "00"
+    if national >= len(joined) or joined.startswith("0", national):
+        return None  # no country code starts with 0 (_possible_international)
     digits = ""
     found = None
     for last in range(first, len(run)):
         digits += run[last].digits
         if len(digits) > _MAX_DIGITS + 2:
             break
-        if _is_phone(digits, run[first].plus):
+        if _is_phone(digits, plus):
             found = last
     return found
 
@@ -122,9 +140,11 @@ def _is_isbn(run: list[_Piece], folded: str) -> bool:
 
 def _phones_in_run(run: list[_Piece]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
+    joined = "".join(p.digits for p in run)
+    ends = list(itertools.accumulate(len(p.digits) for p in run))
     first = 0
     while first < len(run):
-        last = _longest_phone_from(run, first)
+        last = _longest_phone_from(run, first, ends, joined)
         if last is None:
             first += 1
             continue

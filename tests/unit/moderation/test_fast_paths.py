@@ -17,7 +17,7 @@ import phonenumbers
 import pytest
 
 from gateway.moderation.chain import evaluate
-from gateway.moderation.detectors import Taken, emails, number_runs, phone, reading
+from gateway.moderation.detectors import Taken, emails, handles, number_runs, phone, reading
 from gateway.moderation.detectors.fold import fold
 from gateway.moderation.detectors.matchers import WordsMatcher
 from gateway.moderation.detectors.read_fields import NeedleScan, ReadFields
@@ -245,3 +245,68 @@ def test_many_candidates_are_kept_or_dropped_in_linear_time(shipped: RuleSet, un
     started = time.thread_time()
     evaluate(shipped, facts_of(text))
     assert time.thread_time() - started < 3.0
+
+
+def _walked_longest_phone(run: list[phone._Piece], first: int) -> int | None:
+    """The plain way: every length from `first`, each asked to _is_phone."""
+    digits, found = "", None
+    for last in range(first, len(run)):
+        digits += run[last].digits
+        if len(digits) > phone._MAX_DIGITS + 2:
+            break
+        if phone._is_phone(digits, run[first].plus):
+            found = last
+    return found
+
+
+def test_national_numbers_are_found_as_walking_every_length_finds_them() -> None:
+    # A run of single digits ("1 2 1 2 …") walked every length from every digit: 12 µs a
+    # character. National numbers (10 or 11 digits) are now looked up by their length.
+    rng = random.Random(29)
+    for _ in range(3_000):
+        run = [phone._Piece(i, i + 1, "".join(rng.choice("0012345678919")
+                                              for _ in range(rng.choice([1, 1, 2, 3, 3, 4]))),
+                            rng.random() < 0.05, False)
+               for i in range(rng.randint(1, 14))]
+        joined = "".join(p.digits for p in run)
+        ends = [len("".join(p.digits for p in run[:i + 1])) for i in range(len(run))]
+        for first in range(len(run)):
+            assert phone._longest_phone_from(run, first, ends, joined) \
+                == _walked_longest_phone(run, first), (run, first)
+
+
+@pytest.mark.parametrize("text", ["1 2 " * 25_000, "x y " * 25_000, "0\n" * 50_000])
+def test_dense_numbers_and_platform_names_stay_cheap(text: str) -> None:
+    started = time.thread_time()
+    phone.find_phones("text", text, text)
+    handles.find_handles("text", text, text)
+    assert time.thread_time() - started < 2.0
+
+
+def _windowed_handles(folded: str) -> list[tuple[int, int]]:
+    """The plain way: the full pattern in a window around each platform name, one by one."""
+    spans = [m.span() for m in handles._AT_HANDLE.finditer(folded)
+             if not handles._is_code(folded, m.start(), m.end())]
+    for mention in handles._PLATFORM.finditer(folded):
+        spans += [m.span() for m in handles._HANDLES.finditer(
+            folded, max(0, mention.start() - handles._BEFORE), mention.end() + handles._AFTER)]
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(set(spans)):
+        if not any(s < end and start < e for s, e in kept):
+            kept.append((start, end))
+    return kept
+
+
+def test_handles_in_merged_windows_are_those_of_a_window_per_platform_name_or_longer() -> None:
+    words = ["snap", "insta", "x", "id", "my", "mon", "is", "c'est", ":", "lea_2009", "jo.b",
+             "add", "me", "on", "ajoute-moi", "sur", "teams", "zoom", "hello", "@jo_1", "the",
+             "meeting", "demain", "discord", "=", "\n", "tag", "email", "bonjour"]
+    rng = random.Random(31)
+    for _ in range(2_000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 60)))
+        found = [(f.start, f.end) for f in handles.find_handles("text", text, text)]
+        windowed = _windowed_handles(text)
+        # Every handle still covered, from the same starts; one may be read further, as a
+        # window could end inside it and cut it ("my discord is = @jo_1" was "my discord is").
+        assert all(any(s <= start and end <= e for s, e in found) for start, end in windowed), text
+        assert {start for start, _ in found} <= {start for start, _ in windowed}, text
