@@ -180,6 +180,9 @@ def _check_values(path: Path, text: str, settings: Settings) -> None:
             raise ConfigError(_where(path, text, section, key) + "must be between 0 and 65535")
     if settings.smtp.max_message_bytes < 1024:
         raise ConfigError(_where(path, text, "smtp", "max_message_bytes") + "must be >= 1024")
+    if settings.moderation.max_checked_chars < 1000:
+        raise ConfigError(_where(path, text, "moderation", "max_checked_chars")
+                          + "'moderation.max_checked_chars' must be >= 1000")
     if settings.insights.cache_seconds < 0:
         raise ConfigError(_where(path, text, "insights", "cache_seconds") + "must be >= 0")
     if not 1 <= settings.insights.quiet_days <= 365:

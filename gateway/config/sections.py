@@ -76,6 +76,10 @@ class ModerationSettings:
     # "each" mode: past this many notices in an hour a moderator gets the digest instead.
     max_notices_per_hour: int = 12
     token_valid_for: str = "7d"
+    # The rules read at most this many characters of a message; a longer one is held
+    # (relay_rules/unchecked_text.toml). Checking is one message at a time: a larger budget
+    # lets one long message hold up everyone else's mail for longer.
+    max_checked_chars: int = 200_000
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,12 @@ from gateway.mail.visible import (
 MAX_DEPTH = 8  # nested messages and multiparts
 MAX_PARTS = 500
 MAX_TEXT_BYTES = 5 * 1024 * 1024  # a text part larger than this is not read (held instead)
+# How much of a message the rules read: their cost grows with the text (up to ~5 µs a
+# character for word-dense filler), and checking is one message after another, so a 20 MB text
+# read in full held every other sender's mail for minutes. Past the budget the rest is not
+# read and the reading says so ("unchecked"): the message is held, never passed half-read.
+MAX_CHECKED_CHARS = 200_000
+HTML_MARKUP_RATIO = 5  # HTML markup read per shown character (its parse is the costly part)
 SHOWN_HEADERS = ("from", "to", "cc", "reply-to", "sender", "subject", "date")
 
 
@@ -43,7 +49,9 @@ class Seen:
 class Unreadable:
     where: str
     why: str  # for a moderator: "Outlook TNEF (winmail.dat)", "an encrypted archive", ...
-    kind: str = "unreadable"  # or "private": a participant's details where they cannot be removed
+    # or "private": a participant's details where they cannot be removed; "unchecked": text
+    # past what the rules read (canonical.MAX_CHECKED_CHARS)
+    kind: str = "unreadable"
 
 
 @dataclass(frozen=True)
@@ -58,17 +66,34 @@ class Reading:
 
 
 class _Reader:
-    def __init__(self) -> None:
+    def __init__(self, budget: int | None = None) -> None:
         self.texts: list[Seen] = []
         self.unreadable: list[Unreadable] = []
         self.attachments: list[Attachment] = []
         self.html: list[str] = []
         self.count = 0
+        self.budget = budget  # characters still to read (None: no limit)
+        self.limit = budget
+        self._cut: set[str] = set()
 
     def add(self, where: str, kind: str, text: str) -> None:
-        shown = visible(text).strip()
+        shown = self._within(where, visible(self._within(where, text, ratio=2)).strip())
         if shown:
             self.texts.append(Seen(where, kind, shown))
+            if self.budget is not None:
+                self.budget = max(0, self.budget - len(shown))
+
+    def _within(self, where: str, text: str, *, ratio: int = 1) -> str:
+        """`text` cut to what the budget still allows (`ratio` characters read per character
+        counted: visible() drops invisible ones, HTML shows a fraction of its markup)."""
+        if self.budget is None or len(text) <= self.budget * ratio:
+            return text
+        if where not in self._cut:
+            self._cut.add(where)
+            self.unreadable.append(Unreadable(
+                where, f"too long to check: the rules read at most {self.limit:,} characters "
+                "of a message", "unchecked"))
+        return text[:self.budget * ratio]
 
     def hold(self, where: str, why: str) -> None:
         self.unreadable.append(Unreadable(where, why))
@@ -148,7 +173,8 @@ class _Reader:
             return
         if parts.reads_as_text(ctype, data, names, types):
             if len(data) > MAX_TEXT_BYTES:
-                self.hold(label, "a text part larger than the reading limit")
+                self.unreadable.append(Unreadable(
+                    label, "a text part larger than the reading limit", "unchecked"))
                 return
             text = decode_text(data, part.get_content_charset())
             flowed = parts.flowed(part)
@@ -190,6 +216,7 @@ class _Reader:
     def _text(self, text: str, ctype: str, names: list[str], where: str, *, top: bool) -> None:
         lowered = " ".join(names).lower()
         if ctype == "text/html" or lowered.endswith((".html", ".htm")):
+            text = self._within(where, text, ratio=HTML_MARKUP_RATIO)
             if top:
                 self.html.append(text)
             shown = view(text)
@@ -200,9 +227,11 @@ class _Reader:
             return
         if parts.is_folded_type(ctype, names, text):
             text = unfold(text)
+            text = self._within(where, text, ratio=2)
             if "QUOTED-PRINTABLE" in text.upper():  # vCard 2.1 values a viewer decodes
                 self.add(where, "body", quopri.decodestring(text.encode("utf-8", "replace"))
                          .decode("utf-8", "replace"))
+        text = self._within(where, text, ratio=2)
         self.add(where, "body", text)
         decoded = percent_decoded(text)
         if decoded:
@@ -227,9 +256,10 @@ class _Reader:
                 self.add(where + " data: link", "link", decoded_content)
 
 
-def read(msg: Message) -> Reading:
-    """What the recipient would see of `msg` (parsed with any policy), and what cannot be read."""
-    reader = _Reader()
+def read(msg: Message, budget: int | None = MAX_CHECKED_CHARS) -> Reading:
+    """What the recipient would see of `msg` (parsed with any policy), and what cannot be read.
+    At most `budget` characters are read (None: all); the rest is reported "unchecked"."""
+    reader = _Reader(budget)
     try:
         reader.message(msg, 0, "")
     except RecursionError:

@@ -10,7 +10,7 @@ from email.message import EmailMessage
 from types import MappingProxyType
 from typing import Literal
 
-from gateway.mail.canonical import Reading, Unreadable, private_left, read
+from gateway.mail.canonical import MAX_CHECKED_CHARS, Reading, Unreadable, private_left, read
 from gateway.mail.privacy import Privacy
 from gateway.mail.text import Attachment, html_links, parse_bytes
 
@@ -95,16 +95,18 @@ def facts_from_message(raw: bytes, *, direction: Direction, sender_is_minor: boo
                        recipient_is_minor: bool = False, first_message: bool = False,
                        pair_aliases: Iterable[str] = (),
                        privacy: Privacy | None = None,
-                       parsed: EmailMessage | None = None) -> MessageFacts:
+                       parsed: EmailMessage | None = None,
+                       max_chars: int | None = MAX_CHECKED_CHARS) -> MessageFacts:
     """Parse `raw` once and collect what the rules need; bad input gives empty facts, no error.
 
     The rules read the canonical reading (what the recipient's client shows), with the
     participants' own addresses and names replaced as the rewrite will replace them: a scrubbed
     address is no reason to hold, anything left (a third party's address) still is.
     `parsed`: `raw` already parsed by the caller (the relay parses once for the rules and the
-    rewrite); it is only read, never changed."""
+    rewrite); it is only read, never changed. At most `max_chars` characters of text are read
+    (None: all): the rest is an "unchecked" part, which the shipped rules hold."""
     message = parsed if parsed is not None else parse_bytes(raw)
-    reading = read(message)
+    reading = read(message, max_chars)
 
     def scrub(text: str) -> str:
         return privacy.subn(text)[0] if privacy is not None else text

@@ -29,6 +29,7 @@ def make_moderator(rules: RuleSet, settings: Settings | None = None) -> Moderate
             pair_aliases=(people.sender_alias, people.recipient_alias),
             privacy=privacy_for(settings or Settings(), people),
             parsed=parsed,
+            max_chars=(settings or Settings()).moderation.max_checked_chars,
         )
         return evaluate(rules, facts)
 

@@ -12,7 +12,7 @@ from gateway.moderation.detectors import Finding
 if TYPE_CHECKING:
     from gateway.moderation.detectors.fields import FieldTexts
 
-UNREADABLE_KINDS = ("unreadable", "private")
+UNREADABLE_KINDS = ("unreadable", "private", "unchecked")
 
 
 def archive_members(payload: bytes) -> list[str]:

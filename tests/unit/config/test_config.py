@@ -58,6 +58,8 @@ def test_documented_defaults() -> None:
         ("[safety]\nhelp_resources = \"911\"\n", ["line 2", "safety.help_resources", "list"]),
         ("[processing]\nworkers = 1\ngather_ms = -5\n", ["line 3", "gather_ms", "from 0 to 1000"]),
         ("[processing]\nworkers = 99\n", ["line 2", "workers", "from 0 to 64"]),
+        ("[moderation]\nmax_checked_chars = 50\n", ["line 2", "max_checked_chars", ">= 1000"]),
+        ("[moderation]\nmax_checked_chars = \"lots\"\n", ["line 2", "max_checked_chars"]),
     ],
 )
 def test_errors_name_file_line_and_key(tmp_path: Path, text: str, expected: list[str]) -> None:

@@ -24,7 +24,7 @@ def test_shipped_folder_loads_all_rules(shipped: RuleSet) -> None:
         "contact_details", "executables", "first_message", "large_attachment",
         "private_details_in_file", "profanity", "safety_channel", "safety_contact",
         "safety_gifts", "safety_meeting", "safety_personal", "safety_secrecy", "safety_sexual",
-        "social_links", "unreadable_part"}
+        "social_links", "unchecked_text", "unreadable_part"}
 
 
 @pytest.mark.parametrize("text", [
