@@ -15,7 +15,7 @@ from gateway.durations import parse_duration
 from gateway.mail.alias import split_address
 from gateway.mail.autoreply import is_auto_reply, is_bounce
 from gateway.mail.parse import address_of, parse
-from gateway.mail.text import text_of
+from gateway.mail.text import HEAD_CHARS, text_of
 from gateway.matching import service
 from gateway.matching.choose import own_text, parse_choice
 from gateway.matching.model import Mentee
@@ -54,7 +54,7 @@ def handle(session: Session, settings: Settings, *, sender: str, rcpt: str, raw:
                action="choose_ignored", detail="automatic reply")
         return "250 2.0.0 Automatic reply ignored"
     token = split_address(rcpt)[0].partition("+")[2]
-    text = own_text(text_of(message))
+    text = own_text(text_of(message, head=HEAD_CHARS))
     if token:
         _reply(session, settings, mentee, token, text, now)
     else:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from gateway.config import Settings
 from gateway.mail.alias import normalize_address, split_address
 from gateway.mail.parse import address_of, parse
-from gateway.mail.text import text_of
+from gateway.mail.text import HEAD_CHARS, text_of
 from gateway.program import consent
 from gateway.store.audit import record
 
@@ -31,7 +31,7 @@ QUOTE_START = re.compile(r"^(>|On .+ wrote:|Le .+ a écrit\s*:|-----Original Mes
 
 def first_words(raw: bytes) -> str:
     """The first non-empty line the guardian typed above the quoted e-mail."""
-    for line in text_of(parse(raw)).splitlines():
+    for line in text_of(parse(raw), head=HEAD_CHARS).splitlines():
         if QUOTE_START.match(line.strip()):
             break
         if line.strip():

@@ -18,7 +18,7 @@ from gateway.config import Settings
 from gateway.durations import parse_duration
 from gateway.mail.alias import split_address
 from gateway.mail.parse import address_of, parse
-from gateway.mail.text import text_of
+from gateway.mail.text import HEAD_CHARS, text_of
 from gateway.notices import queue_program_mail
 from gateway.program.staff import org_scope
 from gateway.review import held
@@ -48,7 +48,7 @@ def reply_addresses(session: Session, settings: Settings, moderator: Staff, mess
 
 def reply_text(raw: bytes) -> str:
     """What the moderator typed above the quoted notice."""
-    return written_part(text_of(parse(raw)))
+    return written_part(text_of(parse(raw), head=HEAD_CHARS))
 
 
 class Refused(Exception):
@@ -100,7 +100,7 @@ def _apply(session: Session, settings: Settings, moderator: Staff, message_id: i
            raw: bytes, token: str, now: datetime) -> None:
     scope = org_scope(moderator)
     if action == "decide":
-        decision = read_decision(text_of(parse(raw)))
+        decision = read_decision(text_of(parse(raw), head=HEAD_CHARS))
         if decision.action == "unclear":
             raise Refused("unclear")
         action, reason = decision.action, decision.text

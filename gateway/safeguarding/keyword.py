@@ -6,7 +6,7 @@ import re
 import unicodedata
 from email.message import EmailMessage
 
-from gateway.mail.text import text_of
+from gateway.mail.text import HEAD_CHARS, text_of
 
 KEYWORDS = frozenset({"signaler", "signalement", "report"})
 # The quoted part of a reply starts at one of these lines; only what was typed above counts.
@@ -60,7 +60,7 @@ def is_report(msg: EmailMessage) -> bool:
     except Exception:  # a malformed subject: the body still counts
         subject = ""
     try:
-        body = text_of(msg)
+        body = text_of(msg, head=HEAD_CHARS)
     except Exception:  # unreadable body: the subject decided
         body = ""
     return is_report_text(subject, body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -394,3 +395,23 @@ async def test_a_message_longer_than_the_rules_read_is_held_and_the_next_one_flo
     assert_participant_notice(notice, forbidden=("lea.perso2009",))
     [alert] = received_by(smarthost, MOD_FR)
     assert f"#{held.id}" in text_body(alert.as_bytes())
+
+
+async def test_megabytes_of_filler_are_held_unread_with_the_shipped_budget(
+        make_gateway: MakeGateway, smarthost: Any) -> None:
+    """4 MB of "x y x y" took 71 s of checking on a slow machine, everyone's mail waiting
+    behind it, then passed; HTML markup 8 s. Now both are read up to the budget and held."""
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    contact = "\nlea.perso2009@gmail.com 514 555 0199\n"
+    for subtype, filler in (("plain", "x y " * 1_000_000),
+                            ("html", "<p>Bonjour <b>toi</b> 1 2 </p>" * 130_000)):
+        data = EmailMessage()
+        data["From"], data["To"], data["Subject"] = pair.mentee_email, pair.mentor_alias, "Long"
+        data.set_content(filler + contact, subtype=subtype)
+        assert (await h.send(pair.mentee_email, [pair.mentor_alias], data.as_bytes())).code == 250
+    await send(h, pair, "Merci encore pour vos conseils, à bientôt !\n")
+    assert [(m.state, m.rules) for m in await messages(h)] == [
+        ("held", ["unchecked_text"]), ("held", ["unchecked_text"]), ("delivered", [])]
+    [forwarded] = received_by(smarthost, pair.mentor_email)
+    assert "Merci encore" in text_body(forwarded.as_bytes())

@@ -54,6 +54,17 @@ def test_is_report_reads_the_text_a_client_shows() -> None:
     assert is_report(only_html)
 
 
+def test_a_report_keyword_after_outlook_styles_in_megabytes_of_html_is_found() -> None:
+    # Only the head of the HTML is rendered (14 MB of it took 20 s to render for a first word),
+    # yet enough of it to get past the styles Outlook puts first.
+    styles = "<head><style>" + "p.MsoNormal { margin: 0cm; font-size: 11pt; }\n" * 1_000
+    msg = EmailMessage()
+    msg["Subject"] = "allo"
+    msg.set_content(styles + "</style></head><body><p>SIGNALER il me fait peur</p>"
+                    + "<p>bla bla</p>" * 300_000 + "</body>", subtype="html")
+    assert is_report(msg)
+
+
 def test_gateway_ids_and_aliases_in_a_forwarded_copy() -> None:
     raw = (b"Message-ID: <mine@client.example>\r\n\r\n> Message-ID: <abc123@mentor.test>\r\n"
            b"> From: M <x7k2p9@mentor.test>\r\nReferences: <abc123@mentor.test> <z@evil.test>\r\n")
