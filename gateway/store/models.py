@@ -117,9 +117,10 @@ class Message(SQLModel, table=True):
                       Index("ix_message_erased_updated", "erased_at", "updated_at"),
                       # flood limits count recent messages per sender and per pair
                       Index("ix_message_sender_received", "sender_id", "received_at"),
+                      # and answers what an index on pair_id alone would (pair history)
                       Index("ix_message_pair_received", "pair_id", "received_at"))
     id: int | None = Field(default=None, primary_key=True)
-    pair_id: int = Field(foreign_key="pair.id", index=True)
+    pair_id: int = Field(foreign_key="pair.id")
     sender_id: int = Field(foreign_key="participant.id")
     recipient_id: int = Field(foreign_key="participant.id")
     direction: str = Field(max_length=20)  # mentor_to_mentee | mentee_to_mentor
