@@ -55,7 +55,10 @@ async def decide(gateway: Runtime, viewer: Viewer, ids: list[int], action: str, 
 
     outcome = Outcome()
     for message_id in ids:
-        def apply(session: Any, message_id: int = message_id) -> None:
+        prepared = await _rendered(gateway, viewer, message_id) if action == "approve" else None
+
+        def apply(session: Any, message_id: int = message_id,
+                  prepared: Any = prepared) -> None:
             now = gateway.clock.now()
             if action == "reject":
                 message = held.get_message(session, message_id, viewer.org_ids)
@@ -70,7 +73,7 @@ async def decide(gateway: Runtime, viewer: Viewer, ids: list[int], action: str, 
                     raise NeedsConfirmation()
                 held.approve(session, gateway.settings, message_id, actor=viewer.email, now=now,
                              note=note or None, redacted=action == "approve_redacted",
-                             org_ids=viewer.org_ids)
+                             org_ids=viewer.org_ids, prepared=prepared)
 
         try:
             await gateway.db.write(apply)
@@ -82,6 +85,19 @@ async def decide(gateway: Runtime, viewer: Viewer, ids: list[int], action: str, 
     if outcome.done:
         gateway.wake_delivery()
     return outcome
+
+
+async def _rendered(gateway: Runtime, viewer: Viewer, message_id: int) -> Any:
+    """The forward rendered before the write (held.render_for_approval), or None."""
+    from gateway.review import held
+
+    def render(session: Any) -> Any:
+        return held.render_for_approval(session, gateway.settings, message_id, viewer.org_ids)
+
+    try:
+        return await gateway.db.read(render)
+    except Exception:  # noqa: BLE001 - the write step decides, and explains, what fails
+        return None
 
 
 def parse_ids(values: list[Any], limit: int = 500) -> list[int]:

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from gateway.clock import MovableClock
 from gateway.program.service import add_organization
 from gateway.program.staff import add_staff
+from gateway.relay.forward import PreparedForward
 from gateway.review import held
 from gateway.store.models import AuditEvent, Message
 from tests.conftest import ROOT, make_settings
@@ -118,10 +119,12 @@ async def messages(h: Harness) -> list[Stored]:
 
 
 async def approve(h: Harness, message_id: int, *, actor: str = "mod@program.example.org",
-                  note: str | None = None, redacted: bool = False) -> None:
+                  note: str | None = None, redacted: bool = False,
+                  prepared: PreparedForward | None = None) -> None:
     now = h.clock.now()
     await h.db.write(lambda s: held.approve(s, h.settings, message_id, actor=actor, now=now,
-                                            note=note, redacted=redacted) and None)
+                                            note=note, redacted=redacted,
+                                            prepared=prepared) and None)
 
 
 async def reject(h: Harness, message_id: int, reason: str, *,

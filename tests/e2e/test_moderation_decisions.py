@@ -268,3 +268,51 @@ async def test_a_closed_pairs_held_message_cannot_be_approved_only_rejected(
     await reject(h, stored.id, "La relation de mentorat est terminée.", actor=MOD_FR)
     [after] = await messages(h)
     assert after.state == "rejected"
+
+
+async def test_an_approval_rendered_before_the_write_is_sent_as_rendered(
+        make_gateway: MakeGateway, smarthost: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The web page and the CLI render the forward in a read transaction first: rendering a
+    large message took seconds, during which SQLite's single writer held all incoming mail."""
+    from gateway.relay import forward
+
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Mon numéro est {PHONE}\n")
+    [stored] = await messages(h)
+    smarthost.clear()
+    prepared = await h.db.read(lambda s: held.render_for_approval(s, h.settings, stored.id))
+    assert prepared is not None
+
+    def no_render(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("rendered again inside the write")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(forward, "_render", no_render)
+        await approve(h, stored.id, prepared=prepared)
+    await h.pump()
+    [delivered] = received_by(smarthost, pair.mentor_email)
+    assert delivered["Message-ID"] == prepared.gateway_id
+    assert PHONE in text_body(delivered.as_bytes())
+    assert "eleves.example.net" not in smarthost.messages[0].data.decode(errors="replace").lower()
+
+
+async def test_an_approval_rendered_for_another_thread_is_rendered_again(
+        make_gateway: MakeGateway, smarthost: Any) -> None:
+    # A message it replies to may be forwarded between the render and the write: the
+    # recipient's client would then thread it wrongly, so the write renders it afresh.
+    import dataclasses
+
+    h = await make_gateway(first_message=False)
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Mon numéro est {PHONE}\n")
+    [stored] = await messages(h)
+    smarthost.clear()
+    prepared = await h.db.read(lambda s: held.render_for_approval(s, h.settings, stored.id))
+    assert prepared is not None
+    stale = dataclasses.replace(prepared, thread=(("<gone@mentor.test>",), ()))
+    await approve(h, stored.id, prepared=stale)
+    await h.pump()
+    [delivered] = received_by(smarthost, pair.mentor_email)
+    assert delivered["Message-ID"] != prepared.gateway_id
+    assert "gone@mentor.test" not in str(delivered.get("In-Reply-To", ""))
