@@ -37,6 +37,7 @@ test: $(STAMP) lint typecheck
 bench: $(STAMP)
 	$(BIN)/python bench/relay_throughput.py
 	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/hostile_texts.py
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
