@@ -21,6 +21,7 @@ from gateway.mail.parse import address_of, parse
 from gateway.mail.text import HEAD_CHARS, text_of
 from gateway.notices import queue_program_mail
 from gateway.program.staff import org_scope
+from gateway.relay.forward import PreparedForward
 from gateway.review import held
 from gateway.review.notify import ModeratorActions
 from gateway.review.reply_words import read_decision, written_part
@@ -71,8 +72,30 @@ def _use_token(session: Session, token: str, now: datetime, actor: str) -> None:
     session.flush()
 
 
+# A forward rendered before the write (held.render_for_approval), for the message it is of.
+Rendered = tuple[int, PreparedForward]
+
+
+def render_if_approving(session: Session, settings: Settings, *, rcpt: str, raw: bytes,
+                        now: datetime) -> Rendered | None:
+    """In a read transaction, before act_on_reply: the forward of the message a valid reply
+    would approve (nothing is decided or used here; act_on_reply checks everything again)."""
+    token = split_address(rcpt)[0].partition("+")[2]
+    try:
+        message_id, action, _moderator = _checked_token(session, settings, token, now)
+    except Refused:
+        return None
+    if action == "decide" and read_decision(
+            text_of(parse(raw), head=HEAD_CHARS)).action != "approve":
+        return None
+    if action not in ("approve", "decide"):
+        return None
+    prepared = held.render_for_approval(session, settings, message_id)
+    return None if prepared is None else (message_id, prepared)
+
+
 def act_on_reply(session: Session, settings: Settings, *, sender: str, rcpt: str, raw: bytes,
-                 now: datetime) -> str:
+                 now: datetime, rendered: Rendered | None = None) -> str:
     """Returns the SMTP reply. Only a registered, active moderator's mail is obeyed."""
     from_header = address_of(str(parse(raw).get("From", "")))
     moderator = session.exec(select(Staff).where(Staff.email == (sender or "").lower())).first()
@@ -85,7 +108,8 @@ def act_on_reply(session: Session, settings: Settings, *, sender: str, rcpt: str
         message_id, action, moderator_id = _checked_token(session, settings, token, now)
         if moderator_id != moderator.id:
             raise Refused("forged")
-        _apply(session, settings, moderator, message_id, action, raw, token, now)
+        prepared = rendered[1] if rendered is not None and rendered[0] == message_id else None
+        _apply(session, settings, moderator, message_id, action, raw, token, now, prepared)
     except (Refused, held.QueueError) as exc:
         # The service's wording is English and for the CLI; the moderator reads a template.
         problem = "not_held" if isinstance(exc, held.QueueError) else str(exc)
@@ -97,7 +121,7 @@ def act_on_reply(session: Session, settings: Settings, *, sender: str, rcpt: str
 
 
 def _apply(session: Session, settings: Settings, moderator: Staff, message_id: int, action: str,
-           raw: bytes, token: str, now: datetime) -> None:
+           raw: bytes, token: str, now: datetime, prepared: PreparedForward | None) -> None:
     scope = org_scope(moderator)
     if action == "decide":
         decision = read_decision(text_of(parse(raw), head=HEAD_CHARS))
@@ -111,7 +135,7 @@ def _apply(session: Session, settings: Settings, moderator: Staff, message_id: i
     _use_token(session, token, now, moderator.email)
     if action == "approve":
         held.approve(session, settings, message_id, actor=moderator.email, now=now,
-                     note=reason or "approved by e-mail", org_ids=scope)
+                     note=reason or "approved by e-mail", org_ids=scope, prepared=prepared)
     else:
         held.reject(session, settings, message_id, actor=moderator.email, now=now, reason=reason,
                     org_ids=scope)
@@ -138,9 +162,14 @@ def reply_handler(db: Database, clock: Clock, settings: Settings,
 
     async def handle(mail_from: str, rcpt: str, raw: bytes) -> str:
         now = clock.now()
+        try:  # rendered outside the single writer (see held.render_for_approval)
+            rendered = await db.read(lambda s: render_if_approving(
+                s, settings, rcpt=rcpt, raw=raw, now=now))
+        except Exception:  # noqa: BLE001 - act_on_reply decides, and explains, what fails
+            rendered = None
         try:
             reply = await db.write(lambda s: act_on_reply(
-                s, settings, sender=mail_from, rcpt=rcpt, raw=raw, now=now))
+                s, settings, sender=mail_from, rcpt=rcpt, raw=raw, now=now, rendered=rendered))
         except IntegrityError:  # the same token used at the same moment by two deliveries
             return "250 2.0.0 Reply received; nothing was changed"
         wake_delivery()

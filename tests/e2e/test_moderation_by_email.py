@@ -366,3 +366,36 @@ async def test_pressing_reply_decides_gmail_and_outlook_quotes_ignored(
     # Someone else replying with the moderator's notice is still refused.
     stranger = pressed_reply(notice, "intrus@example.com", "approve", "gmail")
     assert (await press_reply(harness, "intrus@example.com", stranger))[0] == 550
+
+
+@pytest.mark.parametrize("how", ["approve", "decide"])
+async def test_an_approval_by_reply_renders_the_forward_outside_the_writer(
+        harness: Harness, smarthost: Any, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    """Rendering a large message takes seconds; on SQLite the single writer would hold every
+    incoming message meanwhile. The forward is rendered in a read transaction ("db-r"
+    threads), the write only stores it."""
+    import threading
+
+    from gateway.relay import forward
+
+    pair = await harness.make_pair(org="École A")
+    await harness.pump()
+    smarthost.clear()
+    message_id, addresses = await hold_one(harness, smarthost, pair)
+    rcpt = addresses["approve"]
+    if how == "decide":  # the notice's Reply-To: the moderator's first word decides
+        [notice] = [parsed(m.data) for m in to(smarthost, MODERATOR)]
+        rcpt = str(notice["Reply-To"])
+    threads: list[str] = []
+    real = forward._render
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(forward, "_render", spy)
+    code, _text = await answer(harness, MODERATOR, rcpt, "Oui, c'est correct.\n")
+    assert code == 250
+    assert threads and all(name.startswith("db-r") for name in threads), threads
+    assert len(to(smarthost, pair.mentor_email)) == 1
+    assert await state_of(harness, message_id) == "delivered"

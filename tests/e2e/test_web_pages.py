@@ -344,3 +344,31 @@ async def test_high_severity_comes_first_and_is_never_approved_in_bulk_unconfirm
         form["confirm"] = str(severe)
         await client.post("/queue/decide", data=form)
         assert (await site.harness.db.read(lambda s: get_message(s, severe))).state == "queued"
+
+
+async def test_approving_on_the_page_renders_the_forward_outside_the_writer(
+        site: Site, smarthost: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rewrite of a large message takes seconds, and on SQLite the single writer would
+    hold every incoming message meanwhile: the page renders it in a read transaction first."""
+    import threading
+
+    from gateway.relay import forward
+
+    pair = await site.harness.make_pair(org="École A")
+    held_id = await send_held(site, pair, body="Bonjour, voici mon rapport de stage.\n")
+    threads: list[str] = []
+    real = forward._render
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(forward, "_render", spy)
+    async with httpx.AsyncClient(base_url=site.base) as client:
+        await login(client, MOD)
+        token = csrf_of((await client.get(f"/messages/{held_id}")).text)
+        done = await client.post(f"/messages/{held_id}/approve", data={"csrf": token})
+        assert done.status_code in (200, 303)
+    assert threads and all(name.startswith("db-r") for name in threads), threads
+    await site.harness.pump()
+    assert [m for m in smarthost.messages if pair.mentor_email in m.rcpt_tos]
