@@ -142,8 +142,8 @@ def queue_show(args: argparse.Namespace, settings: Settings) -> int:
 
 def queue_approve(args: argparse.Namespace, settings: Settings) -> int:
     # Rendered first, outside the write: a running gateway's writer is not held meanwhile.
-    prepared = None if args.redact else with_db(
-        settings, lambda s: held.render_for_approval(s, settings, args.id), read_only=True)
+    prepared = with_db(settings, lambda s: held.render_for_approval(
+        s, settings, args.id, redacted=args.redact), read_only=True)
     message = with_db(settings, lambda s: held.approve(
         s, settings, args.id, actor=args.actor, now=now(), note=args.note, redacted=args.redact,
         prepared=prepared))

@@ -148,6 +148,7 @@ class PreparedForward:
     gateway_id: str
     thread: tuple[tuple[str, ...], tuple[str, ...]]  # (in_reply_to, references)
     withheld: tuple[str, ...] = ()  # parts the recipient gets as one 'withheld' line
+    source: bytes | None = None  # what was rendered, when not the stored message (redacted)
 
 
 # The ids a message refers to, as its headers give them: (In-Reply-To then References, each
@@ -226,12 +227,14 @@ def prepare_forward(session: Session, settings: Settings, message: Message, peop
 
 def render_ahead(settings: Settings, message: Message, people: PairPeople,
                  thread: tuple[tuple[str, ...], tuple[str, ...]], *,
-                 auto_reply: bool) -> PreparedForward:
-    """The forward for thread ids already translated: no database (a worker process may run it)."""
+                 auto_reply: bool, source: bytes | None = None) -> PreparedForward:
+    """The forward for thread ids already translated: no database (a worker process may run it).
+    `source`: what to render instead of the stored message (a redacted copy)."""
     gateway_id = new_message_id(settings.gateway.domain)
-    data, withheld = _render(settings, message, people, message.raw, gateway_id, thread,
+    data, withheld = _render(settings, message, people,
+                             message.raw if source is None else source, gateway_id, thread,
                              auto_reply)
-    return PreparedForward(data, gateway_id, thread, withheld)
+    return PreparedForward(data, gateway_id, thread, withheld, source)
 
 
 def queue_forward(
@@ -245,14 +248,14 @@ def queue_forward(
     `parsed` is the stored message already parsed by the caller (saves parsing it twice), or
     `refs` its thread_refs;
     `audit_later` is passed on to enqueue() (a batch flushes once instead of once per message);
-    `prepared` is the forward rendered by the plan step, used when the thread ids are still the
-    same (a message it replies to may have been forwarded in between: then it is rendered again)."""
+    `prepared` is the forward rendered ahead (the plan step, an approval's read), used when it
+    was rendered from `raw` and the thread ids are still the same (a message it replies to may have been forwarded in between: then it is rendered again)."""
     source = raw if raw is not None else message.raw
     assert message.id is not None and people.pair.id is not None
     if refs is None or raw is not None:
         refs = thread_refs(parse(source) if parsed is None or raw is not None else parsed)
     thread = thread_ids(session, people, refs)
-    if prepared is not None and raw is None and prepared.thread == thread:
+    if prepared is not None and prepared.source == raw and prepared.thread == thread:
         data, gateway_id, withheld = prepared.data, prepared.gateway_id, prepared.withheld
     else:
         gateway_id = new_message_id(settings.gateway.domain)

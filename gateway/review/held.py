@@ -28,6 +28,7 @@ from gateway.relay.forward import (
     queue_forward,
     render_ahead,
     thread_ids,
+    thread_refs,
     thread_refs_of,
 )
 from gateway.relay.notify import notify_rejection
@@ -235,7 +236,8 @@ def redact(raw: bytes, evidence: list[str]) -> bytes:
 
 
 def render_for_approval(session: Session, settings: Settings, message_id: int,
-                        org_ids: tuple[int, ...] | None = None) -> PreparedForward | None:
+                        org_ids: tuple[int, ...] | None = None, *,
+                        redacted: bool = False) -> PreparedForward | None:
     """The forward of a held message, rendered in a read transaction before the write that
     approves it: the rewrite of a large message takes seconds (4 MB of HTML: 5 s on a slow
     machine), and on SQLite the single writer held everyone's incoming mail for as long.
@@ -244,8 +246,15 @@ def render_for_approval(session: Session, settings: Settings, message_id: int,
     if message.state != "held":
         return None
     people = load_people(session, settings, message)
-    thread = thread_ids(session, people, thread_refs_of(message.raw))
-    return render_ahead(settings, message, people, thread, auto_reply=message.auto_reply)
+    source = _redacted(message) if redacted else None
+    thread = thread_ids(session, people, thread_refs(parse(source)) if source is not None
+                        else thread_refs_of(message.raw))
+    return render_ahead(settings, message, people, thread, auto_reply=message.auto_reply,
+                        source=source)
+
+
+def _redacted(message: Message) -> bytes:
+    return redact(message.raw, [h.get("evidence", "") for h in json.loads(message.hits_json or "[]")])
 
 
 def approve(session: Session, settings: Settings, message_id: int, *, actor: str, now: datetime,
@@ -266,11 +275,11 @@ def approve(session: Session, settings: Settings, message_id: int, *, actor: str
         raise QueueError(f"pair {people.pair.id} has an open report: resume the pair from the "
                          f"report first (mentor-gateway reports list), then approve message {message_id}")
     raw = None
-    if redacted:
-        raw = redact(message.raw, [h.get("evidence", "") for h in json.loads(message.hits_json or "[]")])
+    if redacted:  # the copy the read step redacted (held messages do not change), or anew
+        raw = prepared.source if prepared is not None and prepared.source is not None \
+            else _redacted(message)
     queue_forward(session, settings, message, people, now, raw=raw, actor=actor,
-                  prepared=None if redacted else prepared,
-                  refs=None if redacted else thread_refs_of(message.raw))
+                  prepared=prepared, refs=None if redacted else thread_refs_of(message.raw))
     message.decided_by, message.decision_note = actor, note
     set_state(session, message, "queued", now, actor=actor,
               detail=("approved with redaction" if redacted else "approved") + (f": {note}" if note else ""))

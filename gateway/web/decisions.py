@@ -55,7 +55,8 @@ async def decide(gateway: Runtime, viewer: Viewer, ids: list[int], action: str, 
 
     outcome = Outcome()
     for message_id in ids:
-        prepared = await _rendered(gateway, viewer, message_id) if action == "approve" else None
+        prepared = (await _rendered(gateway, viewer, message_id, action == "approve_redacted")
+                    if action in ("approve", "approve_redacted") else None)
 
         def apply(session: Any, message_id: int = message_id,
                   prepared: Any = prepared) -> None:
@@ -87,12 +88,13 @@ async def decide(gateway: Runtime, viewer: Viewer, ids: list[int], action: str, 
     return outcome
 
 
-async def _rendered(gateway: Runtime, viewer: Viewer, message_id: int) -> Any:
+async def _rendered(gateway: Runtime, viewer: Viewer, message_id: int, redacted: bool) -> Any:
     """The forward rendered before the write (held.render_for_approval), or None."""
     from gateway.review import held
 
     def render(session: Any) -> Any:
-        return held.render_for_approval(session, gateway.settings, message_id, viewer.org_ids)
+        return held.render_for_approval(session, gateway.settings, message_id, viewer.org_ids,
+                                        redacted=redacted)
 
     try:
         return await gateway.db.read(render)

@@ -346,8 +346,9 @@ async def test_high_severity_comes_first_and_is_never_approved_in_bulk_unconfirm
         assert (await site.harness.db.read(lambda s: get_message(s, severe))).state == "queued"
 
 
+@pytest.mark.parametrize("action", ["approve", "approve_redacted"])
 async def test_approving_on_the_page_renders_the_forward_outside_the_writer(
-        site: Site, smarthost: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        site: Site, smarthost: Any, monkeypatch: pytest.MonkeyPatch, action: str) -> None:
     """The rewrite of a large message takes seconds, and on SQLite the single writer would
     hold every incoming message meanwhile: the page renders it in a read transaction first."""
     import threading
@@ -355,7 +356,7 @@ async def test_approving_on_the_page_renders_the_forward_outside_the_writer(
     from gateway.relay import forward
 
     pair = await site.harness.make_pair(org="École A")
-    held_id = await send_held(site, pair, body="Bonjour, voici mon rapport de stage.\n")
+    held_id = await send_held(site, pair, body="Mon rapport de stage. Mon numéro : 514-555-1234.\n")
     threads: list[str] = []
     real = forward._render
 
@@ -367,8 +368,11 @@ async def test_approving_on_the_page_renders_the_forward_outside_the_writer(
     async with httpx.AsyncClient(base_url=site.base) as client:
         await login(client, MOD)
         token = csrf_of((await client.get(f"/messages/{held_id}")).text)
-        done = await client.post(f"/messages/{held_id}/approve", data={"csrf": token})
+        done = await client.post(f"/messages/{held_id}/{action}", data={"csrf": token})
         assert done.status_code in (200, 303)
     assert threads and all(name.startswith("db-r") for name in threads), threads
     await site.harness.pump()
-    assert [m for m in smarthost.messages if pair.mentor_email in m.rcpt_tos]
+    [text] = [body.get_content() for m in smarthost.messages if pair.mentor_email in m.rcpt_tos
+              for body in [message_from_bytes(m.data, policy=policy.default).get_body(("plain",))]
+              if body is not None and "Mon rapport de stage" in body.get_content()]
+    assert ("514-555-1234" in text) == (action == "approve")
