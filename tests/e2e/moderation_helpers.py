@@ -195,3 +195,32 @@ def assert_participant_notice(notice: Any, *, forbidden: tuple[str, ...] = ()) -
     for word in (*INTERNAL_WORDS, *forbidden):
         assert word not in body and word not in str(notice["Subject"]), word
     return body
+
+
+async def held_and_rendered(h: Harness, smarthost: Any) -> tuple[PairInfo, int, PreparedForward]:
+    """A held message (a phone number) and its forward rendered as an approval's read step does."""
+    pair = await ready_pair(h, smarthost)
+    await send(h, pair, f"Mon numéro est {PHONE}\n")
+    [stored] = await messages(h)
+    smarthost.clear()
+    assert stored.id is not None
+    prepared = await h.db.read(lambda s: held.render_for_approval(s, h.settings, stored.id))
+    assert prepared is not None
+    return pair, stored.id, prepared
+
+
+def render_threads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads that render a forward from now on ("db-w…": the writer)."""
+    import threading
+
+    from gateway.relay import forward
+
+    threads: list[str] = []
+    real = forward._render
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(forward, "_render", spy)
+    return threads

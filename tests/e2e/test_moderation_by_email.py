@@ -26,6 +26,7 @@ from gateway.program.staff import add_staff
 from gateway.review.held import get_message
 from tests.conftest import make_settings
 from tests.e2e.harness import PHONE_RULE, Harness, PairInfo, simple_message, write_rules
+from tests.e2e.moderation_helpers import render_threads
 from tests.e2e.test_web_http import HOLD_ALL_RULE
 
 pytestmark = pytest.mark.e2e
@@ -374,10 +375,6 @@ async def test_an_approval_by_reply_renders_the_forward_outside_the_writer(
     """Rendering a large message takes seconds; on SQLite the single writer would hold every
     incoming message meanwhile. The forward is rendered in a read transaction ("db-r"
     threads), the write only stores it."""
-    import threading
-
-    from gateway.relay import forward
-
     pair = await harness.make_pair(org="École A")
     await harness.pump()
     smarthost.clear()
@@ -386,14 +383,7 @@ async def test_an_approval_by_reply_renders_the_forward_outside_the_writer(
     if how == "decide":  # the notice's Reply-To: the moderator's first word decides
         [notice] = [parsed(m.data) for m in to(smarthost, MODERATOR)]
         rcpt = str(notice["Reply-To"])
-    threads: list[str] = []
-    real = forward._render
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(forward, "_render", spy)
+    threads = render_threads(monkeypatch)
     code, _text = await answer(harness, MODERATOR, rcpt, "Oui, c'est correct.\n")
     assert code == 250
     assert threads and all(name.startswith("db-r") for name in threads), threads

@@ -24,6 +24,7 @@ from tests.e2e.moderation_helpers import (
     approve,
     assert_participant_notice,
     decisions,
+    held_and_rendered,
     mail,
     make_gateway_fixture,  # noqa: F401  (fixture make_gateway)
     messages,
@@ -272,24 +273,19 @@ async def test_a_closed_pairs_held_message_cannot_be_approved_only_rejected(
 
 async def test_an_approval_rendered_before_the_write_is_sent_as_rendered(
         make_gateway: MakeGateway, smarthost: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The web page and the CLI render the forward in a read transaction first: rendering a
-    large message took seconds, during which SQLite's single writer held all incoming mail."""
+    """The web page, the CLI and e-mail replies render the forward in a read transaction first:
+    rendering a large message took seconds, during which SQLite's writer held all incoming mail."""
     from gateway.relay import forward
 
     h = await make_gateway(first_message=False)
-    pair = await ready_pair(h, smarthost)
-    await send(h, pair, f"Mon numéro est {PHONE}\n")
-    [stored] = await messages(h)
-    smarthost.clear()
-    prepared = await h.db.read(lambda s: held.render_for_approval(s, h.settings, stored.id))
-    assert prepared is not None
+    pair, message_id, prepared = await held_and_rendered(h, smarthost)
 
     def no_render(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("rendered again inside the write")
 
     with monkeypatch.context() as patched:
         patched.setattr(forward, "_render", no_render)
-        await approve(h, stored.id, prepared=prepared)
+        await approve(h, message_id, prepared=prepared)
     await h.pump()
     [delivered] = received_by(smarthost, pair.mentor_email)
     assert delivered["Message-ID"] == prepared.gateway_id
@@ -304,14 +300,9 @@ async def test_an_approval_rendered_for_another_thread_is_rendered_again(
     import dataclasses
 
     h = await make_gateway(first_message=False)
-    pair = await ready_pair(h, smarthost)
-    await send(h, pair, f"Mon numéro est {PHONE}\n")
-    [stored] = await messages(h)
-    smarthost.clear()
-    prepared = await h.db.read(lambda s: held.render_for_approval(s, h.settings, stored.id))
-    assert prepared is not None
+    pair, message_id, prepared = await held_and_rendered(h, smarthost)
     stale = dataclasses.replace(prepared, thread=(("<gone@mentor.test>",), ()))
-    await approve(h, stored.id, prepared=stale)
+    await approve(h, message_id, prepared=stale)
     await h.pump()
     [delivered] = received_by(smarthost, pair.mentor_email)
     assert delivered["Message-ID"] != prepared.gateway_id

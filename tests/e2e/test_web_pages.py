@@ -23,6 +23,7 @@ from gateway.clock import MovableClock
 from gateway.program.service import find_organization, pair_view
 from gateway.web.i18n import state_label
 from tests.e2e.harness import PHONE_RULE, PairInfo, simple_message
+from tests.e2e.moderation_helpers import render_threads
 from tests.e2e.test_web_http import (
     HOLD_ALL_RULE,
     Site,
@@ -351,20 +352,9 @@ async def test_approving_on_the_page_renders_the_forward_outside_the_writer(
         site: Site, smarthost: Any, monkeypatch: pytest.MonkeyPatch, action: str) -> None:
     """The rewrite of a large message takes seconds, and on SQLite the single writer would
     hold every incoming message meanwhile: the page renders it in a read transaction first."""
-    import threading
-
-    from gateway.relay import forward
-
     pair = await site.harness.make_pair(org="École A")
     held_id = await send_held(site, pair, body="Mon rapport de stage. Mon numéro : 514-555-1234.\n")
-    threads: list[str] = []
-    real = forward._render
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        threads.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(forward, "_render", spy)
+    threads = render_threads(monkeypatch)
     async with httpx.AsyncClient(base_url=site.base) as client:
         await login(client, MOD)
         token = csrf_of((await client.get(f"/messages/{held_id}")).text)
