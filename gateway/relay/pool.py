@@ -38,10 +38,13 @@ _settings: Settings | None = None
 
 
 def _start_worker(settings: Settings, parent: int) -> None:
+    from sqlalchemy.orm import configure_mappers
+
     from gateway.moderation.rules import load_rules
     from gateway.relay.decide import make_moderator
 
     _die_with(parent)
+    configure_mappers()  # jobs arrive as plain rows (checking.Job), read through the mappers
     global _moderate, _settings
     _settings = settings
     _moderate = make_moderator(load_rules(Path(settings.gateway.rules_dir)), settings)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import os
+import pickle
 import signal
 import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 from sqlmodel import col, select
 
 from gateway.config import Settings
 from gateway.moderation.rules import load_rules
 from gateway.relay.decide import make_moderator
+from gateway.relay.checking import Job, check
+from gateway.relay.forward import load_people_many
 from gateway.relay.pool import LARGE_MESSAGE, CheckPool
 from gateway.relay.processor import Plan, apply_plans, plan_batch
-from gateway.store.models import Message, Outbox
+from gateway.store.models import Message, Outbox, Pair, Participant
 from tests.unit.conftest import NOW, Program
 from tests.unit.relay.test_processor import store_from_mentor
 
@@ -132,3 +136,36 @@ def _alive(pid: int) -> bool:
         return False
     # a killed child stays a zombie until the pool notices: that is not alive
     return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+
+
+def columns(row: object) -> dict[str, object]:
+    return {a.key: getattr(row, a.key) for a in inspect(type(row)).column_attrs}
+
+
+def test_a_job_reaches_a_worker_with_every_column_and_no_orm_state(program: Program) -> None:
+    """Jobs cross to workers as column values (`Job.__reduce__`): what the check reads is
+    all there, the rebuilt rows carry no session state, and the check decides the same."""
+    store_from_mentor(program, BODIES[1])  # a phone number: held by the test rules
+    settings = program.settings
+    moderate = make_moderator(load_rules(Path(settings.gateway.rules_dir)), settings)
+
+    def job(session: object) -> Job:
+        [message] = session.exec(select(Message)).all()  # type: ignore[attr-defined]
+        return Job(message, load_people_many(session, settings, [message])[message.id], None)
+
+    original = program.db.transaction(job, read_only=True)
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy.people is not None and original.people is not None
+    pairs = [(original.message, copy.message), (original.people.pair, copy.people.pair),
+             (original.people.sender, copy.people.sender),
+             (original.people.recipient, copy.people.recipient)]
+    for before, after in pairs:
+        assert type(after) is type(before) and columns(after) == columns(before)
+        assert "_sa_instance_state" not in vars(after)
+    assert isinstance(copy.people.pair, Pair) and isinstance(copy.people.sender, Participant)
+    assert (copy.people.sender_alias, copy.people.recipient_alias) == (
+        original.people.sender_alias, original.people.recipient_alias)
+    here = check(original, moderate, settings, keep_parsed=False)
+    there = check(copy, moderate, settings, keep_parsed=False)
+    assert there.decision == here.decision and there.decision is not None
+    assert there.decision.verdict == "hold"
