@@ -61,6 +61,30 @@ class GatewaySMTP(SMTP):
         # rewrite re-encodes long lines and normalizes line ends, so inside DATA the size limit
         # is enough. The reader was built with the 1001 limit: commands keep it (see smtp_DATA).
         self.line_length_limit = max(SMTP.line_length_limit, data_size_limit + 2)
+        self._idle_deadline = 0.0
+        self._idle_timer_at: float | None = None
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """The idle deadline moves on at every command. aiosmtpd cancels its timer and starts
+        another each time (a timer and a heap entry per command, a few per message); here one
+        timer runs at a time, and when it fires before the deadline it waits for the rest."""
+        deadline = self.loop.time() + (duration or self._timeout_duration)
+        self._idle_deadline = deadline
+        if self._idle_timer_at is not None and self._idle_timer_at <= deadline:
+            return
+        if self._timeout_handle is not None:
+            self._timeout_handle.cancel()
+        self._idle_timer_at = deadline
+        self._timeout_handle = self.loop.call_at(deadline, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self._idle_timer_at = None
+        # a loop's timers may fire a clock tick early: within a millisecond is due
+        if self._idle_deadline - self.loop.time() > 0.001:
+            self._idle_timer_at = self._idle_deadline
+            self._timeout_handle = self.loop.call_at(self._idle_deadline, self._idle_check)
+        else:
+            self._timeout_cb()
 
     def connection_made(self, transport: Any) -> None:
         gate = self._gate

@@ -14,8 +14,8 @@ from sqlmodel import col, select
 
 from gateway.config import Settings
 from gateway.moderation.rules import load_rules
-from gateway.relay.decide import make_moderator
 from gateway.relay.checking import Job, check
+from gateway.relay.decide import make_moderator
 from gateway.relay.forward import load_people_many
 from gateway.relay.pool import LARGE_MESSAGE, CheckPool
 from gateway.relay.processor import Plan, apply_plans, plan_batch
