@@ -6,16 +6,21 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import bindparam, create_engine, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from gateway.store.db import Database
 from gateway.store.migrate import migrate
 from gateway.store.models import Organization
+from gateway.store.raw import Raw
 from tests.conftest import PG_ENV, private_pg_schema
+
+_ORG = Organization.__table__  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -67,5 +72,29 @@ async def test_a_read_only_transaction_cannot_write(pg_url: str) -> None:
             await db.read(lambda s: s.execute(text(
                 "INSERT INTO organization (name, created_at) VALUES ('x', now())")))
         assert await db.read(lambda s: s.exec(select(Organization)).all()) == []
+    finally:
+        db.close()
+
+
+async def test_a_replaced_connection_gets_its_own_kept_cursor(pg_url: str) -> None:
+    """store/raw.py keeps a driver cursor with each connection: after the server closed one,
+    the statements run on the new connection, not on the dead one's cursor."""
+    db = Database(pg_url)
+    migrate(db.engine)
+    names = Raw(sa_select(_ORG.c.name).where(_ORG.c.name == bindparam("name")))
+
+    def look(session: Session) -> tuple[int, Any, list[str]]:
+        found = [row.name for row in names.rows(session, {"name": "x"})]
+        kept = session.connection().connection.info["raw cursor"][1]
+        return backend_pid(session), kept, found
+
+    try:
+        await db.write(lambda s: s.execute(text(
+            "INSERT INTO organization (name, created_at) VALUES ('x', now())")))
+        first, kept, found = await db.write(look)
+        assert found == ["x"]
+        terminate(first)
+        second, kept_now, found = await db.write(look)
+        assert second != first and kept_now is not kept and found == ["x"]
     finally:
         db.close()

@@ -12,8 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from gateway.delivery.results import _BOOKKEEPING
+from gateway.ingress.writer import _INSERT_ONE as _INSERT_MESSAGE_ONE
 from gateway.store.db import Database
-from gateway.store.lifecycle import enqueue, still_received
+from gateway.store.lifecycle import (
+    _CLAIM_DUE,
+    _CLAIM_DUE_SQLITE,
+    _INSERT_OUTBOX_ONE,
+    enqueue,
+    still_received,
+)
 from gateway.store.models import AuditEvent, Organization
 from gateway.store.raw import Raw, insert_returning_ids
 
@@ -97,3 +104,45 @@ def test_errors_are_sqlalchemys_and_the_next_transaction_works(migrated_db: Data
     actors = db.transaction(lambda s: s.connection().execute(
         select(_AUDIT.c.actor).order_by(_AUDIT.c.id)).scalars().all())
     assert actors == ["first", "next"]
+
+
+def _kept(session: Session) -> Any:
+    return session.connection().connection.info["raw cursor"][1]
+
+
+def test_statements_run_on_a_cursor_kept_with_their_connection(migrated_db: Database) -> None:
+    """psycopg finds each parameter type's dumper once per cursor: the hot statements share one
+    per connection instead of paying that at each statement, and the rows read are the same."""
+    audit = Raw(insert(_AUDIT))
+    actors = Raw(select(_AUDIT.c.actor).where(_AUDIT.c.actor == bindparam("actor")))
+
+    def run(session: Session) -> list[Any]:
+        audit.many(session, [_event("one")])
+        kept = _kept(session)
+        audit.many(session, [_event("two"), _event("three")])
+        found = actors.rows(session, {"actor": "three"})
+        assert _kept(session) is kept
+        return [row.actor for row in found]
+
+    assert migrated_db.transaction(run) == ["three"]
+
+
+def test_a_statement_carrying_message_bodies_runs_on_a_cursor_of_its_own(migrated_db: Database) -> None:
+    """A kept cursor holds its last parameters and result until the connection's next
+    statement: one that writes or reads bodies (up to the size limit each) must not use it."""
+    dialect = migrated_db.engine.dialect
+    for statement in (_INSERT_OUTBOX_ONE, _CLAIM_DUE, _CLAIM_DUE_SQLITE, _INSERT_MESSAGE_ONE):
+        plan = statement._plan(dialect, {})
+        assert plan is not None and not plan.keep_cursor
+    for statement in (_BOOKKEEPING, Raw(insert(_AUDIT))):
+        plan = statement._plan(dialect, {})
+        assert plan is not None and plan.keep_cursor
+
+    def run(session: Session) -> None:
+        Raw(insert(_AUDIT)).many(session, [_event("before")])
+        kept = _kept(session)
+        enqueue(session, kind="notice", envelope_from="", recipient="p@example.org",
+                data=b"Subject: x\r\n\r\n" + b"x" * 200_000, now=AT)
+        assert _kept(session) is kept  # the body went through another cursor
+
+    migrated_db.transaction(run)
