@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from goals import goal_lines
 from relay_throughput import (
     PY,
     ROOT,
@@ -357,34 +358,6 @@ SYSTEMS: dict[str, Callable[[argparse.Namespace, Path, float | None], Result]] =
     "sink": run_sink, "postfix": run_postfix, "gateway": run_gateway}
 LABELS = {"sink": "bare aiosmtpd sink", "postfix": "Postfix durable relay", "gateway": "gateway"}
 
-# Issue 17's goals were set in milliseconds on its machine, where Postfix cost 1.64 ms a message
-# saturated and 1.75 at half rate, and the bare sink 0.33 and 0.42. Read as ratios to a peer
-# measured in the same round, they can be checked on a faster or slower machine.
-GOAL_MS = {"saturated": 3.0, "half": 4.0}
-ISSUE_MS = {("postfix", "saturated"): 1.64, ("postfix", "half"): 1.75,
-            ("sink", "saturated"): 0.33, ("sink", "half"): 0.42}
-
-
-def goal_lines(results: dict[tuple[str, str], list[Result]], postgres: bool) -> list[str]:
-    """The gateway against each peer of the same rounds: its CPU per message as a multiple of
-    the peer's (beside the multiple the goal allows) and, against Postfix, its throughput."""
-    lines = []
-    for peer in ("postfix", "sink"):
-        for load in ("saturated", "half"):
-            ours, theirs = results.get(("gateway", load)), results.get((peer, load))
-            if not ours or not theirs:
-                continue
-            cpu = [g.cpu_ms / p.cpu_ms for g, p in zip(ours, theirs, strict=False)]
-            allowed = GOAL_MS[load] / ISSUE_MS[(peer, load)]
-            line = (f"gateway ÷ {LABELS[peer]:22} {load:9} CPU per message "
-                    f"{statistics.median(cpu):5.2f}x [{min(cpu):.2f}-{max(cpu):.2f}] "
-                    f"(the goal allows {allowed:.2f}x)")
-            if peer == "postfix" and load == "saturated":
-                rate = [g.rate / p.rate for g, p in zip(ours, theirs, strict=False)]
-                line += (f"; throughput {statistics.median(rate):.2f}x [{min(rate):.2f}-"
-                         f"{max(rate):.2f}] (goal >= {0.3 if postgres else 0.35}x)")
-            lines.append(line)
-    return lines
 
 
 def main() -> None:
@@ -455,7 +428,7 @@ def main() -> None:
               f"[{min(rates):.0f}-{max(rates):.0f}]  "
               f"{statistics.median(r.cpu_ms for r in runs):6.2f} ms CPU/msg"
               + (f"  p99 {statistics.median(p99):.0f} ms" if p99 else ""))
-    if ratios := goal_lines(results, bool(args.database_url)):
+    if ratios := goal_lines(results, LABELS, bool(args.database_url)):
         print("\nper round, against the peers of the same round (issue 17's goals as ratios):",
               *ratios, sep="\n")
 
