@@ -47,9 +47,9 @@ class Job:
 
     def __reduce__(self) -> tuple[Any, ...]:
         # SQLAlchemy pickles an instance with its whole state (load path, class manager): about
-        # 50 µs each way per job here, a tenth of a short message's check, half of it in the
-        # gateway's own busy process. The check only reads loaded columns, so the rows travel
-        # as those values and come back as plain instances without ORM state.
+        # 48 µs each way per job here, the pickling in the gateway's own busy process. The
+        # check only reads loaded columns, so the rows travel as those values and come back as
+        # plain instances without ORM state (21 and 19 µs).
         p = self.people
         people = p and _Call(PairPeople, _Row(p.pair), _Row(p.sender), _Row(p.recipient),
                              p.sender_alias, p.recipient_alias)

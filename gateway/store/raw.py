@@ -86,9 +86,9 @@ def _is_insert(statement: Executable) -> bool:
 
 def _cursor(connection: Connection) -> tuple[Any, Any]:
     """(driver connection, a cursor kept with it). psycopg finds each parameter type's dumper
-    once per cursor: a new cursor for every statement paid for that each time (59-72 µs of
-    client CPU a statement against 45-48 on the kept one; a message runs about seventeen on
-    PostgreSQL)."""
+    once per cursor, and a new cursor for every statement paid for that each time: an insert
+    through `Raw` took 71 µs of client CPU, 56 on the kept cursor (best of six runs; a message
+    runs about seventeen statements on PostgreSQL)."""
     proxied = connection.connection
     driver = proxied.driver_connection
     assert driver is not None
