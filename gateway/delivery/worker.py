@@ -150,7 +150,11 @@ class DeliveryWorker:
         UNRECORDED_PER_CONNECTION messages sent and not yet committed: a crash between a
         smarthost's 250 and our commit re-sends at most that many per connection. The last
         result of each connection is carried to the next claim (see the class) unless results
-        of this round wait for a commit, which it then joins."""
+        of this round wait for a commit, which it then joins. A round small enough for every
+        connection's window is sent without any commit (_send_and_carry)."""
+        if len(claimed) <= UNRECORDED_PER_CONNECTION * len(self._transports):
+            await self._send_and_carry(claimed)
+            return
         todo: asyncio.Queue[Claimed] = asyncio.Queue()
         for item in claimed:
             todo.put_nowait(item)
@@ -184,6 +188,33 @@ class DeliveryWorker:
             while not todo.empty():
                 unsent.append(todo.get_nowait().id)
             await self._release(unsent)
+            raise failed[0]
+
+    async def _send_and_carry(self, claimed: list[Claimed]) -> None:
+        """A round that fits in the connections' windows (a lightly loaded gateway's, a batch
+        of a few messages): each connection sends its share, at most UNRECORDED_PER_CONNECTION,
+        and every result is carried to the next claim's transaction. Committing the first
+        results at once, as a larger round must, cost one or two transactions more a round:
+        at 150 messages a second, in rounds of about six, 0.2 ms of CPU a message."""
+        connections = len(self._transports)
+        shares = [claimed[n::connections] for n in range(connections)]
+
+        async def sender(transport: Transport, share: list[Claimed]) -> None:
+            for sent, item in enumerate(share):
+                try:
+                    result = await transport.send(item.envelope_from, item.recipient, item.data)
+                except BaseException:
+                    # This one may have reached the smarthost: it keeps its lease. The rest of
+                    # the share is due again at once rather than when the lease runs out.
+                    await self._release([later.id for later in share[sent + 1:]])
+                    raise
+                self._carry((item.id, result))
+
+        outcomes = await asyncio.gather(*(sender(transport, share) for transport, share
+                                          in zip(self._transports, shares, strict=True) if share),
+                                        return_exceptions=True)
+        failed = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if failed:
             raise failed[0]
 
     async def _release(self, ids: list[int]) -> None:

@@ -57,18 +57,73 @@ def _rows(db: Database) -> list[tuple[str, int, object, object]]:
 
 
 async def test_the_last_result_is_committed_with_the_next_claim(db: Database) -> None:
+    """A round larger than the connection's window commits its first results as they come."""
     clock = MovableClock()
-    transport = Answers(SendResult("sent", "250 a"), SendResult("temporary", "451 later"))
+    transport = Answers(SendResult("sent", "250 a"), SendResult("sent", "250 b"),
+                        SendResult("temporary", "451 later"))
     worker = DeliveryWorker(db, clock, POLICY, [transport], "me")
-    queue_notices(db, clock.now(), 2)
+    queue_notices(db, clock.now(), 3)
     sent_at = clock.now()
-    assert await worker.run_once() == 2
-    assert [row[0] for row in _rows(db)] == ["sent", "sending"]  # the last one is carried
+    assert await worker.run_once() == 3
+    assert [row[0] for row in _rows(db)] == ["sent", "sent", "sending"]  # the last is carried
     clock.advance(timedelta(seconds=30))
     assert await worker.run_once() == 0  # its claim transaction records the carried result
-    assert _rows(db) == [("sent", 1, sent_at.replace(tzinfo=None), _rows(db)[0][3]),
-                         ("deferred", 1, None, (sent_at + timedelta(minutes=1)).replace(tzinfo=None))]
+    assert _rows(db)[2] == ("deferred", 1, None,
+                            (sent_at + timedelta(minutes=1)).replace(tzinfo=None))
     await worker.close()
+
+
+async def test_a_round_within_the_windows_is_recorded_by_the_next_claim_alone(
+        db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two connections, four rows: each connection sends two (its window), nothing is
+    committed during the round, and the next claim records all four as of when they came."""
+    transactions = []
+    real = worker_module.record_results
+
+    def record(*args: object, **kwargs: object) -> None:
+        transactions.append(len(args[3]))  # type: ignore[arg-type]  # the results
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(worker_module, "record_results", record)
+    clock = MovableClock()
+    transports = [Answers(SendResult("sent", "250 a"), SendResult("temporary", "451 later")),
+                  Answers()]
+    worker = DeliveryWorker(db, clock, POLICY, transports, "me")
+    queue_notices(db, clock.now(), 4)
+    sent_at = clock.now()
+    assert await worker.run_once() == 4
+    assert [t.sent for t in transports] == [2, 2]
+    assert [row[0] for row in _rows(db)] == ["sending"] * 4 and transactions == []
+    clock.advance(timedelta(seconds=30))
+    assert await worker.run_once() == 0
+    assert transactions == [4]  # one transaction, the claim's
+    naive = sent_at.replace(tzinfo=None)
+    assert [row[:3] for row in _rows(db)] == [("sent", 1, naive), ("sent", 1, naive),
+                                              ("deferred", 1, None), ("sent", 1, naive)]
+    assert _rows(db)[2][3] == naive + timedelta(minutes=1)
+    await worker.close()
+
+
+async def test_a_small_round_whose_connection_breaks_keeps_what_was_sent(db: Database) -> None:
+    """The failing send keeps its lease (it may have reached the smarthost), the rest of its
+    share is due again at once, the other connection's results are recorded."""
+
+    class Broken(Answers):
+        async def send(self, envelope_from: str, recipient: str, data: bytes) -> SendResult:
+            self.sent += 1
+            raise ConnectionResetError("the smarthost went away")
+
+    clock = MovableClock()
+    transports = [Broken(), Answers()]
+    worker = DeliveryWorker(db, clock, POLICY, transports, "me")
+    queue_notices(db, clock.now(), 4)
+    with pytest.raises(ConnectionResetError):
+        await worker.run_once()
+    # rows 1 and 3 were the broken connection's share, rows 2 and 4 the other's
+    assert [t.sent for t in transports] == [1, 2]
+    assert [row[0] for row in _rows(db)] == ["sending", "sending", "queued", "sending"]
+    await worker.close()
+    assert [row[0] for row in _rows(db)] == ["sending", "sent", "queued", "sent"]
 
 
 async def test_a_carried_result_is_committed_by_the_timer_and_at_close(
