@@ -49,7 +49,8 @@ class DeliveryWorker:
     Each connection's last result of a round is committed with the next round's claim (one
     transaction instead of two for every message of a lightly loaded gateway), or after
     CARRY_SECONDS when no round comes; close() commits what is left. When results of the round
-    wait for a commit anyway, the last result joins them instead."""
+    wait for a commit anyway, the last result joins them instead. A round with at most
+    UNRECORDED_PER_CONNECTION rows per connection carries all of its results that way."""
 
     def __init__(self, db: Database, clock: Clock, policy: RetryPolicy,
                  transports: Sequence[Transport], instance: str,
@@ -203,7 +204,7 @@ class DeliveryWorker:
             for sent, item in enumerate(share):
                 try:
                     result = await transport.send(item.envelope_from, item.recipient, item.data)
-                except BaseException:
+                except Exception:
                     # This one may have reached the smarthost: it keeps its lease. The rest of
                     # the share is due again at once rather than when the lease runs out.
                     await self._release([later.id for later in share[sent + 1:]])
